@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// A small static file server for the demo and the end-to-end tests, with Node built-ins only.
+//
+// It serves the repository root (index.html, www/, pkg/, data/mnist/) on 127.0.0.1, with:
+// - the MIME types browsers insist on: `application/wasm` for WebAssembly.instantiateStreaming,
+//   `text/javascript` for module scripts and module workers;
+// - `.gz` files as plain bytes (`application/octet-stream`, no `Content-Encoding`), so the page
+//   receives the gzip stream itself and the app decompresses the IDX data;
+// - `Cache-Control: no-store`, so a rebuilt pkg/ is always the one the browser runs;
+// - 404 for missing files and for hidden paths (any segment starting with "."), 403 for paths
+//   that would leave the root (`..`, or a symbolic link pointing outside it).
+//
+// CLI:     node scripts/serve.mjs [--port N] [--root DIR] [--verbose]
+//          port from --port, else $PORT, else 8080; --port 0 picks a free port.
+//          Prints `Serving http://127.0.0.1:PORT/` once listening.
+// Library: import { startServer } from './scripts/serve.mjs';
+//          const { url, close } = await startServer({ root, port: 0 });   // ... await close();
+
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HOST = '127.0.0.1';
+const DEFAULT_PORT = 8080;
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const MIME_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.gz': 'application/octet-stream',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8', // wasm-pack's .d.ts files, for reading, not running
+  '.woff2': 'font/woff2',
+};
+
+/** Content type for a file name; unknown extensions are served as bytes. */
+export function contentType(path) {
+  return MIME_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * Starts the server. `root` defaults to the repository root; `port` 0 picks a free port.
+ * Resolves once listening, to `{ url, port, close }`; `url` ends with "/", and `close()` resolves
+ * after every open connection (keep-alive ones included) is closed.
+ */
+export async function startServer({ root = REPO_ROOT, port = DEFAULT_PORT, host = HOST, log = () => {} } = {}) {
+  const realRoot = await realpath(resolve(root));
+
+  const server = createServer((request, response) => {
+    handle(realRoot, request, response, log).catch((error) => {
+      log(`500 ${request.url}: ${error.message}`);
+      if (!response.headersSent) send(response, 500, 'Internal Server Error');
+      else response.destroy();
+    });
+  });
+
+  await new Promise((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(port, host, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+
+  const actualPort = server.address().port;
+  return {
+    url: `http://${host}:${actualPort}/`,
+    port: actualPort,
+    close: () =>
+      new Promise((resolveClose, rejectClose) => {
+        server.close((error) => (error ? rejectClose(error) : resolveClose()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(root, request, response, log) {
+  const reply = (status, message, headers) => {
+    log(`${status} ${request.method} ${request.url}`);
+    send(response, status, message, headers, request.method === 'HEAD');
+  };
+
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return reply(405, 'Method Not Allowed', { Allow: 'GET, HEAD' });
+  }
+
+  let pathname;
+  try {
+    pathname = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+  } catch {
+    return reply(400, 'Bad Request');
+  }
+  if (pathname.includes('\0')) return reply(400, 'Bad Request');
+
+  const segments = pathname.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => segment === '..' || segment.includes('\\'))) return reply(403, 'Forbidden');
+  if (segments.some((segment) => segment.startsWith('.'))) return reply(404, 'Not Found');
+
+  let path = join(root, ...segments);
+  let info = await stat(path).catch(() => null);
+  if (info?.isDirectory()) {
+    if (!pathname.endsWith('/')) {
+      // Relative URLs inside index.html resolve against the directory only with the slash.
+      const location = `${encodeURI(pathname)}/${new URL(request.url, 'http://localhost').search}`;
+      return reply(301, 'Moved Permanently', { Location: location });
+    }
+    path = join(path, 'index.html');
+    info = await stat(path).catch(() => null);
+  }
+  if (!info?.isFile()) return reply(404, 'Not Found');
+
+  // The resolved file, after symbolic links, must still lie inside the root.
+  const real = await realpath(path);
+  if (real !== root && !real.startsWith(root + sep)) return reply(403, 'Forbidden');
+
+  log(`200 ${request.method} ${request.url}`);
+  response.writeHead(200, {
+    'Content-Type': contentType(real),
+    'Content-Length': info.size,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (request.method === 'HEAD') return response.end();
+  await new Promise((resolveStream, rejectStream) => {
+    const stream = createReadStream(real);
+    stream.on('error', rejectStream);
+    response.on('close', () => {
+      stream.destroy();
+      resolveStream();
+    });
+    stream.pipe(response);
+  });
+}
+
+function send(response, status, message, headers = {}, headOnly = false) {
+  const body = `${status} ${message}\n`;
+  response.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  response.end(headOnly ? undefined : body);
+}
+
+function parseArgs(argv, env) {
+  const options = { port: env.PORT ?? String(DEFAULT_PORT), root: REPO_ROOT, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === '--port') options.port = value();
+    else if (flag === '--root') options.root = resolve(value() ?? '');
+    else if (flag === '--verbose') options.verbose = true;
+    else if (flag === '--help' || flag === '-h') {
+      console.log('usage: node scripts/serve.mjs [--port N] [--root DIR] [--verbose]   (PORT env, default 8080; 0 = any free port)');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${JSON.stringify(options.port)}`);
+  return { ...options, port };
+}
+
+async function main() {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(`serve: ${error.message}`);
+    process.exit(2);
+  }
+  let server;
+  try {
+    server = await startServer({
+      root: options.root,
+      port: options.port,
+      log: options.verbose ? (line) => console.log(line) : undefined,
+    });
+  } catch (error) {
+    const hint = error.code === 'EADDRINUSE' ? ' (port in use: pass --port N, PORT=N, or --port 0 for any free port)' : '';
+    console.error(`serve: cannot listen on ${HOST}:${options.port}: ${error.message}${hint}`);
+    process.exit(1);
+  }
+  console.log(`Serving ${server.url}`);
+  const stop = () => server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+const runDirectly = process.argv[1] && import.meta.url === pathToFileURL(await realpath(process.argv[1]).catch(() => process.argv[1])).href;
+if (runDirectly) await main();

@@ -1,0 +1,438 @@
+//! MNIST in the IDX format: reading (plain or gzip) without ever panicking on bad bytes, the
+//! in-memory data set, seeded shuffling, minibatches and binarisation.
+
+use std::io::Read;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::RngExt;
+
+use crate::config::{Binarization, PIXELS, SIDE};
+use crate::error::IdxError;
+
+/// Magic number of an IDX file of unsigned bytes with three dimensions (images).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an IDX file of unsigned bytes with one dimension (labels).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
+/// Largest side an IDX image may declare before it is called absurd.
+pub const MAX_SIDE: u32 = 4096;
+/// Largest decompressed IDX file accepted (1 GiB): a guard against gzip bombs.
+const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// Decompresses `bytes` if they start with the gzip magic; otherwise returns them as they are.
+fn maybe_gunzip<'a>(bytes: &'a [u8], what: &'static str) -> Result<std::borrow::Cow<'a, [u8]>, IdxError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_DECOMPRESSED)
+            .read_to_end(&mut out)
+            .map_err(|e| IdxError::Gzip {
+                what,
+                message: e.to_string(),
+            })?;
+        Ok(out.into())
+    } else {
+        Ok(bytes.into())
+    }
+}
+
+fn be_u32(bytes: &[u8], at: usize, what: &'static str) -> Result<u32, IdxError> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or(IdxError::Truncated {
+            what,
+            expected: at + 4,
+            found: bytes.len(),
+        })
+}
+
+/// Images read from an IDX file: `count` images of `rows × cols` bytes, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdxImages {
+    pub rows: u32,
+    pub cols: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl IdxImages {
+    /// Number of images.
+    pub fn count(&self) -> usize {
+        self.pixels.len() / (self.rows as usize * self.cols as usize)
+    }
+}
+
+/// Reads an IDX images file (magic 0x00000803), plain or gzip-compressed.
+pub fn read_idx_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
+    const WHAT: &str = "images";
+    let bytes = maybe_gunzip(bytes, WHAT)?;
+    let magic = be_u32(&bytes, 0, WHAT)?;
+    if magic != IMAGES_MAGIC {
+        return Err(IdxError::WrongMagic {
+            what: WHAT,
+            expected: IMAGES_MAGIC,
+            found: magic,
+        });
+    }
+    let count = be_u32(&bytes, 4, WHAT)? as usize;
+    let rows = be_u32(&bytes, 8, WHAT)?;
+    let cols = be_u32(&bytes, 12, WHAT)?;
+    if count == 0 {
+        return Err(IdxError::Empty { what: WHAT });
+    }
+    if rows == 0 || cols == 0 || rows > MAX_SIDE || cols > MAX_SIDE {
+        return Err(IdxError::AbsurdDimensions {
+            rows,
+            cols,
+            max: MAX_SIDE,
+        });
+    }
+    // rows, cols ≤ 4096 and count < 2³² keep this within u64.
+    let expected = 16 + count as u64 * rows as u64 * cols as u64;
+    if (bytes.len() as u64) < expected {
+        return Err(IdxError::Truncated {
+            what: WHAT,
+            expected: usize::try_from(expected).unwrap_or(usize::MAX),
+            found: bytes.len(),
+        });
+    }
+    Ok(IdxImages {
+        rows,
+        cols,
+        pixels: bytes[16..expected as usize].to_vec(),
+    })
+}
+
+/// Reads an IDX labels file (magic 0x00000801), plain or gzip-compressed.
+pub fn read_idx_labels(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
+    const WHAT: &str = "labels";
+    let bytes = maybe_gunzip(bytes, WHAT)?;
+    let magic = be_u32(&bytes, 0, WHAT)?;
+    if magic != LABELS_MAGIC {
+        return Err(IdxError::WrongMagic {
+            what: WHAT,
+            expected: LABELS_MAGIC,
+            found: magic,
+        });
+    }
+    let count = be_u32(&bytes, 4, WHAT)? as usize;
+    if count == 0 {
+        return Err(IdxError::Empty { what: WHAT });
+    }
+    let labels = bytes.get(8..8 + count).ok_or(IdxError::Truncated {
+        what: WHAT,
+        expected: 8 + count,
+        found: bytes.len(),
+    })?;
+    Ok(labels.to_vec())
+}
+
+/// Writes images as an uncompressed IDX file (what `scripts/make-data.mjs` writes, gzip aside).
+pub fn write_idx_images(pixels: &[u8], rows: u32, cols: u32) -> Vec<u8> {
+    let count = (pixels.len() / (rows as usize * cols as usize)) as u32;
+    let mut out = Vec::with_capacity(16 + pixels.len());
+    for v in [IMAGES_MAGIC, count, rows, cols] {
+        out.extend(v.to_be_bytes());
+    }
+    out.extend(pixels);
+    out
+}
+
+/// Writes labels as an uncompressed IDX file.
+pub fn write_idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + labels.len());
+    out.extend(LABELS_MAGIC.to_be_bytes());
+    out.extend((labels.len() as u32).to_be_bytes());
+    out.extend(labels);
+    out
+}
+
+/// A set of 28×28 grey-level digits with their labels, kept as bytes (a quarter of f32's size).
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Builds a data set from an images and a labels IDX file (each plain or gzip).
+    pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Self, IdxError> {
+        let images = read_idx_images(images)?;
+        let labels = read_idx_labels(labels)?;
+        if images.rows as usize != SIDE || images.cols as usize != SIDE {
+            return Err(IdxError::NotMnistSize {
+                rows: images.rows,
+                cols: images.cols,
+            });
+        }
+        Self::new(images.pixels, labels)
+    }
+
+    /// Builds a data set from raw 28×28 digits (784 bytes each, row-major) and labels 0–9.
+    pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, IdxError> {
+        let images = pixels.len() / PIXELS;
+        if labels.is_empty() {
+            return Err(IdxError::Empty { what: "labels" });
+        }
+        if images != labels.len() || pixels.len() % PIXELS != 0 {
+            return Err(IdxError::CountMismatch {
+                images,
+                labels: labels.len(),
+            });
+        }
+        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
+            return Err(IdxError::BadLabel { index, label });
+        }
+        Ok(Self { pixels, labels })
+    }
+
+    /// Number of digits.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the set is empty (never true for a constructed set).
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The labels, one per digit.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The digits at `indices` as `[indices.len(), 784]` row-major values in [0, 1], binarised as
+    /// `binarization` says (a dynamic draw uses `rng`).
+    pub fn batch(&self, indices: &[usize], binarization: Binarization, rng: &mut StdRng) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * PIXELS);
+        for &i in indices {
+            let digit = &self.pixels[i * PIXELS..(i + 1) * PIXELS];
+            match binarization {
+                Binarization::None => out.extend(digit.iter().map(|&p| p as f32 / 255.0)),
+                Binarization::Threshold => {
+                    out.extend(digit.iter().map(|&p| if p as f32 / 255.0 > 0.5 { 1.0 } else { 0.0 }))
+                }
+                Binarization::Dynamic => out.extend(digit.iter().map(|&p| {
+                    if rng.random::<f32>() < p as f32 / 255.0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })),
+            }
+        }
+        out
+    }
+
+    /// The digits `start..start + count` (clamped to the set) as grey levels in [0, 1].
+    pub fn range(&self, start: usize, count: usize) -> Vec<f32> {
+        let end = (start + count).min(self.len());
+        self.pixels[start.min(end) * PIXELS..end * PIXELS]
+            .iter()
+            .map(|&p| p as f32 / 255.0)
+            .collect()
+    }
+}
+
+/// Walks a data set in minibatches of M, reshuffled (from the trainer's seeded rng) every epoch.
+///
+/// A last batch smaller than M is skipped, so every step has the same shape (on WebGPU a new
+/// shape means new shaders to compile).
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    order: Vec<usize>,
+    cursor: usize,
+    batch_size: usize,
+    epoch: usize,
+}
+
+impl Batcher {
+    /// A batcher over `len` items with batches of `batch_size` (at most `len`).
+    pub fn new(len: usize, batch_size: usize, rng: &mut StdRng) -> Self {
+        let mut order: Vec<usize> = (0..len).collect();
+        order.shuffle(rng);
+        Self {
+            order,
+            cursor: 0,
+            batch_size: batch_size.min(len).max(1),
+            epoch: 0,
+        }
+    }
+
+    /// The indices of the next minibatch, starting a new (reshuffled) epoch when one is done.
+    pub fn next_batch(&mut self, rng: &mut StdRng) -> &[usize] {
+        if self.cursor + self.batch_size > self.order.len() {
+            self.order.shuffle(rng);
+            self.cursor = 0;
+            self.epoch += 1;
+        }
+        let start = self.cursor;
+        self.cursor += self.batch_size;
+        &self.order[start..self.cursor]
+    }
+
+    /// Complete epochs so far.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Fraction of the current epoch done, in [0, 1).
+    pub fn epoch_progress(&self) -> f64 {
+        self.cursor as f64 / self.order.len() as f64
+    }
+
+    /// Minibatches in one epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.order.len() / self.batch_size
+    }
+
+    /// Items per minibatch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn three_digits() -> (Vec<u8>, Vec<u8>) {
+        let pixels: Vec<u8> = (0..3 * PIXELS).map(|i| (i % 256) as u8).collect();
+        (write_idx_images(&pixels, 28, 28), write_idx_labels(&[7, 0, 9]))
+    }
+
+    #[test]
+    fn round_trips_plain_and_gzip() {
+        let (images, labels) = three_digits();
+        for (i, l) in [(images.clone(), labels.clone()), (gzip(&images), gzip(&labels))] {
+            let set = Dataset::from_idx(&i, &l).unwrap();
+            assert_eq!(set.len(), 3);
+            assert_eq!(set.labels(), &[7, 0, 9]);
+            assert_eq!(set.range(1, 1)[0], (PIXELS % 256) as f32 / 255.0);
+        }
+    }
+
+    #[test]
+    fn wrong_magic() {
+        let (images, labels) = three_digits();
+        assert!(matches!(
+            read_idx_images(&labels),
+            Err(IdxError::WrongMagic { what: "images", found: LABELS_MAGIC, .. })
+        ));
+        assert!(matches!(
+            read_idx_labels(&images),
+            Err(IdxError::WrongMagic { what: "labels", found: IMAGES_MAGIC, .. })
+        ));
+        assert!(matches!(read_idx_images(b"PNG\x00 not idx at all"), Err(IdxError::WrongMagic { .. })));
+    }
+
+    #[test]
+    fn truncated() {
+        let (images, labels) = three_digits();
+        assert!(matches!(read_idx_images(&images[..images.len() - 1]), Err(IdxError::Truncated { .. })));
+        assert!(matches!(read_idx_images(&images[..10]), Err(IdxError::Truncated { .. })));
+        assert!(matches!(read_idx_images(&[]), Err(IdxError::Truncated { .. })));
+        assert!(matches!(read_idx_labels(&labels[..9]), Err(IdxError::Truncated { .. })));
+        let gz = gzip(&images);
+        assert!(matches!(read_idx_images(&gz[..gz.len() / 2]), Err(IdxError::Gzip { .. })));
+    }
+
+    #[test]
+    fn zero_images() {
+        assert!(matches!(
+            read_idx_images(&write_idx_images(&[], 28, 28)),
+            Err(IdxError::Empty { what: "images" })
+        ));
+        assert!(matches!(read_idx_labels(&write_idx_labels(&[])), Err(IdxError::Empty { .. })));
+    }
+
+    #[test]
+    fn count_mismatch() {
+        let (images, _) = three_digits();
+        assert_eq!(
+            Dataset::from_idx(&images, &write_idx_labels(&[1, 2])).unwrap_err(),
+            IdxError::CountMismatch { images: 3, labels: 2 }
+        );
+    }
+
+    #[test]
+    fn absurd_dimensions() {
+        let mut header = Vec::new();
+        for v in [IMAGES_MAGIC, 1, 0, 28] {
+            header.extend(u32::to_be_bytes(v));
+        }
+        assert!(matches!(read_idx_images(&header), Err(IdxError::AbsurdDimensions { .. })));
+        let mut header = Vec::new();
+        for v in [IMAGES_MAGIC, u32::MAX, 1_000_000, 1_000_000] {
+            header.extend(u32::to_be_bytes(v));
+        }
+        assert!(matches!(read_idx_images(&header), Err(IdxError::AbsurdDimensions { .. })));
+        // Plausible sides but a count far beyond the bytes present: truncated, not a panic.
+        let mut header = Vec::new();
+        for v in [IMAGES_MAGIC, u32::MAX, 4096, 4096] {
+            header.extend(u32::to_be_bytes(v));
+        }
+        assert!(matches!(read_idx_images(&header), Err(IdxError::Truncated { .. })));
+    }
+
+    #[test]
+    fn not_mnist_size_and_bad_labels() {
+        let images = write_idx_images(&[0; 2 * 10 * 10], 10, 10);
+        assert_eq!(
+            Dataset::from_idx(&images, &write_idx_labels(&[1, 2])).unwrap_err(),
+            IdxError::NotMnistSize { rows: 10, cols: 10 }
+        );
+        let (images, _) = three_digits();
+        assert_eq!(
+            Dataset::from_idx(&images, &write_idx_labels(&[1, 12, 3])).unwrap_err(),
+            IdxError::BadLabel { index: 1, label: 12 }
+        );
+    }
+
+    #[test]
+    fn binarisation() {
+        let pixels: Vec<u8> = (0..PIXELS).map(|i| [0u8, 100, 200, 255][i % 4]).collect();
+        let set = Dataset::new(pixels, vec![3]).unwrap();
+        let mut rng = StdRng::seed_from_u64(1);
+        let grey = set.batch(&[0], Binarization::None, &mut rng);
+        assert_eq!(&grey[..4], &[0.0, 100.0 / 255.0, 200.0 / 255.0, 1.0]);
+        let thr = set.batch(&[0], Binarization::Threshold, &mut rng);
+        assert_eq!(&thr[..4], &[0.0, 0.0, 1.0, 1.0]);
+        // Dynamic: 0 and 255 are fixed; 200/255 ≈ 0.784 is a coin flip with that mean.
+        let dynamic = set.batch(&[0], Binarization::Dynamic, &mut rng);
+        assert!(dynamic.iter().all(|&v| v == 0.0 || v == 1.0));
+        let ones_at = |k: usize| dynamic.iter().skip(k).step_by(4).filter(|&&v| v == 1.0).count();
+        assert_eq!(ones_at(0), 0);
+        assert_eq!(ones_at(3), PIXELS / 4);
+        let frac = ones_at(2) as f64 / (PIXELS / 4) as f64;
+        assert!((frac - 200.0 / 255.0).abs() < 0.1, "{frac}");
+    }
+
+    #[test]
+    fn batcher_visits_every_item_once_per_epoch_and_reshuffles() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut b = Batcher::new(10, 3, &mut rng);
+        assert_eq!(b.batches_per_epoch(), 3);
+        let first: Vec<usize> = (0..3).flat_map(|_| b.next_batch(&mut rng).to_vec()).collect();
+        let mut sorted = first.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 9);
+        assert_eq!(b.epoch(), 0);
+        let second: Vec<usize> = (0..3).flat_map(|_| b.next_batch(&mut rng).to_vec()).collect();
+        assert_eq!(b.epoch(), 1);
+        assert_ne!(first, second);
+        // The same seed gives the same order.
+        let mut rng2 = StdRng::seed_from_u64(7);
+        let mut b2 = Batcher::new(10, 3, &mut rng2);
+        assert_eq!(b2.next_batch(&mut rng2), &first[..3]);
+    }
+}

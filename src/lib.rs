@@ -1,0 +1,20 @@
+//! Kingma & Welling's *Auto-Encoding Variational Bayes* (ICLR 2014) on Burn 0.22, built to train
+//! live in a web browser on WebGPU (or the CPU), and natively from the command line.
+//!
+//! Data flow: IDX bytes → [`data::Dataset`] → [`train::Trainer`] (owns [`model::Vae`] and the
+//! optimizer) → [`eval`] for the test bound and for what the views draw. [`web`] is the only module
+//! that knows about JavaScript.
+
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod eval;
+pub mod loss;
+pub mod model;
+pub mod train;
+#[cfg(target_family = "wasm")]
+pub mod web;
+
+pub use config::VaeConfig;
+pub use error::{Result, VaeError};

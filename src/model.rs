@@ -1,0 +1,155 @@
+//! The recognition model q_φ(z|x) and the generative model p_θ(x|z) (the paper's appendix C).
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid, softplus, tanh};
+use rand::rngs::StdRng;
+use rand::RngExt;
+
+use crate::config::{Activation, DecoderKind, VaeConfig, PIXELS};
+
+/// Smallest per-pixel variance the Gaussian decoder may reach: log σ² ≥ ln(1e-4), i.e. σ ≥ 0.01.
+///
+/// MNIST's border pixels are exactly 0 in every image, so an unbounded Gaussian decoder can drive
+/// their variance to zero and its likelihood to infinity. The floor is applied smoothly (a shifted
+/// softplus) so the gradient never vanishes.
+pub const GAUSSIAN_MIN_LOG_VAR: f64 = -9.210_340_371_976_182;
+
+/// A fully connected layer initialised on the host from `rng`, the same way on every backend:
+/// weights and biases uniform in ±1/√fan_in (PyTorch's and Burn's default for linear layers).
+fn linear(d_in: usize, d_out: usize, rng: &mut StdRng, device: &Device) -> Linear {
+    let bound = 1.0 / (d_in as f32).sqrt();
+    let mut uniform = |n: usize| -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+    };
+    let weight = Tensor::<2>::from_data(TensorData::new(uniform(d_in * d_out), [d_in, d_out]), device);
+    let bias = Tensor::<1>::from_data(TensorData::new(uniform(d_out), [d_out]), device);
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: Some(Param::from_tensor(bias)),
+    }
+}
+
+/// A stack of linear layers, each followed by the non-linearity.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+    #[module(skip)]
+    activation: Activation,
+}
+
+impl Mlp {
+    fn new(sizes: &[usize], activation: Activation, rng: &mut StdRng, device: &Device) -> Self {
+        let layers = sizes
+            .windows(2)
+            .map(|w| linear(w[0], w[1], rng, device))
+            .collect();
+        Self { layers, activation }
+    }
+
+    /// `[N, sizes[0]]` → `[N, sizes.last()]`.
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        for layer in &self.layers {
+            x = layer.forward(x);
+            x = match self.activation {
+                Activation::Tanh => tanh(x),
+                Activation::Relu => relu(x),
+            };
+        }
+        x
+    }
+}
+
+/// What the decoder gives for a batch of z: the parameters of p_θ(x|z), per pixel.
+#[derive(Debug, Clone)]
+pub enum DecoderOutput {
+    /// Bernoulli logits `[N, 784]`.
+    Bernoulli { logits: Tensor<2> },
+    /// Gaussian means in [0, 1] and log-variances, each `[N, 784]`.
+    Gaussian { mean: Tensor<2>, log_var: Tensor<2> },
+}
+
+impl DecoderOutput {
+    /// The expected pixel values E[x|z], `[N, 784]` in [0, 1]: what the views draw.
+    pub fn mean(self) -> Tensor<2> {
+        match self {
+            Self::Bernoulli { logits } => sigmoid(logits),
+            Self::Gaussian { mean, .. } => mean,
+        }
+    }
+}
+
+/// The variational auto-encoder: encoder MLP → (μ, log σ²); decoder MLP → p_θ(x|z).
+#[derive(Module, Debug)]
+pub struct Vae {
+    encoder: Mlp,
+    mu: Linear,
+    log_var: Linear,
+    decoder: Mlp,
+    /// Bernoulli logits, or the Gaussian means (before the sigmoid).
+    out: Linear,
+    /// The Gaussian decoder's log-variances; absent for a Bernoulli decoder.
+    out_log_var: Option<Linear>,
+    #[module(skip)]
+    latent_dim: usize,
+}
+
+impl Vae {
+    /// Builds the model `config` describes, its parameters drawn from `rng` on the host, so the same
+    /// seed gives the same weights on every backend.
+    pub fn new(config: &VaeConfig, rng: &mut StdRng, device: &Device) -> Self {
+        let d = config.latent_dim;
+        let mut enc_sizes = vec![PIXELS];
+        enc_sizes.extend(&config.hidden);
+        let mut dec_sizes = vec![d];
+        dec_sizes.extend(config.hidden.iter().rev());
+        let last_hidden = *config.hidden.last().expect("a validated config should have a hidden layer");
+        let first_hidden = config.hidden[0];
+        Self {
+            encoder: Mlp::new(&enc_sizes, config.activation, rng, device),
+            mu: linear(last_hidden, d, rng, device),
+            log_var: linear(last_hidden, d, rng, device),
+            decoder: Mlp::new(&dec_sizes, config.activation, rng, device),
+            out: linear(first_hidden, PIXELS, rng, device),
+            out_log_var: (config.decoder == DecoderKind::Gaussian)
+                .then(|| linear(first_hidden, PIXELS, rng, device)),
+            latent_dim: d,
+        }
+    }
+
+    /// Dimension of z.
+    pub fn latent_dim(&self) -> usize {
+        self.latent_dim
+    }
+
+    /// q_φ(z|x): `x [N, 784]` → `(μ [N, D], log σ² [N, D])`.
+    pub fn encode(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let h = self.encoder.forward(x);
+        (self.mu.forward(h.clone()), self.log_var.forward(h))
+    }
+
+    /// The reparameterisation trick (the paper's eq. 10 with g = μ + σ ⊙ ε):
+    /// `z = μ + exp(½ log σ²) ⊙ ε`, all `[N, D]`, so that z is differentiable in φ.
+    pub fn reparameterize(mu: Tensor<2>, log_var: Tensor<2>, eps: Tensor<2>) -> Tensor<2> {
+        mu + log_var.mul_scalar(0.5).exp() * eps
+    }
+
+    /// p_θ(x|z): `z [N, D]` → the decoder's distribution parameters, each `[N, 784]`.
+    pub fn decode(&self, z: Tensor<2>) -> DecoderOutput {
+        let h = self.decoder.forward(z);
+        match &self.out_log_var {
+            None => DecoderOutput::Bernoulli {
+                logits: self.out.forward(h),
+            },
+            Some(out_log_var) => {
+                let raw = out_log_var.forward(h.clone());
+                DecoderOutput::Gaussian {
+                    mean: sigmoid(self.out.forward(h)),
+                    log_var: softplus(raw.sub_scalar(GAUSSIAN_MIN_LOG_VAR), 1.0)
+                        .add_scalar(GAUSSIAN_MIN_LOG_VAR),
+                }
+            }
+        }
+    }
+}

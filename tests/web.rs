@@ -1,0 +1,175 @@
+//! The facade in a real browser (`wasm-pack test --headless --chrome`), called exactly as the
+//! page's worker calls it: a session, `init`, IDX bytes in, promises out.
+
+#![cfg(target_family = "wasm")]
+
+mod common;
+
+use js_sys::{Float32Array, Promise, Reflect, Uint8Array};
+use vae_web::config::PIXELS;
+use vae_web::data::{write_idx_images, write_idx_labels};
+use vae_web::web::VaeSession;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn config(fields: &[(&str, JsValue)]) -> JsValue {
+    let base = serde_json_value();
+    for (k, v) in fields {
+        Reflect::set(&base, &JsValue::from_str(k), v).unwrap();
+    }
+    base
+}
+
+/// A small model (hidden 64), so the WebGPU tests on a software adapter stay short.
+fn serde_json_value() -> JsValue {
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"hidden".into(), &js_sys::Array::of1(&JsValue::from(64)).into()).unwrap();
+    Reflect::set(&o, &"batchSize".into(), &JsValue::from(20)).unwrap();
+    Reflect::set(&o, &"learningRate".into(), &JsValue::from(0.003)).unwrap();
+    o.into()
+}
+
+async fn resolve(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+fn num(v: &JsValue, field: &str) -> f64 {
+    Reflect::get(v, &field.into()).unwrap().as_f64().unwrap_or(f64::NAN)
+}
+
+fn floats(v: &JsValue, field: Option<&str>) -> Vec<f32> {
+    let v = match field {
+        Some(f) => Reflect::get(v, &f.into()).unwrap(),
+        None => v.clone(),
+    };
+    v.dyn_into::<Float32Array>().expect("a Float32Array").to_vec()
+}
+
+fn message(e: JsValue) -> String {
+    Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+}
+
+/// A session on `backend` with a synthetic training set of 200 digits and a test set of 50.
+async fn session(backend: &str, fields: &[(&str, JsValue)]) -> VaeSession {
+    let s = VaeSession::new(config(fields)).unwrap();
+    let info = resolve(s.init(backend.into())).await.unwrap();
+    assert_eq!(Reflect::get(&info, &"backend".into()).unwrap().as_string().unwrap(), backend);
+    let (tp, tl) = common::synthetic_raw(20, 1);
+    let (vp, vl) = common::synthetic_raw(5, 2);
+    let counts = resolve(s.load_data(
+        write_idx_images(&tp, 28, 28),
+        write_idx_labels(&tl),
+        write_idx_images(&vp, 28, 28),
+        write_idx_labels(&vl),
+    ))
+    .await
+    .unwrap();
+    assert_eq!((num(&counts, "train"), num(&counts, "test")), (200.0, 50.0));
+    s
+}
+
+#[wasm_bindgen_test]
+async fn cpu_training_steps_lower_the_loss() {
+    let s = session("cpu", &[]).await;
+    let first = resolve(s.train_steps(5)).await.unwrap();
+    for _ in 0..6 {
+        resolve(s.train_steps(20)).await.unwrap();
+    }
+    let last = resolve(s.train_steps(10)).await.unwrap();
+    assert!(num(&last, "loss") < num(&first, "loss") - 5.0, "{} → {}", num(&first, "loss"), num(&last, "loss"));
+    assert_eq!(num(&last, "step"), 135.0);
+    assert!(num(&last, "examplesPerSecond") > 0.0 && num(&last, "msPerStep") > 0.0);
+    let ev = resolve(s.evaluate()).await.unwrap();
+    assert!((num(&ev, "loss") + num(&ev, "elbo")).abs() < 1e-9 && num(&ev, "loss") > 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn outputs_have_the_documented_lengths_and_are_finite() {
+    let s = session("cpu", &[("latentDim", 3.into())]).await;
+    resolve(s.train_steps(3)).await.unwrap();
+    let finite_in_unit = |v: &[f32]| v.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p));
+
+    let r = resolve(s.reconstruct(4)).await.unwrap();
+    let (orig, rec) = (floats(&r, Some("originals")), floats(&r, Some("reconstructions")));
+    assert_eq!((orig.len(), rec.len()), (4 * PIXELS, 4 * PIXELS));
+    assert!(finite_in_unit(&orig) && finite_in_unit(&rec));
+
+    let e = resolve(s.encode(orig.clone(), 4)).await.unwrap();
+    let (mu, lv) = (floats(&e, Some("mu")), floats(&e, Some("logVar")));
+    assert_eq!((mu.len(), lv.len()), (12, 12));
+    assert!(mu.iter().chain(&lv).all(|v| v.is_finite()));
+
+    let t = resolve(s.encode_test()).await.unwrap();
+    assert_eq!(floats(&t, Some("mu")).len(), 50 * 3);
+    let labels = Reflect::get(&t, &"labels".into()).unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    assert_eq!(labels.len(), 50);
+
+    let d = resolve(s.decode(mu, 4)).await.unwrap();
+    assert!(finite_in_unit(&floats(&d, None)) && floats(&d, None).len() == 4 * PIXELS);
+    let samples = floats(&resolve(s.sample(6)).await.unwrap(), None);
+    assert!(finite_in_unit(&samples) && samples.len() == 6 * PIXELS);
+    let again = floats(&resolve(s.sample(6)).await.unwrap(), None);
+    assert_ne!(samples, again, "each call should draw fresh samples");
+    let grid = floats(&resolve(s.manifold(4, 0, 2, Some(vec![0.0, 0.5, 0.0]))).await.unwrap(), None);
+    assert!(finite_in_unit(&grid) && grid.len() == 16 * PIXELS);
+
+    // Wrong shapes are errors with a message, not panics, and the session keeps working.
+    let err = resolve(s.decode(vec![0.0; 5], 2)).await.unwrap_err();
+    assert!(message(err).contains("expected 6 values"));
+    let err = resolve(s.manifold(4, 0, 3, None)).await.unwrap_err();
+    assert!(message(err).contains("latent dimension"));
+    resolve(s.train_steps(1)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn concurrent_calls_queue_instead_of_panicking() {
+    let s = session("cpu", &[]).await;
+    let a = s.train_steps(3);
+    let b = s.decode(vec![0.0, 0.0], 1);
+    let c = s.train_steps(2);
+    let d = s.evaluate();
+    let (a, b, c, d) = (resolve(a).await, resolve(b).await, resolve(c).await, resolve(d).await);
+    assert_eq!(num(&a.unwrap(), "step"), 3.0);
+    assert_eq!(floats(&b.unwrap(), None).len(), PIXELS);
+    assert_eq!(num(&c.unwrap(), "step"), 5.0);
+    assert!(num(&d.unwrap(), "loss").is_finite());
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_gets_a_clear_error_and_loses_nothing() {
+    let err = VaeSession::new(config(&[("latentDim", 0.into())])).err().unwrap();
+    assert!(message(JsValue::from(err)).contains("latentDim"));
+    let s = session("cpu", &[]).await;
+    resolve(s.train_steps(4)).await.unwrap();
+    let err = resolve(s.load_data(b"not an idx file".to_vec(), vec![], vec![], vec![])).await.unwrap_err();
+    assert!(message(err).contains("training set"), "the message names the file");
+    let err = resolve(s.reset(config(&[("batchSize", 0.into())]))).await.unwrap_err();
+    assert!(message(err).contains("batchSize"));
+    // The model, its step count and the data survived both.
+    assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 5.0);
+    // A good reset starts over.
+    resolve(s.reset(config(&[("latentDim", 4.into())]))).await.unwrap();
+    assert_eq!(s.latent_dim(), 4);
+    assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_trains_and_agrees_with_the_cpu() {
+    // Same config and seed: the same initial weights, batch and noise on both backends (all drawn
+    // on the host), so the first step's loss must agree up to float rounding: 1e-3 relative.
+    let gpu = session("webgpu", &[]).await;
+    let cpu = session("cpu", &[]).await;
+    let g = resolve(gpu.train_steps(1)).await.unwrap();
+    let c = resolve(cpu.train_steps(1)).await.unwrap();
+    for field in ["loss", "reconstruction", "kl"] {
+        let (gv, cv) = (num(&g, field), num(&c, field));
+        assert!((gv - cv).abs() <= 1e-3 * cv.abs().max(1.0), "{field}: WebGPU {gv} vs CPU {cv}");
+    }
+    let later = resolve(gpu.train_steps(3)).await.unwrap();
+    assert!(num(&later, "loss").is_finite() && num(&later, "loss") < num(&g, "loss"));
+    let px = floats(&resolve(gpu.decode(vec![0.5, -0.5], 1)).await.unwrap(), None);
+    assert!(px.len() == PIXELS && px.iter().all(|p| p.is_finite()));
+}
