@@ -4,6 +4,7 @@
 //! reading them back, so the caller decides when to pay for a read (on WebGPU in wasm only async
 //! reads exist); [`Trainer::train_steps`] reads once per chunk.
 
+use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -109,6 +110,11 @@ impl Trainer {
     /// The model as it is now, with autodiff (use `.valid()` for inference).
     pub fn model(&self) -> &Vae {
         &self.model
+    }
+
+    /// The model without autodiff, for evaluation and inference.
+    pub fn inference_model(&self) -> Vae {
+        self.model.valid()
     }
 
     /// Replaces the model's parameters, e.g. with weights loaded from a file.

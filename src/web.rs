@@ -297,7 +297,7 @@ impl VaeSession {
         with_state(&self.state, move |state| async move {
             let s = state.lock().await;
             let (trainer, test) = (s.trainer()?, s.test()?);
-            let e = eval::evaluate(&trainer.model().valid(), test, &s.config, &s.device()?.device, s.config.seed ^ 0x7e57).await?;
+            let e = eval::evaluate(&trainer.inference_model(), test, &s.config, &s.device()?.device, s.config.seed ^ 0x7e57).await?;
             to_js(&e).map_err(|_| VaeError::Argument("evaluation".into()))
         })
     }
@@ -310,7 +310,7 @@ impl VaeSession {
             let test = s.test()?;
             let n = (n as usize).min(test.len());
             let originals = test.range(0, n);
-            let recon = eval::reconstruct(&s.trainer()?.model().valid(), &originals, n, &s.device()?.device).await?;
+            let recon = eval::reconstruct(&s.trainer()?.inference_model(), &originals, n, &s.device()?.device).await?;
             Ok(object(&[("originals", f32_array(&originals)), ("reconstructions", f32_array(&recon))]))
         })
     }
@@ -320,7 +320,7 @@ impl VaeSession {
     pub fn encode(&self, images: Vec<f32>, n: u32) -> Promise {
         with_state(&self.state, move |state| async move {
             let s = state.lock().await;
-            let (mu, log_var) = eval::encode(&s.trainer()?.model().valid(), &images, n as usize, &s.device()?.device).await?;
+            let (mu, log_var) = eval::encode(&s.trainer()?.inference_model(), &images, n as usize, &s.device()?.device).await?;
             Ok(object(&[("mu", f32_array(&mu)), ("logVar", f32_array(&log_var))]))
         })
     }
@@ -332,7 +332,7 @@ impl VaeSession {
             let s = state.lock().await;
             let test = s.test()?;
             let images = test.range(0, test.len());
-            let (mu, log_var) = eval::encode(&s.trainer()?.model().valid(), &images, test.len(), &s.device()?.device).await?;
+            let (mu, log_var) = eval::encode(&s.trainer()?.inference_model(), &images, test.len(), &s.device()?.device).await?;
             Ok(object(&[
                 ("mu", f32_array(&mu)),
                 ("logVar", f32_array(&log_var)),
@@ -346,7 +346,7 @@ impl VaeSession {
     pub fn decode(&self, z: Vec<f32>, n: u32) -> Promise {
         with_state(&self.state, move |state| async move {
             let s = state.lock().await;
-            let pixels = eval::decode(&s.trainer()?.model().valid(), &z, n as usize, &s.device()?.device).await?;
+            let pixels = eval::decode(&s.trainer()?.inference_model(), &z, n as usize, &s.device()?.device).await?;
             Ok(f32_array(&pixels))
         })
     }
@@ -358,7 +358,7 @@ impl VaeSession {
             let mut s = state.lock().await;
             s.samples_drawn += 1;
             let seed = s.config.seed ^ s.samples_drawn.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let pixels = eval::sample(&s.trainer()?.model().valid(), n.clamp(1, 1024) as usize, &s.device()?.device, seed).await?;
+            let pixels = eval::sample(&s.trainer()?.inference_model(), n.clamp(1, 1024) as usize, &s.device()?.device, seed).await?;
             Ok(f32_array(&pixels))
         })
     }
@@ -370,7 +370,7 @@ impl VaeSession {
     pub fn manifold(&self, n: u32, dim_x: u32, dim_y: u32, base: Option<Vec<f32>>) -> Promise {
         with_state(&self.state, move |state| async move {
             let s = state.lock().await;
-            let model = s.trainer()?.model().valid();
+            let model = s.trainer()?.inference_model();
             let d = model.latent_dim();
             let base = base.unwrap_or_else(|| vec![0.0; d]);
             if base.len() != d {

@@ -13,7 +13,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+// In a dedicated worker, as the page runs the model: the page stays responsive to the test
+// runner while a step (or a first WebGPU shader compilation) keeps the worker busy.
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 fn config(fields: &[(&str, JsValue)]) -> JsValue {
     let base = serde_json_value();
