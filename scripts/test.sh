@@ -5,7 +5,8 @@
 #   3. wasm-pack build              the browser build the page loads (pkg/)
 #   4. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
 #                                   (Flex on wasm, and WebGPU on SwiftShader; flags in webdriver.json)
-#   5. node --test tests/e2e/       the real page driven in headless Chromium (playwright-core)
+#   5. node --test tests/js tests/e2e  the page's pure JavaScript (image preprocessing, maths), then
+#                                   the real page driven in headless Chromium (playwright-core)
 # Exit status: 0 when all pass, else the failing step's status.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -60,10 +61,10 @@ run_step() {
 e2e_tests() {
   local files
   shopt -s nullglob
-  files=(tests/e2e/*.test.mjs)
+  files=(tests/js/*.test.mjs tests/e2e/*.test.mjs)
   shopt -u nullglob
   if [ ${#files[@]} -eq 0 ]; then
-    echo "test.sh: no end-to-end tests found (tests/e2e/*.test.mjs)" >&2
+    echo "test.sh: no JavaScript tests found (tests/js/*.test.mjs, tests/e2e/*.test.mjs)" >&2
     return 1
   fi
   echo "\$ node --test --test-concurrency=1 --test-reporter=spec ${files[*]}"
@@ -75,7 +76,7 @@ run_step "native tests" cargo test --release
 run_step "browser build" wasm-pack build --release --target web --out-dir pkg
 run_step "browser tests of the crate" \
   wasm-pack test --release --headless --chrome --chromedriver "$CHROMEDRIVER"
-run_step "end-to-end tests of the page" e2e_tests
+run_step "JavaScript and end-to-end tests of the page" e2e_tests
 
 print_summary
 echo "test.sh: all $TOTAL steps passed in $(fmt_time $(($(date +%s) - started)))"

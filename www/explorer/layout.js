@@ -1,0 +1,173 @@
+// The explorer's markup: built once inside the element the page gives it, and returned as named
+// references (`data-ref`) for the controller. Stable `data-testid`s are the end-to-end tests'
+// handles (tests/e2e/explorer.test.mjs); `data-ref`s are this module's own.
+
+import { DIGIT_COLOURS } from './palette.js';
+import { MAX_FILE_BYTES, MAX_SIDE } from './image-input.js';
+
+const MANIFOLD_N = { min: 5, max: 25, value: 15 };
+
+const HTML = /* html */ `
+<div class="vx">
+  <h2>Explore what it has learned <span class="hint">live, while it trains</span></h2>
+  <p class="vx-status" data-ref="status" data-testid="explorer-status" role="status">Waiting for the model…</p>
+
+  <article class="vx-card vx-latent">
+    <header class="vx-head">
+      <h3>Latent space</h3>
+      <p class="vx-sub">Each dot is a test digit's encoding μ, coloured by its label, redrawn as the model learns.
+        Drag the handle (or click anywhere, or focus it and press the arrow keys) and the decoder draws the digit at that point z.
+        Click a dot to select that test digit.</p>
+    </header>
+    <div class="vx-latent-body">
+      <div class="vx-plane" data-ref="plane" data-testid="latent-plane">
+        <canvas class="vx-plane-base" data-ref="planeBase" aria-hidden="true"></canvas>
+        <canvas class="vx-plane-overlay" data-ref="planeOverlay" aria-hidden="true"></canvas>
+        <div class="vx-handle" data-ref="handle" data-testid="latent-handle" tabindex="0" role="slider"
+             aria-roledescription="2-D handle" aria-label="Latent point z: drag it, or use the arrow keys (Shift for bigger steps, Home for the origin)"
+             aria-valuetext="z = (0, 0)"></div>
+      </div>
+      <div class="vx-side">
+        <figure class="vx-decoded">
+          <canvas class="vx-digit vx-digit-xl" width="28" height="28" data-ref="decoded" data-testid="decoded-digit"
+                  role="img" aria-label="The digit decoded from the handle's z"></canvas>
+          <figcaption>
+            <span class="vx-coords" data-ref="coords" data-testid="latent-coords">z = (0.00, 0.00)</span>
+            <span class="vx-ms" data-ref="decodeMs" data-testid="decode-ms" title="Round trip from the pointer move to the drawn digit">decode – ms</span>
+          </figcaption>
+        </figure>
+        <ul class="vx-legend" aria-label="Colours of the digits">
+          ${DIGIT_COLOURS.map((c, d) => `<li><span class="vx-swatch" style="background:${c}"></span>${d}</li>`).join('')}
+        </ul>
+        <div class="vx-selected" data-ref="selected" data-testid="selected-digit" hidden>
+          <canvas class="vx-digit vx-digit-s" width="28" height="28" data-ref="selectedImage"></canvas>
+          <div>
+            <p data-ref="selectedText"></p>
+            <p class="vx-buttons">
+              <button type="button" data-ref="selectedA" data-testid="selected-set-a">Set as A</button>
+              <button type="button" data-ref="selectedB" data-testid="selected-set-b">Set as B</button>
+              <button type="button" data-ref="selectedClear" title="Deselect">×</button>
+            </p>
+          </div>
+        </div>
+      </div>
+    </div>
+    <div class="vx-controls">
+      <label><input type="checkbox" data-ref="ellipses" data-testid="show-ellipses"> posteriors as ellipses μ ± σ</label>
+      <label><input type="checkbox" data-ref="fixedAxes" data-testid="fixed-axes"> fixed axes ±3</label>
+    </div>
+    <div class="vx-slice" data-ref="slice" data-testid="slice-dims" hidden>
+      <label>horizontal <select data-ref="dimX" data-testid="slice-x"></select></label>
+      <label>vertical <select data-ref="dimY" data-testid="slice-y"></select></label>
+      <label><input type="checkbox" data-ref="pca" data-testid="slice-pca"> principal axes of the test encodings</label>
+      <p class="vx-note" data-ref="sliceNote"></p>
+    </div>
+  </article>
+
+  <article class="vx-card vx-yours">
+    <header class="vx-head">
+      <h3>Your digit</h3>
+      <p class="vx-sub">Upload or draw a digit: it is made into an MNIST-style image (grey, inverted if on a light background,
+        cropped, scaled to fit 20×20 px, centred by its centre of mass in 28×28), encoded, and shown on the plane.</p>
+    </header>
+    <div class="vx-yours-body">
+      <section class="vx-upload" data-ref="dropZone" aria-label="Upload a digit image">
+        <h4>Upload</h4>
+        <label class="vx-drop">
+          <input type="file" accept="image/*" class="vx-visually-hidden" data-ref="file" data-testid="upload-input">
+          <span class="vx-drop-button">Choose an image</span>
+          <span class="vx-drop-text">or drop one anywhere on the page, or paste one (Ctrl+V).
+            Any format the browser reads, up to ${MAX_FILE_BYTES / 2 ** 20} MB and ${MAX_SIDE} px on a side.</span>
+        </label>
+        <p class="vx-error" data-ref="uploadError" data-testid="upload-error" role="alert" hidden></p>
+        <div class="vx-row">
+          <figure><canvas class="vx-original" width="140" height="140" data-ref="uploadOriginal" data-testid="upload-original"></canvas><figcaption>original</figcaption></figure>
+          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadProcessed" data-testid="upload-processed"></canvas><figcaption>28×28 input</figcaption></figure>
+          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadRecon" data-testid="upload-reconstruction"></canvas><figcaption>reconstruction</figcaption></figure>
+        </div>
+        <p class="vx-mu" data-ref="uploadMu" data-testid="upload-mu">μ: –</p>
+        <p class="vx-buttons">
+          <button type="button" data-ref="uploadA" data-testid="upload-set-a" disabled>Set as A</button>
+          <button type="button" data-ref="uploadB" data-testid="upload-set-b" disabled>Set as B</button>
+        </p>
+      </section>
+      <section class="vx-draw" aria-label="Draw a digit">
+        <h4>Draw</h4>
+        <div class="vx-row">
+          <canvas class="vx-pad" width="280" height="280" data-ref="pad" data-testid="draw-pad"
+                  aria-label="Drawing pad: draw a digit with the mouse, a pen or a finger"></canvas>
+          <div class="vx-col">
+            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawProcessed" data-testid="draw-processed"></canvas><figcaption>28×28 input</figcaption></figure>
+            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawRecon" data-testid="draw-reconstruction"></canvas><figcaption>reconstruction</figcaption></figure>
+          </div>
+        </div>
+        <p class="vx-mu" data-ref="drawMu" data-testid="draw-mu">μ: –</p>
+        <p class="vx-buttons">
+          <button type="button" data-ref="drawClear" data-testid="draw-clear">Clear</button>
+          <button type="button" data-ref="drawA" data-testid="draw-set-a" disabled>Set as A</button>
+          <button type="button" data-ref="drawB" data-testid="draw-set-b" disabled>Set as B</button>
+        </p>
+      </section>
+    </div>
+  </article>
+
+  <article class="vx-card vx-interp">
+    <header class="vx-head">
+      <h3>Interpolation</h3>
+      <p class="vx-sub">Ten digits decoded along the straight line from μ<sub>A</sub> to μ<sub>B</sub>.
+        Pick A and B with the “Set as” buttons: an upload, a drawing, or a test digit selected on the plane.</p>
+    </header>
+    <div class="vx-interp-body">
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpA" data-testid="interp-a"></canvas><figcaption data-ref="interpAText">A: –</figcaption></figure>
+      <div class="vx-strip-box">
+        <canvas class="vx-strip" data-ref="strip" data-testid="interpolation" width="298" height="28" hidden></canvas>
+        <p class="vx-strip-empty" data-ref="stripEmpty">Set A and B to see the path between them.</p>
+      </div>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpB" data-testid="interp-b"></canvas><figcaption data-ref="interpBText">B: –</figcaption></figure>
+    </div>
+  </article>
+
+  <div class="vx-pair">
+    <article class="vx-card vx-manifold">
+      <header class="vx-head">
+        <h3>Learned manifold</h3>
+        <p class="vx-sub" data-ref="manifoldNote">The decoder's output over an n×n grid of z, evenly spaced in probability under the prior
+          (z = Φ⁻¹ of a uniform grid), as in the paper's figure 4.</p>
+      </header>
+      <label class="vx-range">n = <output data-ref="manifoldNOut">${MANIFOLD_N.value}</output>
+        <input type="range" min="${MANIFOLD_N.min}" max="${MANIFOLD_N.max}" value="${MANIFOLD_N.value}" data-ref="manifoldN" data-testid="manifold-n"
+               aria-label="Manifold grid size n"></label>
+      <canvas class="vx-grid" data-ref="manifold" data-testid="manifold"></canvas>
+    </article>
+    <article class="vx-card vx-samples">
+      <header class="vx-head">
+        <h3>Samples from the prior</h3>
+        <p class="vx-sub">Digits decoded from z ~ N(0, I), as in the paper's figure 5. The same z stay until you ask for new ones,
+          so you can watch them sharpen as the model learns.</p>
+      </header>
+      <p class="vx-buttons"><button type="button" data-ref="newSamples" data-testid="new-samples">New samples</button></p>
+      <canvas class="vx-grid" data-ref="samples" data-testid="samples"></canvas>
+    </article>
+  </div>
+</div>`;
+
+/**
+ * Builds the explorer's DOM inside `root` and links its stylesheet once per document.
+ * @param {HTMLElement} root
+ * @returns {Record<string, HTMLElement>} elements by their data-ref
+ */
+export function buildLayout(root) {
+  const doc = root.ownerDocument;
+  const href = new URL('./explorer.css', import.meta.url).href;
+  if (![...doc.querySelectorAll('link[rel="stylesheet"]')].some((l) => l.href === href)) {
+    const link = doc.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = href;
+    doc.head.append(link);
+  }
+  root.innerHTML = HTML;
+  const refs = {};
+  for (const el of root.querySelectorAll('[data-ref]')) refs[el.dataset.ref] = el;
+  refs.root = root.querySelector('.vx');
+  return refs;
+}
