@@ -31,13 +31,14 @@ pub fn start() {
 /// The default config as a plain object (see `docs/facade.md` for the fields).
 #[wasm_bindgen(js_name = defaultConfig)]
 pub fn default_config() -> Result<JsValue, JsError> {
-    to_js(&VaeConfig::default())
+    to_js(&VaeConfig::default()).map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+/// A plain JavaScript object (not a `Map`) from a serialisable value.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, VaeError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| VaeError::Argument(format!("cannot pass a value to JavaScript: {e}")))
 }
 
 fn parse_config(value: JsValue) -> Result<VaeConfig, VaeError> {
@@ -211,7 +212,7 @@ impl VaeSession {
             };
             let mut s = state.lock().await;
             let info = object(&[
-                ("backend", to_js(&device.kind).map_err(|_| VaeError::Backend("serialise".into()))?),
+                ("backend", to_js(&device.kind)?),
                 ("adapter", JsValue::from_str(&device.adapter)),
                 ("fallbackReason", reason.map_or(JsValue::NULL, |r| JsValue::from_str(&r))),
             ]);
@@ -262,7 +263,7 @@ impl VaeSession {
             let mut s = state.lock().await;
             s.rebuild(config.clone())?;
             snapshot.borrow_mut().config = config.clone();
-            to_js(&config).map_err(|_| VaeError::Argument("config".into()))
+            to_js(&config)
         })
     }
 
@@ -282,7 +283,7 @@ impl VaeSession {
             let metrics = trainer.train_steps(train, n as usize).await?;
             let elapsed = (now_ms() - started).max(1e-3);
             let examples = n as f64 * s.config.batch_size.min(train.len()) as f64;
-            let out = to_js(&metrics).map_err(|_| VaeError::Argument("metrics".into()))?;
+            let out = to_js(&metrics)?;
             Reflect::set(&out, &"examplesPerSecond".into(), &(examples / elapsed * 1000.0).into())
                 .expect("metrics should be an object");
             Reflect::set(&out, &"msPerStep".into(), &(elapsed / n as f64).into())
@@ -298,7 +299,7 @@ impl VaeSession {
             let s = state.lock().await;
             let (trainer, test) = (s.trainer()?, s.test()?);
             let e = eval::evaluate(&trainer.inference_model(), test, &s.config, &s.device()?.device, s.config.seed ^ 0x7e57).await?;
-            to_js(&e).map_err(|_| VaeError::Argument("evaluation".into()))
+            to_js(&e)
         })
     }
 
@@ -383,7 +384,7 @@ impl VaeSession {
 
     /// The config in use, as a plain object.
     pub fn config(&self) -> Result<JsValue, JsError> {
-        to_js(&self.snapshot.borrow().config)
+        to_js(&self.snapshot.borrow().config).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Dimension of z.
