@@ -139,3 +139,27 @@ fn evaluation_is_reproducible_and_inference_shapes_are_right() {
     assert!(block_on(vae_web::eval::decode(&model, &mu[..5], 4, &device)).is_err());
     assert!(block_on(vae_web::eval::encode(&model, &[f32::NAN; PIXELS], 1, &device)).is_err());
 }
+
+#[test]
+fn saved_weights_load_back_into_a_fresh_model() {
+    use burn::module::Module;
+    let data = common::synthetic(2, 12);
+    let config = small(VaeConfig::default());
+    let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
+    block_on(trainer.train_steps(&data, 5)).unwrap();
+    let path = std::env::temp_dir().join(format!("vae-roundtrip-{}.bpk", std::process::id()));
+    trainer.inference_model().save_file(&path).unwrap();
+
+    // A model built from another seed has other weights until the file is loaded into it.
+    let device = Device::flex();
+    let fresh = Vae::new(&VaeConfig { seed: 999, ..config.clone() }, &mut StdRng::seed_from_u64(999), &device);
+    let images = data.range(0, 3);
+    let (want, _) = block_on(vae_web::eval::encode(&trainer.inference_model(), &images, 3, &device)).unwrap();
+    let (other, _) = block_on(vae_web::eval::encode(&fresh, &images, 3, &device)).unwrap();
+    assert_ne!(want, other);
+    let loaded = fresh.try_load_file(&path).unwrap();
+    // Burnpack reads tensors lazily from the file: remove it only once they are used.
+    let (got, _) = block_on(vae_web::eval::encode(&loaded, &images, 3, &device)).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(want, got);
+}
