@@ -22,15 +22,36 @@ use crate::error::VaeError;
 use crate::eval;
 use crate::train::Trainer;
 
-/// Installs the panic hook, so a Rust panic reaches the console with its message.
+extern "C" {
+    /// The static constructors wasm-ld collects (cubecl registers its IR dialects through
+    /// `inventory`, which runs as such constructors).
+    fn __wasm_call_ctors();
+}
+
+/// Runs the static constructors once.
+///
+/// Unless a program calls `__wasm_call_ctors` itself, wasm-ld wraps *every* export so that it runs
+/// all constructors first: each call into the module then paid about 0.2 ms and re-registered
+/// cubecl's inventory. Referencing it here turns the wrappers off, so it must run before anything
+/// touches Burn: at start-up, and again (a no-op) from the constructors of the exports.
+fn run_static_constructors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: wasm-ld synthesises this function; `Once` makes sure it runs exactly once.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+}
+
+/// Runs the static constructors and installs the panic hook, so a Rust panic reaches the console
+/// with its message.
 #[wasm_bindgen(start)]
 pub fn start() {
+    run_static_constructors();
     console_error_panic_hook::set_once();
 }
 
 /// The default config as a plain object (see `docs/facade.md` for the fields).
 #[wasm_bindgen(js_name = defaultConfig)]
 pub fn default_config() -> Result<JsValue, JsError> {
+    run_static_constructors();
     to_js(&VaeConfig::default()).map_err(|e| JsError::new(&e.to_string()))
 }
 
@@ -173,6 +194,7 @@ impl VaeSession {
     /// `Error` naming the bad field when the config is invalid. Call `init()` next.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<VaeSession, JsError> {
+        run_static_constructors();
         let config = parse_config(config).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Self {
             snapshot: Rc::new(RefCell::new(Snapshot {
