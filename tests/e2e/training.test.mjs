@@ -1,0 +1,183 @@
+// End-to-end tests of the training page (index.html + www/*) in headless Chromium:
+//   node --test tests/e2e/training.test.mjs
+// Needs pkg/ (wasm-pack build) and data/mnist/*.gz (npm run data). Screenshots go to
+// test-artifacts/. See tests/e2e/harness.mjs for the helpers.
+//
+// The CPU tests share one browser; WebGPU gets its own, launched with --enable-unsafe-webgpu
+// (SwiftShader, a software adapter: about 2 s a step, the first ones slower while shaders
+// compile), and is kept to a few steps.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { missingArtifacts, openApp } from './harness.mjs';
+
+const missing = missingArtifacts();
+if (missing.length) {
+  throw new Error(`the page cannot run: missing ${missing.join(', ')} (build pkg/ with wasm-pack, make the data with npm run data)`);
+}
+
+const positive = (v) => v > 0;
+
+describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: false });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('loads without console errors and says it runs on the CPU', async () => {
+    const p = await app.page();
+    assert.equal(await p.read('backend', 'data-backend'), 'cpu');
+    const badge = await p.text('backend');
+    assert.match(badge, /^CPU \(WebAssembly\) — WebGPU unavailable/, badge);
+    assert.equal(await p.read('load-progress', 'data-state'), 'done');
+    assert.match(await p.text('load-progress'), /9,000 training and 1,000 test digits/);
+    // The settings show the model's defaults.
+    assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '2');
+    assert.equal(await p.page.inputValue('[data-testid="setting-estimator"]'), 'sgvb-b');
+    // The untrained model's reconstructions are drawn before training starts.
+    await p.waitFor('reconstructions', 'data-step', (v) => v === '0', { message: 'first reconstructions' });
+    assert.equal(await p.page.locator('[data-testid="error"]').isHidden(), true, await p.text('error'));
+    await p.screenshot('page-ready');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('training starts, the loss falls, a test bound arrives, and pause stops it', async () => {
+    const p = await app.page({ backend: 'cpu' });
+    await p.click('start');
+    const firstStep = await p.waitForNumber('step', 'data-step', positive, { message: 'first training step' });
+    const early = await p.readNumber('loss', 'data-loss');
+    assert.ok(Number.isFinite(early) && early > 0, `early loss ${early}`);
+
+    // One epoch is 90 steps of 100 digits; a test bound follows each epoch.
+    await p.waitForNumber('step', 'data-step', (s) => s >= 150, { timeout: 120_000, message: '150 steps' });
+    const later = await p.readNumber('loss', 'data-loss');
+    assert.ok(later < 0.75 * early, `the loss should fall: ${early.toFixed(1)} at step ${firstStep}, ${later.toFixed(1)} at step 150+`);
+    const testLoss = await p.waitForNumber('test-loss', 'data-loss', positive, { message: 'test bound' });
+    assert.ok(testLoss < early, `test -ELBO ${testLoss} should be below the first training loss ${early}`);
+    assert.ok((await p.readNumber('examples-per-second', 'data-examples-per-second')) > 0);
+    assert.ok((await p.readNumber('chart', 'data-points')) > 10);
+    assert.ok((await p.readNumber('epoch', 'data-epoch')) >= 1);
+    await p.waitForNumber('reconstructions', 'data-step', positive, { message: 'reconstructions refreshed while training' });
+    await p.screenshot('training');
+
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    const stepAtPause = await p.readNumber('step', 'data-step');
+    await p.page.waitForTimeout(1500);
+    assert.equal(await p.readNumber('step', 'data-step'), stepAtPause, 'no steps after pause');
+    // Paused: a fresh test bound at the paused step.
+    await p.waitFor('test-loss', 'data-step', (v) => Number(v) === stepAtPause, { message: 'test bound at pause' });
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('reset starts over with the settings from the form', async () => {
+    const p = await app.page({ backend: 'cpu' });
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s >= 5, { message: 'some steps before reset' });
+
+    await p.page.fill('[data-testid="setting-latentDim"]', '5');
+    await p.page.selectOption('[data-testid="setting-activation"]', 'tanh');
+    assert.equal(await p.read('reset', 'data-dirty'), 'true');
+    await p.click('reset');
+    await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 30_000 });
+    assert.equal(await p.readNumber('step', 'data-step'), 0);
+    assert.equal(await p.readNumber('chart', 'data-points'), 0);
+    const url = new URL(p.page.url());
+    assert.equal(url.searchParams.get('latentDim'), '5');
+    assert.equal(url.searchParams.get('activation'), 'tanh');
+    assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '5');
+    assert.equal(await p.read('reset', 'data-dirty'), 'false');
+
+    // The new model trains.
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s >= 3, { message: 'steps after reset' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+
+    // A bad value in the form is refused with a message; the model in use stays.
+    const stepBefore = await p.readNumber('step', 'data-step');
+    await p.page.fill('[data-testid="setting-batch"]', '0');
+    await p.click('reset');
+    await p.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'form error' });
+    assert.match(await p.text('error'), /Batch size: 0 is outside 1–1000/);
+    assert.equal(await p.readNumber('step', 'data-step'), stepBefore);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('a bad setting in the URL gets a clear message and a working default', async () => {
+    const p = await app.page('backend=cpu&latentDim=abc&lr=-1&estimator=sgvb-z', { viewport: { width: 420, height: 900 } });
+    const message = await p.text('error');
+    assert.match(message, /latentDim in the URL: "abc" is not a whole number; using the default, 2\./);
+    assert.match(message, /lr in the URL: -1 is outside \(0, 1\]; using the default, 0\.001\./);
+    assert.match(message, /estimator in the URL: "sgvb-z" is not one of sgvb-b, sgvb-a/);
+    assert.equal(await p.read('error', 'data-kind'), 'warning');
+    assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '2');
+    assert.equal(await p.page.inputValue('[data-testid="setting-lr"]'), '0.001');
+    assert.equal(new URL(p.page.url()).searchParams.get('latentDim'), '2', 'the address shows the values in use');
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', positive, { message: 'training with the defaults' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    await p.screenshot('narrow-bad-setting');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('without WebAssembly the page says so instead of going blank', async () => {
+    const p = await app.page({}, { waitForReady: false, setup: (page) => page.addInitScript(() => delete globalThis.WebAssembly) });
+    await p.page.waitForSelector('body[data-phase="failed"]', { timeout: 30_000 });
+    assert.match(await p.text('error'), /cannot run WebAssembly/);
+    assert.match(await p.text('backend'), /Not running/);
+    assert.equal(await p.page.isDisabled('[data-testid="start"]'), true);
+    await p.close();
+  });
+
+  test('a missing wasm package is reported readably', async () => {
+    const block = (page) => page.route('**/pkg/vae_web.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const p = await app.page({}, { waitForReady: false, setup: block });
+    await p.page.waitForSelector('body[data-phase="failed"]', { timeout: 30_000 });
+    assert.match(await p.text('error'), /The model could not start: could not load the WebAssembly package \(pkg\/vae_web\.js\)/);
+    await p.close();
+  });
+});
+
+describe('training page on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: true });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('?backend=cpu says CPU even where WebGPU is available', async () => {
+    const p = await app.page({ backend: 'cpu' });
+    assert.equal(await p.read('backend', 'data-backend'), 'cpu');
+    assert.match(await p.text('backend'), /^CPU \(WebAssembly\) — chosen in the URL/);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('?backend=webgpu says WebGPU and takes a few training steps', async () => {
+    const p = await app.page({ backend: 'webgpu' });
+    assert.equal(await p.read('backend', 'data-backend'), 'webgpu');
+    const badge = await p.text('backend');
+    assert.match(badge, /^WebGPU — \S/, badge);
+    await p.click('start');
+    // Shader compilation makes the first steps slow on a software adapter.
+    await p.waitForNumber('step', 'data-step', (s) => s >= 3, { timeout: 240_000, message: 'three WebGPU steps' });
+    const loss = await p.readNumber('loss', 'data-loss');
+    assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 120_000 });
+    await p.screenshot('webgpu');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+});

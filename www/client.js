@@ -1,0 +1,167 @@
+// The main thread's handle on the worker (docs/client.md). The model lives only in www/worker.js;
+// this object turns its messages into promises (one per request, matched by id) and events.
+//
+// Events (an EventTarget; `event.detail` carries the payload):
+//   'metrics'   { step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, examplesPerSecond, msPerStep }
+//   'evaluated' { step, examplesSeen, loss, reconstruction, kl, elbo }     test bound
+//   'running'   { running }                                                the loop started / stopped
+//   'reset'     { config }                                                 a new model: views clear and refetch
+//   'error'     { message }                                                nothing lost; the page shows it
+//
+// Typed arrays sent to the worker are copied (the caller keeps using its own); typed arrays in
+// answers are transferred, so each answer's arrays belong to the caller.
+
+export class VaeClient extends EventTarget {
+  #worker;
+  #nextId = 1;
+  #pending = new Map(); // id -> { resolve, reject, onProgress }
+  #config = null;
+  #backend = null;
+  #running = false;
+  #failure = null; // set once the worker itself has died: every later request rejects with it
+
+  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+    super();
+    this.#worker = new Worker(workerUrl, { type: 'module' });
+    this.#worker.onmessage = ({ data }) => this.#receive(data);
+    // A module worker that fails to load or throws at top level reports only a bare ErrorEvent.
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#fail(
+        event.message
+          ? `The training worker failed: ${event.message}${event.filename ? ` (${event.filename}:${event.lineno})` : ''}`
+          : 'The training worker could not start (www/worker.js failed to load or threw while loading).',
+      );
+    };
+    this.#worker.onmessageerror = () => this.#emit('error', { message: 'A message from the training worker could not be read.' });
+  }
+
+  /**
+   * Loads the wasm and the device, builds the model: `{ backend, adapter, fallbackReason, config }`,
+   * plus `configError` (why the config sent was refused and the defaults used, else null),
+   * `facadeAdapter` (the facade's own adapter string) and `defaults` (the model's defaultConfig()).
+   */
+  async ready({ backend = 'auto', config = null } = {}) {
+    const info = await this.#request('ready', { backend, config });
+    this.#backend = info.backend;
+    this.#config = info.config;
+    return info;
+  }
+
+  /** The worker fetches data/mnist/*.gz; `onProgress({ loaded, total, file })`, total 0 while unknown. */
+  loadData(onProgress) {
+    return this.#request('loadData', {}, [], onProgress);
+  }
+
+  /** Starts (or keeps) training; 'running' follows. Errors arrive as 'error' events. */
+  start() {
+    this.#request('start').catch((error) => this.#emit('error', { message: error.message }));
+  }
+
+  /** Stops training after the current chunk; 'running' { running: false } follows, then a test bound. */
+  pause() {
+    this.#request('pause').catch((error) => this.#emit('error', { message: error.message }));
+  }
+
+  /** Rebuilds the model with `config` (a full facade config); rejects with the reason, keeping the model. */
+  async reset(config) {
+    const applied = await this.#request('reset', { config });
+    this.#config = applied;
+    return applied;
+  }
+
+  evaluate() {
+    return this.#request('evaluate');
+  }
+
+  /** `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits, row-major, [0, 1]. */
+  reconstruct(n) {
+    return this.#request('reconstruct', { n });
+  }
+
+  /** images: Float32Array n×784 in [0, 1] -> `{ mu, logVar }`, Float32Array n×D each. */
+  encode(images, n) {
+    return this.#request('encode', { images: copy(images), n });
+  }
+
+  /** Every test digit: `{ mu, logVar, labels }`. */
+  encodeTest() {
+    return this.#request('encodeTest');
+  }
+
+  /** z: Float32Array n×D -> Float32Array n×784. */
+  decode(z, n) {
+    return this.#request('decode', { z: copy(z), n });
+  }
+
+  /** Float32Array n×784 decoded from z ~ N(0, I). */
+  sample(n) {
+    return this.#request('sample', { n });
+  }
+
+  /** Float32Array (n·n)×784; grid layout in docs/facade.md. `base`: Float32Array D or null. */
+  manifold(n, dimX, dimY, base = null) {
+    return this.#request('manifold', { n, dimX, dimY, base: base ? copy(base) : null });
+  }
+
+  /** Stops the worker; every pending request rejects. */
+  terminate() {
+    this.#worker.terminate();
+    this.#fail('The training worker was stopped.', false);
+  }
+
+  get latentDim() {
+    return this.#config?.latentDim ?? null;
+  }
+  get config() {
+    return this.#config;
+  }
+  /** True while the worker's training loop runs (as last reported by the worker). */
+  get running() {
+    return this.#running;
+  }
+  get backend() {
+    return this.#backend;
+  }
+
+  #request(type, args = {}, transfer = [], onProgress = null) {
+    if (this.#failure) return Promise.reject(new Error(this.#failure));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress });
+      this.#worker.postMessage({ id, type, ...args }, transfer);
+    });
+  }
+
+  #receive(message) {
+    if (message.event) {
+      if (message.event === 'running') this.#running = message.detail.running;
+      if (message.event === 'reset') this.#config = message.detail.config;
+      this.#emit(message.event, message.detail);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    if (message.progress) {
+      pending.onProgress?.(message.progress);
+      return;
+    }
+    this.#pending.delete(message.id);
+    if (message.ok) pending.resolve(message.result);
+    else pending.reject(new Error(message.error));
+  }
+
+  #fail(message, announce = true) {
+    this.#failure = message;
+    this.#running = false;
+    for (const { reject } of this.#pending.values()) reject(new Error(message));
+    this.#pending.clear();
+    if (announce) this.#emit('error', { message });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+const copy = (array) => (ArrayBuffer.isView(array) ? array.slice() : Float32Array.from(array));

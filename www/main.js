@@ -1,0 +1,382 @@
+// The controller: wires the worker client, the settings and the views. It holds no model (that
+// lives in www/worker.js) and draws nothing itself (www/views/* do).
+//
+// Flow: URL settings -> client.ready (wasm + device + model) -> client.loadData (worker fetches
+// data/mnist/*.gz) -> Start/Pause/Reset drive the worker; its events feed the readouts, the
+// chart and the reconstructions; the explorer (www/explorer/index.js) is mounted on the same client.
+//
+// What tests can read, without parsing text:
+//   body[data-phase]      boot | starting | loading | ready | running | pausing | paused | failed
+//   [data-testid=backend] data-backend (webgpu | cpu), data-adapter, data-state
+//   [data-testid=load-progress] data-progress (0..1), data-state (loading | done | failed)
+//   readouts              data-step, data-epoch, data-examples-seen, data-examples-per-second,
+//                         data-loss, data-reconstruction, data-kl on the elements of the same testid;
+//                         test-loss: data-loss, data-step
+//   [data-testid=chart]   data-points (training points), data-test-points
+//   [data-testid=reconstructions]  data-step (the step its images were taken at)
+//   [data-testid=error]   data-count, data-kind; one <li data-kind data-key> per message
+
+import { VaeClient } from './client.js';
+import * as state from './state.js';
+import { drawChart } from './views/chart.js';
+import { drawDigits } from './views/digits.js';
+import * as status from './views/status.js';
+
+const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+const RECONSTRUCTIONS = 16;
+const RECONSTRUCT_EVERY_MS = 1000;
+const RATE_WINDOW_MS = 4000;
+
+const ui = {
+  backend: $('backend'),
+  progress: $('load-progress'),
+  errors: $('error'),
+  start: $('start'),
+  pause: $('pause'),
+  reset: $('reset'),
+  form: $('settings'),
+  readouts: {
+    epoch: $('epoch'),
+    step: $('step'),
+    examplesSeen: $('examples-seen'),
+    examplesPerSecond: $('examples-per-second'),
+    loss: $('loss'),
+    reconstruction: $('reconstruction'),
+    kl: $('kl'),
+  },
+  testLoss: $('test-loss'),
+  chart: $('chart'),
+  chartElbo: $('chart-elbo'),
+  chartKl: $('chart-kl'),
+  reconstructions: $('reconstructions'),
+  originals: $('reconstructions-originals'),
+  decoded: $('reconstructions-decoded'),
+  explorer: $('explorer'),
+};
+
+/** Everything the chart plots, as parallel arrays (x = examples seen). */
+function emptyHistory() {
+  return {
+    train: { x: [], loss: [], reconstruction: [], kl: [] },
+    test: { x: [], loss: [], reconstruction: [], kl: [] },
+  };
+}
+
+const page = {
+  client: null,
+  settings: null, // the settings in effect (URL params -> values)
+  history: emptyHistory(),
+  rateWindow: [], // { t, seen } of recent chunks, for the examples/s readout
+  phase: 'boot',
+  reconstructing: false,
+  reconstructAgain: false,
+  lastReconstruction: 0,
+  chartQueued: false,
+};
+
+function setPhase(phase) {
+  page.phase = phase;
+  document.body.dataset.phase = phase;
+  const usable = ['ready', 'running', 'pausing', 'paused'].includes(phase);
+  ui.start.disabled = !(phase === 'ready' || phase === 'paused');
+  ui.pause.disabled = phase !== 'running';
+  ui.reset.disabled = !usable;
+  ui.pause.textContent = phase === 'pausing' ? 'Pausing…' : 'Pause';
+  ui.start.textContent = phase === 'paused' ? 'Resume' : 'Start';
+}
+
+const showError = (message, options) => status.addMessage(ui.errors, message, options);
+
+/** The text with a full stop, unless it already ends a sentence. */
+const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+/** Stops the page with a message; nothing after this runs. */
+function fail(message) {
+  showError(message);
+  setPhase('failed');
+  status.showBackend(ui.backend, { pending: 'Not running' });
+  if (ui.progress.dataset.state !== 'done') status.showProgress(ui.progress, { failed: true });
+}
+
+// ---- settings form ---------------------------------------------------------------------------
+
+function fillForm(settings) {
+  for (const field of state.FIELDS) {
+    const input = ui.form.elements.namedItem(field.param);
+    if (input) input.value = field.format(settings[field.param]);
+  }
+  markDirty();
+}
+
+function readForm() {
+  const texts = {};
+  for (const field of state.FIELDS) {
+    const input = ui.form.elements.namedItem(field.param);
+    if (input) texts[field.param] = input.value;
+  }
+  return state.parseForm(texts, page.settings);
+}
+
+/** Flags the Reset button while the form differs from the settings in effect. */
+function markDirty() {
+  if (!page.settings) return;
+  const { settings } = readForm();
+  const dirty = state.FIELDS.some((f) => f.format(settings[f.param]) !== f.format(page.settings[f.param]));
+  ui.reset.dataset.dirty = String(dirty);
+  ui.reset.title = dirty ? 'Apply the new settings: a fresh model, trained from the start' : 'Start again from a fresh model';
+}
+
+async function onReset() {
+  const { settings, errors } = readForm();
+  status.clearMessages(ui.errors, 'form');
+  if (errors.length) {
+    for (const error of errors) showError(error.message, { kind: 'error', key: 'form' });
+    return;
+  }
+  if (settings.backend !== page.settings.backend) {
+    // The device is chosen once per worker: a new backend is a new page.
+    location.search = state.toSearch(settings);
+    return;
+  }
+  ui.reset.disabled = true;
+  try {
+    await page.client.reset(state.toConfig(settings, page.client.config ?? state.DEFAULT_CONFIG));
+    status.clearMessages(ui.errors, 'url');
+  } catch (error) {
+    // The worker kept the model (and resumed training if it was running; 'running' says so).
+    showError(`The new settings were not applied: ${error.message}`, { key: 'form' });
+    setPhase(page.phase);
+  }
+}
+
+// ---- events from the worker ------------------------------------------------------------------
+
+function onMetrics(m) {
+  const h = page.history.train;
+  h.x.push(m.examplesSeen);
+  h.loss.push(m.loss);
+  h.reconstruction.push(m.reconstruction);
+  h.kl.push(m.kl);
+  status.showMetrics(ui.readouts, { ...m, examplesPerSecond: trainingRate(m) });
+  ui.chart.dataset.points = String(h.x.length);
+  queueChart();
+  if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions();
+}
+
+/**
+ * Examples per second as the user sees it: examples seen over wall-clock time, across the chunks
+ * of the last few seconds (so evaluations, explorer requests and other load count). The facade's
+ * own figure is per chunk and compute-only; it stands in until two chunks are in the window.
+ */
+function trainingRate(m) {
+  const now = performance.now();
+  const recent = page.rateWindow;
+  recent.push({ t: now, seen: m.examplesSeen });
+  while (recent.length > 2 && now - recent[0].t > RATE_WINDOW_MS) recent.shift();
+  if (recent.length < 2) return m.examplesPerSecond;
+  const first = recent[0];
+  return ((m.examplesSeen - first.seen) / (now - first.t)) * 1000;
+}
+
+function onEvaluated(ev) {
+  const h = page.history.test;
+  // A bound for a step already plotted (paused twice at the same step) replaces the old one.
+  if (h.x.length && h.x[h.x.length - 1] === ev.examplesSeen) {
+    for (const key of ['x', 'loss', 'reconstruction', 'kl']) h[key].pop();
+  }
+  h.x.push(ev.examplesSeen);
+  h.loss.push(ev.loss);
+  h.reconstruction.push(ev.reconstruction);
+  h.kl.push(ev.kl);
+  status.showTest(ui.testLoss, ev);
+  ui.chart.dataset.testPoints = String(h.x.length);
+  queueChart();
+}
+
+function onRunning({ running }) {
+  if (page.phase === 'failed') return;
+  page.rateWindow = []; // a pause is not training time
+  setPhase(running ? 'running' : 'paused');
+  if (!running) refreshReconstructions({ force: true });
+}
+
+function onModelReset({ config }) {
+  page.settings = state.fromConfig(config, { backend: page.settings.backend });
+  state.writeSettings(page.settings);
+  fillForm(page.settings);
+  page.history = emptyHistory();
+  page.rateWindow = [];
+  status.showMetrics(ui.readouts, { step: 0, epoch: 0, epochProgress: 0, examplesSeen: 0, examplesPerSecond: NaN, loss: NaN, reconstruction: NaN, kl: NaN });
+  status.showTest(ui.testLoss, null);
+  ui.chart.dataset.points = '0';
+  ui.chart.dataset.testPoints = '0';
+  setPhase('ready');
+  queueChart();
+  refreshReconstructions({ force: true });
+}
+
+// ---- views -----------------------------------------------------------------------------------
+
+function queueChart() {
+  if (page.chartQueued) return;
+  page.chartQueued = true;
+  requestAnimationFrame(() => {
+    page.chartQueued = false;
+    drawCharts();
+  });
+}
+
+const TRAIN = '#2f5fd0';
+const TEST = '#e0601b';
+
+function drawCharts() {
+  const { train, test } = page.history;
+  const xLabel = 'training examples seen';
+  const empty = page.phase === 'ready' ? 'Press Start to train' : 'No training yet';
+  drawChart(ui.chartElbo, {
+    xLabel,
+    yLabel: 'nats',
+    empty,
+    focusFrom: 0.04,
+    series: [
+      { label: 'training −ELBO', color: TRAIN, xs: train.x, ys: train.loss, width: 1.6 },
+      { label: 'test −ELBO', color: TEST, xs: test.x, ys: test.loss, width: 2, markers: true },
+      { label: 'training reconstruction', color: TRAIN, xs: train.x, ys: train.reconstruction, width: 1, dash: [4, 3] },
+      { label: 'test reconstruction', color: TEST, xs: test.x, ys: test.reconstruction, width: 1.2, dash: [4, 3] },
+    ],
+  });
+  drawChart(ui.chartKl, {
+    xLabel,
+    yLabel: 'KL, nats',
+    empty,
+    focusFrom: 0.04,
+    series: [
+      { label: 'training KL', color: TRAIN, xs: train.x, ys: train.kl, width: 1.4 },
+      { label: 'test KL', color: TEST, xs: test.x, ys: test.kl, width: 2, markers: true },
+    ],
+  });
+}
+
+/**
+ * Asks for the reconstructions of the first test digits; at most one request in flight. A forced
+ * refresh asked for while one is in flight (after a reset, a pause) runs again when it is done,
+ * so the images always end up showing the current model.
+ */
+async function refreshReconstructions({ force = false } = {}) {
+  if (!page.client) return;
+  if (page.reconstructing) {
+    page.reconstructAgain ||= force;
+    return;
+  }
+  page.reconstructing = true;
+  page.lastReconstruction = performance.now();
+  try {
+    const step = ui.readouts.step.dataset.step;
+    const { originals, reconstructions } = await page.client.reconstruct(RECONSTRUCTIONS);
+    drawDigits(ui.originals, originals, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
+    drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
+    ui.reconstructions.dataset.step = step;
+  } catch (error) {
+    showError(`Could not draw the reconstructions: ${error.message}`, { key: 'reconstruct' });
+  } finally {
+    page.reconstructing = false;
+    page.lastReconstruction = performance.now();
+    if (page.reconstructAgain) {
+      page.reconstructAgain = false;
+      refreshReconstructions();
+    }
+  }
+}
+
+async function mountExplorer(client) {
+  const note = ui.explorer.querySelector('[data-part="note"]');
+  let module;
+  try {
+    module = await import('./explorer/index.js');
+  } catch (error) {
+    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${error.message}).`;
+    return;
+  }
+  try {
+    note?.remove();
+    await module.mountExplorer(ui.explorer, client);
+  } catch (error) {
+    showError(`The latent-space explorer failed to start: ${error.message}`, { key: 'explorer' });
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------
+
+async function main() {
+  setPhase('starting');
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
+    return fail('This browser cannot run WebAssembly, which the model is compiled to. A current Chrome, Edge, Firefox or Safari can.');
+  }
+  if (typeof Worker !== 'function') {
+    return fail('This browser has no Web Workers, which keep training off the page. A current Chrome, Edge, Firefox or Safari has them.');
+  }
+
+  const { settings, errors } = state.readSettings(location.search);
+  for (const error of errors) showError(error.message, { kind: 'warning', key: 'url' });
+  if (errors.length) state.writeSettings(settings);
+  page.settings = settings;
+  fillForm(settings);
+  ui.form.addEventListener('input', markDirty);
+  ui.form.addEventListener('change', markDirty);
+  ui.form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    onReset();
+  });
+
+  const client = new VaeClient();
+  page.client = client;
+  client.addEventListener('metrics', (e) => onMetrics(e.detail));
+  client.addEventListener('evaluated', (e) => onEvaluated(e.detail));
+  client.addEventListener('running', (e) => onRunning(e.detail));
+  client.addEventListener('reset', (e) => onModelReset(e.detail));
+  client.addEventListener('error', (e) => showError(e.detail.message));
+  ui.start.addEventListener('click', () => {
+    setPhase('running');
+    client.start();
+  });
+  ui.pause.addEventListener('click', () => {
+    setPhase('pausing');
+    client.pause();
+  });
+  ui.reset.addEventListener('click', onReset);
+  new ResizeObserver(queueChart).observe(ui.chart);
+  queueChart();
+
+  status.showBackend(ui.backend, {
+    pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
+  });
+  let info;
+  try {
+    info = await client.ready({ backend: settings.backend, config: state.toConfig(settings, {}) });
+  } catch (error) {
+    const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
+    return fail(`The model could not start: ${sentence(error.message)}${hint}`);
+  }
+  if (info.configError) showError(info.configError, { kind: 'warning', key: 'url' });
+  page.settings = state.fromConfig(info.config, { backend: settings.backend });
+  fillForm(page.settings);
+  status.showBackend(ui.backend, info, settings.backend);
+
+  setPhase('loading');
+  status.showProgress(ui.progress, { loaded: 0, total: 0 });
+  let counts;
+  try {
+    counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
+  } catch (error) {
+    return fail(`The MNIST data could not be loaded: ${sentence(error.message)}`);
+  }
+  status.showProgress(ui.progress, { done: true, ...counts });
+  setPhase('ready');
+  queueChart();
+  refreshReconstructions();
+  mountExplorer(client);
+}
+
+main().catch((error) => fail(`Unexpected error: ${error?.message ?? error}`));
+window.addEventListener('error', (event) => showError(`Unexpected error: ${event.message}`));
+window.addEventListener('unhandledrejection', (event) => showError(`Unexpected error: ${event.reason?.message ?? event.reason}`));

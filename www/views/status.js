@@ -1,0 +1,152 @@
+// The page's plain-text views: the backend badge, the data-loading bar, the message area and the
+// metric readouts. Each function takes the element(s) to fill and plain values; none of them
+// knows about the model or the worker.
+//
+// Every readout also carries its latest raw value in a data attribute (data-step, data-loss, ...),
+// so tests and scripts can read numbers without parsing text.
+
+/**
+ * The backend badge. `info` is `{ pending: 'text' }` while starting, else the worker's answer
+ * `{ backend, adapter, fallbackReason }`; `wanted` is the URL's backend ('auto' | 'webgpu' | 'cpu').
+ */
+export function showBackend(el, info, wanted = 'auto') {
+  const label = el.querySelector('[data-part="label"]') ?? el;
+  if (info.pending) {
+    el.dataset.backend = '';
+    el.dataset.state = 'pending';
+    label.textContent = info.pending;
+    el.title = '';
+    return;
+  }
+  el.dataset.backend = info.backend;
+  el.dataset.adapter = info.adapter ?? '';
+  el.dataset.state = info.backend === 'webgpu' ? 'gpu' : 'cpu';
+  let name;
+  let detail;
+  if (info.backend === 'webgpu') {
+    name = 'WebGPU';
+    detail = info.adapter;
+  } else {
+    name = 'CPU (WebAssembly)';
+    detail = info.fallbackReason
+      ? `WebGPU unavailable: ${info.fallbackReason}`
+      : wanted === 'cpu'
+        ? 'chosen in the URL (backend=cpu)'
+        : 'WebGPU unavailable';
+  }
+  // "<name> — <detail>": the name in bold; a long detail is cut to two lines, in full on hover.
+  const strong = document.createElement('strong');
+  strong.textContent = name;
+  label.replaceChildren(strong, ` — ${detail}`);
+  el.title = `${name} — ${detail}${info.adapter && info.adapter !== detail ? `\nadapter: ${info.adapter}` : ''}`;
+}
+
+/** The data bar: `{ loaded, total }` bytes (total 0 = unknown), or `{ done: true, train, test }`. */
+export function showProgress(el, { loaded = 0, total = 0, done = false, train, test, failed = false }) {
+  const bar = el.querySelector('progress');
+  const text = el.querySelector('[data-part="label"]');
+  const fraction = done ? 1 : total > 0 ? Math.min(1, loaded / total) : 0;
+  el.dataset.progress = fraction.toFixed(3);
+  el.dataset.state = failed ? 'failed' : done ? 'done' : 'loading';
+  if (bar) {
+    if (total > 0 || done) bar.value = fraction;
+    else bar.removeAttribute('value'); // indeterminate until the sizes are known
+  }
+  if (!text) return;
+  if (failed) text.textContent = 'Data not loaded';
+  else if (done) text.textContent = `MNIST loaded: ${train.toLocaleString('en-US')} training and ${test.toLocaleString('en-US')} test digits`;
+  else text.textContent = `Loading MNIST… ${formatBytes(loaded)}${total > 0 ? ` of ${formatBytes(total)}` : ''}`;
+}
+
+const formatBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
+
+/**
+ * Adds a message to the message area and shows it. `kind`: 'error' | 'warning'. `key` groups
+ * messages so `clearMessages(el, key)` can take them back (e.g. the settings' messages once fixed).
+ * Repeating the text of a message already shown only counts it.
+ */
+export function addMessage(el, text, { kind = 'error', key = '' } = {}) {
+  const list = el.querySelector('ul') ?? el.appendChild(document.createElement('ul'));
+  for (const item of list.children) {
+    if (item.dataset.text === text) {
+      const count = Number(item.dataset.count) + 1;
+      item.dataset.count = String(count);
+      item.querySelector('.count').textContent = `×${count}`;
+      return;
+    }
+  }
+  const item = document.createElement('li');
+  item.dataset.kind = kind;
+  item.dataset.key = key;
+  item.dataset.text = text;
+  item.dataset.count = '1';
+  const message = document.createElement('span');
+  message.className = 'message';
+  message.textContent = text;
+  const count = document.createElement('span');
+  count.className = 'count';
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'dismiss';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.textContent = '×';
+  close.addEventListener('click', () => {
+    item.remove();
+    update(el);
+  });
+  item.append(message, count, close);
+  list.append(item);
+  update(el);
+}
+
+/** Removes the messages added with `key` (all messages when key is omitted). */
+export function clearMessages(el, key) {
+  for (const item of [...el.querySelectorAll('li')]) if (key === undefined || item.dataset.key === key) item.remove();
+  update(el);
+}
+
+function update(el) {
+  const items = el.querySelectorAll('li');
+  el.hidden = items.length === 0;
+  el.dataset.count = String(items.length);
+  el.dataset.kind = [...items].some((item) => item.dataset.kind === 'error') ? 'error' : items.length ? 'warning' : '';
+}
+
+/** Sets a readout: its text and its raw value in `data-<attr>`. */
+export function setReadout(el, attr, value, text) {
+  if (!el) return;
+  el.setAttribute(`data-${attr}`, value === null || value === undefined ? '' : String(value));
+  el.textContent = text;
+}
+
+const fixed = (digits) => (v) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+const whole = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+
+/**
+ * Fills the training readouts from a 'metrics' payload (or zeros after a reset). `els` maps a
+ * name to its element: epoch, step, examplesSeen, examplesPerSecond, loss, reconstruction, kl.
+ */
+export function showMetrics(els, m) {
+  // m.epoch counts complete epochs; with the progress through the current one: "1.80" epochs.
+  const epochText = Number.isFinite(m.epoch) ? (m.epoch + (Number.isFinite(m.epochProgress) ? m.epochProgress : 0)).toFixed(2) : '—';
+  setReadout(els.epoch, 'epoch', m.epoch, epochText);
+  setReadout(els.step, 'step', m.step, whole(m.step));
+  setReadout(els.examplesSeen, 'examples-seen', m.examplesSeen, whole(m.examplesSeen));
+  setReadout(els.examplesPerSecond, 'examples-per-second', m.examplesPerSecond, whole(m.examplesPerSecond));
+  setReadout(els.loss, 'loss', m.loss, fixed(1)(m.loss));
+  setReadout(els.reconstruction, 'reconstruction', m.reconstruction, fixed(1)(m.reconstruction));
+  setReadout(els.kl, 'kl', m.kl, fixed(2)(m.kl));
+}
+
+/** Fills the test-bound readout from an 'evaluated' payload, or clears it with null. */
+export function showTest(el, ev) {
+  if (!ev) {
+    setReadout(el, 'loss', null, '—');
+    el.removeAttribute('data-step');
+    el.title = '';
+    return;
+  }
+  setReadout(el, 'loss', ev.loss, fixed(1)(ev.loss));
+  el.setAttribute('data-step', String(ev.step));
+  el.title = `test set, at step ${ev.step}: reconstruction ${fixed(1)(ev.reconstruction)} + KL ${fixed(2)(ev.kl)} nats`;
+}

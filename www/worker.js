@@ -1,0 +1,355 @@
+// The model's home: a module worker, and the only importer of ../pkg/vae_web.js (docs/facade.md).
+// The page talks to it only through www/client.js, whose protocol this file answers:
+//
+//   page -> worker   { id, type, ...args }     a request; answered exactly once with
+//   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
+//                    { id, progress: { loaded, total, file } }      (loadData only, while fetching)
+//                    { event, detail }                              (unsolicited: 'metrics',
+//                                                                    'evaluated', 'running', 'reset', 'error')
+//   requests: ready {backend, config}, loadData, start, pause, reset {config}, evaluate,
+//             reconstruct {n}, encode {images, n}, encodeTest, decode {z, n}, sample {n},
+//             manifold {n, dimX, dimY, base}
+//
+// Training runs as a loop of short chunks (`trainSteps(k)`), with a yield to this worker's event
+// loop after each one, so requests that arrive during a chunk (a drag in the explorer asking for
+// decode) are served before the next chunk starts. Every call into the session goes through one
+// queue, so calls never overlap and run in the order they arrived.
+
+const DATA_FILES = [
+  ['trainImages', 'train-images-idx3-ubyte.gz'],
+  ['trainLabels', 'train-labels-idx1-ubyte.gz'],
+  ['testImages', 't10k-images-idx3-ubyte.gz'],
+  ['testLabels', 't10k-labels-idx1-ubyte.gz'],
+];
+const DATA_DIR = new URL('../data/mnist/', import.meta.url);
+
+/**
+ * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
+ * whole chunk, so 30 ms keeps explorer requests live. On WebGPU the chunk is mostly waiting on the
+ * GPU, and each chunk ends with one read of the metrics, so a few steps per chunk amortise it.
+ */
+const CHUNK = {
+  cpu: { targetMs: 30, maxSteps: 64 },
+  webgpu: { targetMs: 50, maxSteps: 8 },
+};
+
+let facade = null; // the module ../pkg/vae_web.js, once imported
+let wasm = null; // init()'s exports: wasm.memory tells arrays that are views on wasm memory apart
+let session = null;
+let backend = null;
+let dataLoaded = false;
+
+let running = false; // wanted state: the loop keeps going while true
+let loop = null; // the promise of the running loop, null when stopped
+let stepsPerChunk = 1;
+let lastStep = 0;
+let lastExamplesSeen = 0;
+let lastEvaluatedStep = -1;
+let lastEpoch = 0;
+
+// One queue for every session call: each starts after the previous one settled.
+let queue = Promise.resolve();
+function enqueue(call) {
+  const result = queue.then(call);
+  queue = result.catch(() => {});
+  return result;
+}
+
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+const emit = (event, detail, transfer) => post({ event, detail }, transfer);
+const messageOf = (error) =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+
+/** Resolves on the next task of this worker's event loop (no 4 ms clamp, unlike setTimeout). */
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+function nextTask() {
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * The buffers of typed arrays in `value` (one level deep) that can be handed over without a copy:
+ * never wasm's own memory, and only arrays that own their whole buffer.
+ */
+function transferables(value) {
+  const list = [];
+  const visit = (item) => {
+    if (ArrayBuffer.isView(item) && item.buffer instanceof ArrayBuffer && item.byteOffset === 0 &&
+        item.byteLength === item.buffer.byteLength && item.buffer !== wasm?.memory?.buffer && !list.includes(item.buffer)) {
+      list.push(item.buffer);
+    }
+  };
+  if (ArrayBuffer.isView(value)) visit(value);
+  else if (value && typeof value === 'object') Object.values(value).forEach(visit);
+  return list;
+}
+
+function requireSession() {
+  if (!session) throw new Error('the model is not ready yet (call ready first)');
+  return session;
+}
+
+function requireData() {
+  requireSession();
+  if (!dataLoaded) throw new Error('the training data is not loaded yet');
+  return session;
+}
+
+/** Imports the wasm package, starts the device, builds the model. */
+async function ready({ backend: wanted = 'auto', config = null }) {
+  if (session) throw new Error('ready was already called');
+  try {
+    facade = await import('../pkg/vae_web.js');
+  } catch (error) {
+    throw new Error(`could not load the WebAssembly package (pkg/vae_web.js): ${messageOf(error)}. Was it built (wasm-pack build)?`);
+  }
+  wasm = await facade.default();
+  const defaults = facade.defaultConfig();
+  let configError = null;
+  try {
+    session = new facade.VaeSession({ ...defaults, ...(config ?? {}) });
+  } catch (error) {
+    // The page checks settings before sending them; if the model still refuses them, keep going
+    // with the defaults and tell the page why.
+    configError = `${messageOf(error)}; using the default configuration instead.`;
+    session = new facade.VaeSession(defaults);
+  }
+  let info;
+  try {
+    info = await session.init(wanted);
+  } catch (error) {
+    session.free?.();
+    session = null;
+    throw error;
+  }
+  backend = info.backend;
+  stepsPerChunk = 1;
+  // In the browser, wgpu's adapter info is nearly empty (the facade reports e.g. "0 adapter
+  // (BrowserWebGpu)"); the browser's own GPUAdapterInfo names the adapter, so show that.
+  const browserAdapter = info.backend === 'webgpu' ? await describeBrowserAdapter() : null;
+  return {
+    backend: info.backend,
+    adapter: browserAdapter ?? info.adapter,
+    facadeAdapter: info.adapter,
+    fallbackReason: info.fallbackReason ?? null,
+    config: session.config(),
+    defaults,
+    configError,
+  };
+}
+
+/** "google swiftshader", "nvidia ampere", or the adapter's description; null if unknown. */
+async function describeBrowserAdapter() {
+  try {
+    const info = (await navigator.gpu?.requestAdapter())?.info;
+    if (!info) return null;
+    return info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Fetches one file, reporting bytes as they arrive; `onBytes(n)` for each piece. */
+async function fetchBytes(name, onBytes, onLength) {
+  const url = new URL(name, DATA_DIR);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not fetch ${url.pathname}: HTTP ${response.status} ${response.statusText}`);
+  const length = Number(response.headers.get('Content-Length')) || 0;
+  onLength(length);
+  const reader = response.body.getReader();
+  const pieces = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    pieces.push(value);
+    size += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return bytes;
+}
+
+/** Fetches the four IDX files (in parallel, with progress) and hands them to the model once. */
+async function loadData(id) {
+  requireSession();
+  let loaded = 0;
+  let total = 0;
+  let lengthsKnown = 0;
+  let lastPost = 0;
+  const progress = (file, force = false) => {
+    const now = performance.now();
+    if (!force && now - lastPost < 50) return;
+    lastPost = now;
+    // Until every Content-Length is in, the total is not known: report it as 0 (indeterminate).
+    post({ id, progress: { loaded, total: lengthsKnown === DATA_FILES.length ? total : 0, file } });
+  };
+  const files = await Promise.all(
+    DATA_FILES.map(([, name]) =>
+      fetchBytes(
+        name,
+        (n) => {
+          loaded += n;
+          progress(name);
+        },
+        (length) => {
+          total += length;
+          lengthsKnown += length > 0 ? 1 : 0;
+        },
+      ),
+    ),
+  );
+  total = Math.max(total, loaded);
+  lengthsKnown = DATA_FILES.length;
+  progress('', true);
+  const counts = await enqueue(() => session.loadData(...files));
+  dataLoaded = true;
+  return counts;
+}
+
+/** Evaluates the test bound and tells the page. */
+async function evaluateNow() {
+  const result = await enqueue(() => requireData().evaluate());
+  lastEvaluatedStep = lastStep;
+  return result;
+}
+
+async function evaluateAndEmit() {
+  const ev = await evaluateNow();
+  emit('evaluated', { step: lastStep, examplesSeen: lastExamplesSeen, loss: ev.loss, reconstruction: ev.reconstruction, kl: ev.kl, elbo: ev.elbo });
+}
+
+/** Training loop: chunks until `running` goes false or a call fails. */
+async function trainLoop() {
+  emit('running', { running: true });
+  try {
+    while (running) {
+      const m = await enqueue(() => requireData().trainSteps(stepsPerChunk));
+      if (!Number.isFinite(m.loss) || m.loss === 0) {
+        // A poisoned GPU device has been seen to report a loss of exactly 0 without an error.
+        throw new Error(
+          `training produced a loss of ${m.loss} at step ${m.step}: the ${backend === 'webgpu' ? 'GPU device may have failed' : 'model diverged'}` +
+            ' (try a smaller learning rate, then Reset)',
+        );
+      }
+      lastStep = m.step;
+      lastExamplesSeen = m.examplesSeen;
+      emit('metrics', { ...m });
+      adaptChunk(m.msPerStep);
+      const epoch = Math.floor(m.epoch);
+      if (epoch > lastEpoch) {
+        lastEpoch = epoch;
+        await evaluateAndEmit();
+      }
+      // Let requests that came in during the chunk run before the next chunk is queued.
+      await nextTask();
+    }
+  } catch (error) {
+    running = false;
+    emit('error', { message: `Training stopped: ${messageOf(error)}` });
+  }
+  emit('running', { running: false });
+}
+
+/** Sizes the next chunk from the last one's time per step (measured inside the facade). */
+function adaptChunk(perStep) {
+  if (!(perStep > 0)) return;
+  const { targetMs, maxSteps } = CHUNK[backend] ?? CHUNK.cpu;
+  const ideal = Math.max(1, Math.min(maxSteps, Math.floor(targetMs / Math.max(perStep, 0.01))));
+  // Move half way, so one slow chunk (a garbage collection, a shader compile) does not swing it.
+  stepsPerChunk = Math.max(1, Math.round((stepsPerChunk + ideal) / 2));
+}
+
+function start() {
+  requireData();
+  running = true;
+  if (!loop) {
+    loop = trainLoop().finally(() => {
+      loop = null;
+      // start() while the loop was winding down: go again.
+      if (running) start();
+    });
+  }
+  return null;
+}
+
+async function pause() {
+  running = false;
+  await loop;
+  // A test bound for where the user paused, unless one was just taken. Not awaited: the pause
+  // itself is done; the bound follows as an 'evaluated' event.
+  if (dataLoaded && !running && lastStep > 0 && lastEvaluatedStep !== lastStep) {
+    evaluateAndEmit().catch((error) => emit('error', { message: `Evaluation failed: ${messageOf(error)}` }));
+  }
+  return null;
+}
+
+async function reset({ config }) {
+  requireSession();
+  const wasRunning = running;
+  running = false;
+  await loop;
+  try {
+    await enqueue(() => session.reset(config));
+  } catch (error) {
+    // The model in use is kept; the page shows why the new config was refused.
+    if (wasRunning) start();
+    throw error;
+  }
+  stepsPerChunk = 1;
+  lastStep = 0;
+  lastExamplesSeen = 0;
+  lastEpoch = 0;
+  lastEvaluatedStep = -1;
+  const applied = session.config();
+  emit('reset', { config: applied });
+  return applied;
+}
+
+const handlers = {
+  ready,
+  loadData: (_, id) => loadData(id),
+  start,
+  pause,
+  reset,
+  evaluate: () => evaluateNow(),
+  reconstruct: ({ n }) => enqueue(() => requireData().reconstruct(n)),
+  encode: ({ images, n }) => enqueue(() => requireSession().encode(images, n)),
+  encodeTest: () => enqueue(() => requireData().encodeTest()),
+  decode: ({ z, n }) => enqueue(() => requireSession().decode(z, n)),
+  sample: ({ n }) => enqueue(() => requireSession().sample(n)),
+  manifold: ({ n, dimX, dimY, base }) => enqueue(() => requireSession().manifold(n, dimX, dimY, base ?? undefined)),
+};
+
+self.onmessage = async ({ data }) => {
+  const { id, type, ...args } = data ?? {};
+  const handler = handlers[type];
+  try {
+    if (!handler) throw new Error(`unknown request "${type}"`);
+    const result = await handler(args, id);
+    post({ id, ok: true, result }, transferables(result));
+  } catch (error) {
+    post({ id, ok: false, error: messageOf(error) });
+  }
+};
+
+// Anything that escapes a handler still reaches the page as a readable message.
+// preventDefault keeps the worker alive in the page's eyes (the client treats a Worker 'error' event
+// as fatal: a worker that could not load).
+self.addEventListener('error', (event) => {
+  event.preventDefault();
+  emit('error', { message: `Worker error: ${event.message ?? messageOf(event.error)}` });
+});
+self.addEventListener('unhandledrejection', (event) => {
+  event.preventDefault();
+  emit('error', { message: `Worker error: ${messageOf(event.reason)}` });
+});
