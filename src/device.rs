@@ -49,15 +49,16 @@ pub async fn webgpu() -> Result<ComputeDevice> {
         .init_with_setup_async()
         .await
         .map_err(|e| VaeError::Backend(e.to_string()))?;
+    // In a browser wgpu's adapter info is empty (the page asks the browser's GPUAdapterInfo).
     let info = setup.adapter.get_info();
-    let name = if info.name.is_empty() {
-        format!("{} adapter", info.vendor)
+    let adapter = if info.name.is_empty() {
+        "WebGPU adapter".to_string()
     } else {
-        info.name.clone()
+        format!("{} ({:?})", info.name, info.backend)
     };
     Ok(ComputeDevice {
         device,
         kind: BackendKind::WebGpu,
-        adapter: format!("{name} ({:?})", info.backend),
+        adapter,
     })
 }

@@ -119,7 +119,7 @@ async fn webgpu_device() -> Result<ComputeDevice, String> {
     let outcome = match missing_webgpu() {
         Some(reason) => Err(reason),
         None => device::webgpu().await.map_err(|e| match e {
-            VaeError::Backend(m) if m.contains("No adapter") => format!("no WebGPU adapter ({m})"),
+            VaeError::Backend(m) if m.contains("No adapter") => "the browser offers no WebGPU adapter".to_string(),
             other => other.to_string(),
         }),
     };
