@@ -13,7 +13,7 @@
 // Training runs as a loop of short chunks (`trainSteps(k)`), with a yield to this worker's event
 // loop after each one, so requests that arrive during a chunk (a drag in the explorer asking for
 // decode) are served before the next chunk starts. Every call into the session goes through one
-// queue, so calls never overlap and run in the order they arrived.
+// queue with an urgent lane for the explorer's decode and encode (see `enqueue`).
 
 const DATA_FILES = [
   ['trainImages', 'train-images-idx3-ubyte.gz'],
@@ -47,12 +47,29 @@ let lastExamplesSeen = 0;
 let lastEvaluatedStep = -1;
 let lastEpoch = 0;
 
-// One queue for every session call: each starts after the previous one settled.
-let queue = Promise.resolve();
-function enqueue(call) {
-  const result = queue.then(call);
-  queue = result.catch(() => {});
-  return result;
+// Every session call runs one at a time, each after the previous one settled, in two lanes:
+// 'urgent' (the explorer's decode and encode, answering a drag or a stroke) goes before whatever
+// waits in 'normal' (training chunks, refreshes of the plane, evaluations), so a drag is answered
+// as soon as the chunk in progress ends, even while training runs.
+const lanes = { urgent: [], normal: [] };
+let pumping = false;
+function enqueue(call, lane = 'normal') {
+  return new Promise((resolve, reject) => {
+    lanes[lane].push({ call, resolve, reject });
+    pump();
+  });
+}
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  for (let job; (job = lanes.urgent.shift() ?? lanes.normal.shift()); ) {
+    try {
+      job.resolve(await job.call());
+    } catch (error) {
+      job.reject(error);
+    }
+  }
+  pumping = false;
 }
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
@@ -323,9 +340,9 @@ const handlers = {
   reset,
   evaluate: () => evaluateNow(),
   reconstruct: ({ n }) => enqueue(() => requireData().reconstruct(n)),
-  encode: ({ images, n }) => enqueue(() => requireSession().encode(images, n)),
+  encode: ({ images, n }) => enqueue(() => requireSession().encode(images, n), 'urgent'),
   encodeTest: () => enqueue(() => requireData().encodeTest()),
-  decode: ({ z, n }) => enqueue(() => requireSession().decode(z, n)),
+  decode: ({ z, n }) => enqueue(() => requireSession().decode(z, n), 'urgent'),
   sample: ({ n }) => enqueue(() => requireSession().sample(n)),
   manifold: ({ n, dimX, dimY, base }) => enqueue(() => requireSession().manifold(n, dimX, dimY, base ?? undefined)),
 };
