@@ -33,6 +33,9 @@ const CHUNK = {
   webgpu: { targetMs: 50, maxSteps: 8 },
 };
 
+/** For this long after a drag's or a drawing's request, training chunks are a single step. */
+const INTERACTIVE_MS = 500;
+
 let facade = null; // the module ../pkg/vae_web.js, once imported
 let wasm = null; // init()'s exports: wasm.memory tells arrays that are views on wasm memory apart
 let session = null;
@@ -53,7 +56,9 @@ let lastEpoch = 0;
 // as soon as the chunk in progress ends, even while training runs.
 const lanes = { urgent: [], normal: [] };
 let pumping = false;
+let lastUrgentAt = -Infinity; // performance.now() of the last urgent request
 function enqueue(call, lane = 'normal') {
+  if (lane === 'urgent') lastUrgentAt = performance.now();
   return new Promise((resolve, reject) => {
     lanes[lane].push({ call, resolve, reject });
     pump();
@@ -250,7 +255,9 @@ async function trainLoop() {
   emit('running', { running: true });
   try {
     while (running) {
-      const m = await enqueue(() => requireData().trainSteps(stepsPerChunk));
+      // While the user drags or draws, one step per chunk, so the next decode waits less.
+      const interactive = performance.now() - lastUrgentAt < INTERACTIVE_MS;
+      const m = await enqueue(() => requireData().trainSteps(interactive ? 1 : stepsPerChunk));
       if (!Number.isFinite(m.loss) || m.loss === 0) {
         // A poisoned GPU device has been seen to report a loss of exactly 0 without an error.
         throw new Error(
