@@ -62,6 +62,8 @@ impl Mlp {
 }
 
 /// What the decoder gives for a batch of z: the parameters of p_θ(x|z), per pixel.
+// A value lives for one forward pass, on the stack: boxing the Gaussian's tensors would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum DecoderOutput {
     /// Bernoulli logits `[N, 784]`.
