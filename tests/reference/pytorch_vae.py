@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent PyTorch (CPU) reference VAE, as pytorch/examples vae/main.py.
 
-Reads the IDX files in /work/main/data/mnist (9,000 train / 1,000 test digits), grey levels /255.
+Reads the IDX files in data/mnist (9,000 train / 1,000 test digits, made by scripts/make-data.mjs),
+grey levels /255. Not part of the tests: it needs `pip install torch numpy`.
 Usage: ref.py --latent 20 --epochs 10 --seed 1 [--mean]
 """
 import argparse, gzip, struct, time
