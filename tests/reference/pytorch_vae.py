@@ -3,7 +3,7 @@
 
 Reads the IDX files in data/mnist (9,000 train / 1,000 test digits, made by scripts/make-data.mjs),
 grey levels /255. Not part of the tests: it needs `pip install torch numpy`.
-Usage: ref.py --latent 20 --epochs 10 --seed 1 [--mean]
+Usage: python3 tests/reference/pytorch_vae.py --latent 20 --epochs 10 --seed 1 [--mean]
 """
 import argparse, gzip, struct, time
 import numpy as np
