@@ -15,7 +15,6 @@ mod cli {
     use std::process::ExitCode;
     use std::time::Instant;
 
-    use burn::module::Module;
     use clap::{Parser, Subcommand, ValueEnum};
     use futures::executor::block_on;
     use indicatif::{ProgressBar, ProgressStyle};
@@ -221,7 +220,7 @@ mod cli {
             let seconds = started.elapsed().as_secs_f64();
             train_seconds += seconds;
             bar.finish_and_clear();
-            let model = trainer.model().valid();
+            let model = trainer.inference_model();
             let test = block_on(evaluate(&model, &test_set, &config, &cpu.device, config.seed ^ 0x7e57))?;
             let per_second = (steps * config.batch_size) as f64 / seconds;
             if args.json {
@@ -241,7 +240,7 @@ mod cli {
             println!("mean training speed: {:.0} examples/s", examples / train_seconds);
         }
         if args.importance_samples > 0 {
-            let model = trainer.model().valid();
+            let model = trainer.inference_model();
             let ll = block_on(log_likelihood_estimate(
                 &model, &test_set, &config, &cpu.device, args.importance_samples, config.seed ^ 0x15,
             ))?;
@@ -252,11 +251,7 @@ mod cli {
                 std::fs::create_dir_all(parent)?;
             }
             let weights = out.with_extension("bpk");
-            trainer
-                .model()
-                .valid()
-                .save_file(&weights)
-                .map_err(|e| VaeError::Record(format!("{e:?}")))?;
+            std::fs::write(&weights, trainer.weights_bytes()?)?;
             std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&config).expect("a config should serialise"))?;
             println!("saved {} and {}", weights.display(), out.with_extension("json").display());
         }

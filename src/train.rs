@@ -117,9 +117,32 @@ impl Trainer {
         self.model.valid()
     }
 
-    /// Replaces the model's parameters, e.g. with weights loaded from a file.
-    pub fn set_model(&mut self, model: Vae) {
-        self.model = model;
+    /// Replaces the model's parameters with weights saved by `vae train --out` (a burnpack
+    /// file's bytes). The weights must fit this trainer's config (latent dimension, hidden sizes,
+    /// decoder); otherwise the model is left as it was.
+    pub fn load_weights(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| VaeError::Record(format!("not a weights file (burnpack) this model can read: {e}")))?;
+        self.model = self.model.clone().try_load_record(record).map_err(|e| {
+            VaeError::Record(format!(
+                "these weights do not fit a model with latent dimension {} and hidden layers {:?} \
+                 (load the config saved beside them too): {e}",
+                self.config.latent_dim, self.config.hidden
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// The model's weights as a burnpack file's bytes (what `vae train --out` writes).
+    ///
+    /// Reads every parameter back synchronously: on the CPU only (it panics on WebGPU in wasm).
+    pub fn weights_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = self
+            .inference_model()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| VaeError::Record(e.to_string()))?;
+        Ok(bytes.to_vec())
     }
 
     /// The plain device the model lives on.

@@ -289,6 +289,32 @@ impl VaeSession {
         })
     }
 
+    /// Replaces the model with weights saved by `vae train --out` (the `.bpk` file's bytes) and,
+    /// when given, the config saved beside them (the `.json`, as a plain object; otherwise the
+    /// config in use). Starts a fresh optimizer at step 0. Resolves to the config in use; on bytes
+    /// that are not weights, or weights that do not fit the config, rejects and keeps the model.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&self, bytes: Vec<u8>, config: JsValue) -> Promise {
+        let parsed = if config.is_undefined() || config.is_null() {
+            Ok(None)
+        } else {
+            parse_config(config).map(Some)
+        };
+        let snapshot = self.snapshot.clone();
+        with_state(&self.state, move |state| async move {
+            let mut s = state.lock().await;
+            let config = parsed?.unwrap_or_else(|| s.config.clone());
+            let train_len = s.train.as_ref().ok_or(VaeError::NoData)?.len();
+            let mut trainer = Trainer::new(config.clone(), &s.device()?.device, train_len)?;
+            trainer.load_weights(bytes)?;
+            s.config = config.clone();
+            s.trainer = Some(trainer);
+            s.samples_drawn = 0;
+            snapshot.borrow_mut().config = config.clone();
+            to_js(&config)
+        })
+    }
+
     /// Runs `n` training steps, then reads the losses back once. Resolves to
     /// `{ step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, steps,
     ///    examplesPerSecond, msPerStep }` (losses: means over the chunk, nats per datapoint).

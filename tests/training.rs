@@ -147,19 +147,33 @@ fn saved_weights_load_back_into_a_fresh_model() {
     let config = small(VaeConfig::default());
     let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
     block_on(trainer.train_steps(&data, 5)).unwrap();
-    let path = std::env::temp_dir().join(format!("vae-roundtrip-{}.bpk", std::process::id()));
-    trainer.inference_model().save_file(&path).unwrap();
-
-    // A model built from another seed has other weights until the file is loaded into it.
+    let bytes = trainer.weights_bytes().unwrap();
     let device = Device::flex();
-    let fresh = Vae::new(&VaeConfig { seed: 999, ..config.clone() }, &mut StdRng::seed_from_u64(999), &device);
     let images = data.range(0, 3);
-    let (want, _) = block_on(vae_web::eval::encode(&trainer.inference_model(), &images, 3, &device)).unwrap();
-    let (other, _) = block_on(vae_web::eval::encode(&fresh, &images, 3, &device)).unwrap();
-    assert_ne!(want, other);
-    let loaded = fresh.try_load_file(&path).unwrap();
+    let encode = |t: &Trainer| block_on(vae_web::eval::encode(&t.inference_model(), &images, 3, &device)).unwrap().0;
+
+    // Another seed gives other weights until the bytes are loaded; then the same encodings.
+    let mut other = Trainer::new(VaeConfig { seed: 999, ..config.clone() }, &device, data.len()).unwrap();
+    assert_ne!(encode(&trainer), encode(&other));
+    other.load_weights(bytes.clone()).unwrap();
+    assert_eq!(encode(&trainer), encode(&other));
+    // The loaded model trains on.
+    block_on(other.train_steps(&data, 2)).unwrap();
+
+    // Garbage and weights of another shape are refused, and the model is kept.
+    let mut third = Trainer::new(VaeConfig { latent_dim: 3, ..config.clone() }, &device, data.len()).unwrap();
+    let before = encode(&third);
+    assert!(third.load_weights(b"not burnpack".to_vec()).unwrap_err().to_string().contains("not a weights file"));
+    let err = third.load_weights(bytes.clone()).unwrap_err().to_string();
+    assert!(err.contains("do not fit a model with latent dimension 3"), "{err}");
+    assert_eq!(before, encode(&third));
+
+    // The same bytes as a file: what `vae train --out` writes and Burn's own loader reads.
+    let path = std::env::temp_dir().join(format!("vae-roundtrip-{}.bpk", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let fresh = Vae::new(&config, &mut StdRng::seed_from_u64(999), &device).try_load_file(&path).unwrap();
     // Burnpack reads tensors lazily from the file: remove it only once they are used.
-    let (got, _) = block_on(vae_web::eval::encode(&loaded, &images, 3, &device)).unwrap();
+    let (got, _) = block_on(vae_web::eval::encode(&fresh, &images, 3, &device)).unwrap();
     std::fs::remove_file(&path).ok();
-    assert_eq!(want, got);
+    assert_eq!(got, encode(&trainer));
 }

@@ -175,3 +175,37 @@ async fn webgpu_trains_and_agrees_with_the_cpu() {
     let px = floats(&resolve(gpu.decode(vec![0.5, -0.5], 1)).await.unwrap(), None);
     assert!(px.len() == PIXELS && px.iter().all(|p| p.is_finite()));
 }
+
+#[wasm_bindgen_test]
+async fn weights_load_on_both_backends_and_bad_bytes_change_nothing() {
+    use burn::prelude::Device;
+    use vae_web::config::VaeConfig;
+    use vae_web::train::Trainer;
+    // Weights as `vae train --out` writes them, from a model trained a few steps on Flex.
+    let config = VaeConfig { latent_dim: 3, hidden: vec![64], batch_size: 20, ..VaeConfig::default() };
+    let data = common::synthetic(2, 5);
+    let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
+    trainer.train_steps(&data, 3).await.unwrap();
+    let bytes = trainer.weights_bytes().unwrap();
+    let images = data.range(0, 2);
+    let (want, _) = vae_web::eval::encode(&trainer.inference_model(), &images, 2, &Device::flex()).await.unwrap();
+
+    for backend in ["cpu", "webgpu"] {
+        let s = session(backend, &[]).await;
+        resolve(s.train_steps(2)).await.unwrap();
+        let config_js = serde_wasm_bindgen::to_value(&config).unwrap();
+        // Bad bytes: refused with a message; the session keeps its model (latent 2) and step.
+        let err = resolve(s.load_weights(b"nonsense".to_vec(), config_js.clone())).await.unwrap_err();
+        assert!(message(err).contains("not a weights file"));
+        assert_eq!(s.latent_dim(), 2);
+        assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 3.0);
+        // Weights with their config: the same encodings as the model that saved them.
+        resolve(s.load_weights(bytes.clone(), config_js)).await.unwrap();
+        assert_eq!(s.latent_dim(), 3);
+        let got = floats(&resolve(s.encode(images.clone(), 2)).await.unwrap(), Some("mu"));
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{backend}: {got:?} vs {want:?}");
+        }
+        assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 1.0);
+    }
+}

@@ -70,6 +70,17 @@ export class VaeClient extends EventTarget {
     return applied;
   }
 
+  /**
+   * Replaces the model with weights saved by `vae train --out` (`bytes`: the .bpk file) and, if
+   * given, the config saved beside them (the .json, parsed); a fresh start at step 0. Rejects with
+   * the reason, keeping the model.
+   */
+  async loadWeights(bytes, config = null) {
+    const applied = await this.#request('loadWeights', { bytes, config }, [bytes.buffer]);
+    this.#config = applied;
+    return applied;
+  }
+
   evaluate() {
     return this.#request('evaluate');
   }

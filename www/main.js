@@ -34,6 +34,7 @@ const ui = {
   start: $('start'),
   pause: $('pause'),
   reset: $('reset'),
+  loadWeights: $('load-weights'),
   form: $('settings'),
   readouts: {
     epoch: $('epoch'),
@@ -81,6 +82,7 @@ function setPhase(phase) {
   ui.start.disabled = !(phase === 'ready' || phase === 'paused');
   ui.pause.disabled = phase !== 'running';
   ui.reset.disabled = !usable;
+  ui.loadWeights.disabled = !usable;
   ui.pause.textContent = phase === 'pausing' ? 'Pausing…' : 'Pause';
   ui.start.textContent = phase === 'paused' ? 'Resume' : 'Start';
 }
@@ -145,6 +147,37 @@ async function onReset() {
   } catch (error) {
     // The worker kept the model (and resumed training if it was running; 'running' says so).
     showError(`The new settings were not applied: ${error.message}`, { key: 'form' });
+    setPhase(page.phase);
+  }
+}
+
+/** Loads the .bpk (and optional .json config) picked in the weights input into the worker. */
+async function onLoadWeights() {
+  const files = [...ui.loadWeights.files];
+  ui.loadWeights.value = '';
+  status.clearMessages(ui.errors, 'weights');
+  const weights = files.find((f) => f.name.toLowerCase().endsWith('.bpk'));
+  const configFile = files.find((f) => f.name.toLowerCase().endsWith('.json'));
+  if (!weights) {
+    showError('Pick the weights file (.bpk) that `vae train --out` wrote, and its .json config with it.', { key: 'weights' });
+    return;
+  }
+  let config = null;
+  if (configFile) {
+    try {
+      config = JSON.parse(await configFile.text());
+    } catch (error) {
+      showError(`${configFile.name} is not a config file (JSON): ${error.message}`, { key: 'weights' });
+      return;
+    }
+  }
+  ui.loadWeights.disabled = true;
+  try {
+    await page.client.loadWeights(new Uint8Array(await weights.arrayBuffer()), config);
+    showError(`Loaded ${weights.name}${configFile ? ` with ${configFile.name}` : ''}: press Start to train on from it.`, { kind: 'info', key: 'weights' });
+  } catch (error) {
+    showError(`${sentence(`${weights.name} was not loaded: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+  } finally {
     setPhase(page.phase);
   }
 }
@@ -344,6 +377,7 @@ async function main() {
     client.pause();
   });
   ui.reset.addEventListener('click', onReset);
+  ui.loadWeights.addEventListener('change', onLoadWeights);
   new ResizeObserver(queueChart).observe(ui.chart);
   queueChart();
 

@@ -6,7 +6,8 @@
 //                    { id, progress: { loaded, total, file } }      (loadData only, while fetching)
 //                    { event, detail }                              (unsolicited: 'metrics',
 //                                                                    'evaluated', 'running', 'reset', 'error')
-//   requests: ready {backend, config}, loadData, start, pause, reset {config}, evaluate,
+//   requests: ready {backend, config}, loadData, start, pause, reset {config},
+//             loadWeights {bytes, config}, evaluate,
 //             reconstruct {n}, encode {images, n}, encodeTest, decode {z, n}, sample {n},
 //             manifold {n, dimX, dimY, base}
 //
@@ -339,12 +340,38 @@ async function reset({ config }) {
   return applied;
 }
 
+/** Replaces the model with saved weights (and their config, if given); a fresh start at step 0. */
+async function loadWeights({ bytes, config }) {
+  requireData();
+  const wasRunning = running;
+  running = false;
+  await loop;
+  let applied;
+  try {
+    applied = await enqueue(() => session.loadWeights(bytes, config ?? null));
+  } catch (error) {
+    // The model in use is kept; the page shows why the file was refused.
+    if (wasRunning) start();
+    throw error;
+  }
+  stepsPerChunk = 1;
+  lastStep = 0;
+  lastExamplesSeen = 0;
+  lastEpoch = 0;
+  lastEvaluatedStep = -1;
+  emit('reset', { config: applied });
+  // The loaded model's test bound, as the chart's first point.
+  evaluateAndEmit().catch((error) => emit('error', { message: `Evaluation failed: ${messageOf(error)}` }));
+  return applied;
+}
+
 const handlers = {
   ready,
   loadData: (_, id) => loadData(id),
   start,
   pause,
   reset,
+  loadWeights,
   evaluate: () => evaluateNow(),
   reconstruct: ({ n }) => enqueue(() => requireData().reconstruct(n)),
   encode: ({ images, n }) => enqueue(() => requireSession().encode(images, n), 'urgent'),

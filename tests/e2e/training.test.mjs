@@ -8,8 +8,11 @@
 // compile), and is kept to a few steps.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, missingArtifacts, openApp, ROOT } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) {
@@ -106,6 +109,39 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     await p.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'form error' });
     assert.match(await p.text('error'), /Batch size: 0 is outside 1–1000/);
     assert.equal(await p.readNumber('step', 'data-step'), stepBefore);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('weights trained natively load into the page, and a bad file changes nothing', async () => {
+    // One epoch of a small model with the native trainer (built by `cargo test --release`).
+    const vae = join(ROOT, 'target/release/vae');
+    assert.ok(existsSync(vae), `${vae} is missing: build it with cargo build --release`);
+    const dir = join(ARTIFACTS, 'weights');
+    mkdirSync(dir, { recursive: true });
+    execFileSync(vae, ['train', '--latent-dim', '3', '--hidden', '64', '--epochs', '1', '--json', '--out', join(dir, 'small')], { cwd: ROOT });
+    const files = (names) => names.map((name) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(join(dir, name)) }));
+
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.setInputFiles('[data-testid="load-weights"]', files(['small.bpk', 'small.json']));
+    await p.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'a message about the load' });
+    assert.match(await p.text('error'), /Loaded small\.bpk with small\.json/);
+    assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '3');
+    assert.equal(await p.page.inputValue('[data-testid="setting-hidden"]'), '64');
+    // A trained model's test bound, at step 0 of the page: an untrained one scores about 550.
+    const loaded = await p.waitForNumber('test-loss', 'data-loss', positive, { message: 'test bound of the loaded weights' });
+    assert.ok(loaded < 300, `test -ELBO of the loaded weights: ${loaded}`);
+    assert.equal(await p.readNumber('step', 'data-step'), 0);
+
+    // Not weights: a clear message, and the loaded model stays (same settings, same bound).
+    await p.page.setInputFiles('[data-testid="load-weights"]', [{ name: 'notes.bpk', mimeType: 'application/octet-stream', buffer: Buffer.from('not weights') }]);
+    await p.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'the refusal' });
+    await p.page.waitForFunction(() => /notes\.bpk was not loaded/.test(document.querySelector('[data-testid="error"]').textContent));
+    assert.match(await p.text('error'), /The model in use is kept/);
+    assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '3');
+    assert.equal(await p.readNumber('test-loss', 'data-loss'), loaded);
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', positive, { message: 'training on from the loaded weights' });
     assert.deepEqual(p.errors, []);
     await p.close();
   });

@@ -61,7 +61,7 @@ export function showProgress(el, { loaded = 0, total = 0, done = false, train, t
 const formatBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
 
 /**
- * Adds a message to the message area and shows it. `kind`: 'error' | 'warning'. `key` groups
+ * Adds a message to the message area and shows it. `kind`: 'error' | 'warning' | 'info'. `key` groups
  * messages so `clearMessages(el, key)` can take them back (e.g. the settings' messages once fixed).
  * Repeating the text of a message already shown only counts it.
  */
