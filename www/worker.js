@@ -318,15 +318,18 @@ async function pause() {
   return null;
 }
 
-async function reset({ config }) {
-  requireSession();
+/**
+ * Swaps the model for a new one made by `make` (a session call), starting over at step 0. Training
+ * stops first; if `make` fails, the model in use is kept (and training resumes if it was running)
+ * and the page shows why.
+ */
+async function startOver(make) {
   const wasRunning = running;
   running = false;
   await loop;
   try {
-    await enqueue(() => session.reset(config));
+    await enqueue(make);
   } catch (error) {
-    // The model in use is kept; the page shows why the new config was refused.
     if (wasRunning) start();
     throw error;
   }
@@ -340,26 +343,16 @@ async function reset({ config }) {
   return applied;
 }
 
-/** Replaces the model with saved weights (and their config, if given); a fresh start at step 0. */
+/** A fresh model with `config`. */
+function reset({ config }) {
+  requireSession();
+  return startOver(() => session.reset(config));
+}
+
+/** The model saved by `vae train --out` (weights, and their config if given), at step 0. */
 async function loadWeights({ bytes, config }) {
   requireData();
-  const wasRunning = running;
-  running = false;
-  await loop;
-  let applied;
-  try {
-    applied = await enqueue(() => session.loadWeights(bytes, config ?? null));
-  } catch (error) {
-    // The model in use is kept; the page shows why the file was refused.
-    if (wasRunning) start();
-    throw error;
-  }
-  stepsPerChunk = 1;
-  lastStep = 0;
-  lastExamplesSeen = 0;
-  lastEpoch = 0;
-  lastEvaluatedStep = -1;
-  emit('reset', { config: applied });
+  const applied = await startOver(() => session.loadWeights(bytes, config ?? null));
   // The loaded model's test bound, as the chart's first point.
   evaluateAndEmit().catch((error) => emit('error', { message: `Evaluation failed: ${messageOf(error)}` }));
   return applied;
