@@ -1,7 +1,7 @@
 //! Evaluation and inference on a trained model: the test-set ELBO, an importance-sampled estimate
 //! of log p(x), and what the views draw (encodings, decodings, samples, the manifold grid).
 //!
-//! Every function takes a model without autodiff (`trainer.model().valid()`), reads back
+//! Every function takes a model without autodiff (`trainer.inference_model()`), reads back
 //! asynchronously and only once, and draws its noise from a seeded host rng.
 
 use burn::prelude::*;

@@ -107,11 +107,6 @@ impl Trainer {
         &self.config
     }
 
-    /// The model as it is now, with autodiff (use `.valid()` for inference).
-    pub fn model(&self) -> &Vae {
-        &self.model
-    }
-
     /// The model without autodiff, for evaluation and inference.
     pub fn inference_model(&self) -> Vae {
         self.model.valid()
@@ -143,16 +138,6 @@ impl Trainer {
             .into_bytes()
             .map_err(|e| VaeError::Record(e.to_string()))?;
         Ok(bytes.to_vec())
-    }
-
-    /// The plain device the model lives on.
-    pub fn device(&self) -> Device {
-        self.device.clone().inner()
-    }
-
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
-        self.step
     }
 
     /// Complete epochs so far.

@@ -103,7 +103,7 @@ fn importance_sampling_matches_the_elbo_at_k1_and_grows_with_k() {
     let config = small(VaeConfig::default());
     let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
     block_on(trainer.train_steps(&data, 150)).unwrap();
-    let model = trainer.model().valid();
+    let model = trainer.inference_model();
     let device = Device::flex();
     let seeds = 0..4u64;
     let mean = |f: &dyn Fn(u64) -> f64| seeds.clone().map(f).sum::<f64>() / seeds.clone().count() as f64;
@@ -121,7 +121,7 @@ fn evaluation_is_reproducible_and_inference_shapes_are_right() {
     let data = common::synthetic(3, 11);
     let config = small(VaeConfig { latent_dim: 3, ..VaeConfig::default() });
     let trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
-    let model = trainer.model().valid();
+    let model = trainer.inference_model();
     let device = Device::flex();
     let e1 = block_on(evaluate(&model, &data, &config, &device, 1)).unwrap();
     let e2 = block_on(evaluate(&model, &data, &config, &device, 1)).unwrap();
