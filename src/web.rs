@@ -152,12 +152,16 @@ impl State {
         self.test.as_ref().ok_or(VaeError::NoData)
     }
 
-    /// A fresh trainer for `config` on the current device and data, if both are there.
-    fn rebuild(&mut self, config: VaeConfig) -> Result<(), VaeError> {
-        let trainer = match (&self.device, &self.train) {
+    /// A fresh trainer for `config` on the current device and data, if both are there, holding
+    /// `weights` (a burnpack file's bytes) when given. Nothing changes unless all of it succeeds.
+    fn rebuild(&mut self, config: VaeConfig, weights: Option<Vec<u8>>) -> Result<(), VaeError> {
+        let mut trainer = match (&self.device, &self.train) {
             (Some(device), Some(train)) => Some(Trainer::new(config.clone(), &device.device, train.len())?),
             _ => None,
         };
+        if let Some(bytes) = weights {
+            trainer.as_mut().ok_or(VaeError::NoData)?.load_weights(bytes)?;
+        }
         self.config = config;
         self.trainer = trainer;
         self.samples_drawn = 0;
@@ -241,7 +245,7 @@ impl VaeSession {
             snapshot.borrow_mut().backend = Some(device.kind);
             s.device = Some(device);
             let config = s.config.clone();
-            s.rebuild(config)?;
+            s.rebuild(config, None)?;
             Ok(info)
         })
     }
@@ -270,7 +274,7 @@ impl VaeSession {
             s.train = Some(train);
             s.test = Some(test);
             let config = s.config.clone();
-            s.rebuild(config)?;
+            s.rebuild(config, None)?;
             Ok(counts)
         })
     }
@@ -283,7 +287,7 @@ impl VaeSession {
         with_state(&self.state, move |state| async move {
             let config = parsed?;
             let mut s = state.lock().await;
-            s.rebuild(config.clone())?;
+            s.rebuild(config.clone(), None)?;
             snapshot.borrow_mut().config = config.clone();
             to_js(&config)
         })
@@ -304,12 +308,7 @@ impl VaeSession {
         with_state(&self.state, move |state| async move {
             let mut s = state.lock().await;
             let config = parsed?.unwrap_or_else(|| s.config.clone());
-            let train_len = s.train.as_ref().ok_or(VaeError::NoData)?.len();
-            let mut trainer = Trainer::new(config.clone(), &s.device()?.device, train_len)?;
-            trainer.load_weights(bytes)?;
-            s.config = config.clone();
-            s.trainer = Some(trainer);
-            s.samples_drawn = 0;
+            s.rebuild(config.clone(), Some(bytes))?;
             snapshot.borrow_mut().config = config.clone();
             to_js(&config)
         })
