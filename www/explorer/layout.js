@@ -1,6 +1,7 @@
 // The explorer's markup: built once inside the element the page gives it, and returned as named
-// references (`data-ref`) for the controller. Stable `data-testid`s are the end-to-end tests'
-// handles (tests/e2e/explorer.test.mjs); `data-ref`s are this module's own.
+// references (`data-ref`), grouped by the feature (`data-part`) whose controller owns them.
+// Stable `data-testid`s are the end-to-end tests' handles (tests/e2e/explorer.test.mjs); the
+// page's code never selects by them.
 
 import { DIGIT_COLOURS } from './palette.js';
 import { MAX_FILE_BYTES, MAX_SIDE } from './image-input.js';
@@ -12,7 +13,7 @@ const HTML = /* html */ `
   <h2>Explore what it has learned <span class="hint">live, while it trains</span></h2>
   <p class="vx-status" data-ref="status" data-testid="explorer-status" role="status">Waiting for the model…</p>
 
-  <article class="vx-card vx-latent">
+  <article class="vx-card vx-latent" data-part="plane">
     <header class="vx-head">
       <h3>Latent space</h3>
       <p class="vx-sub">Each dot is a test digit's encoding μ, coloured by its label, redrawn as the model learns.
@@ -64,7 +65,7 @@ const HTML = /* html */ `
     </div>
   </article>
 
-  <article class="vx-card vx-yours">
+  <article class="vx-card vx-yours" data-part="yours">
     <header class="vx-head">
       <h3>Your digit</h3>
       <p class="vx-sub">Upload or draw a digit: it is made into an MNIST-style image (grey, inverted if on a light background,
@@ -111,7 +112,7 @@ const HTML = /* html */ `
     </div>
   </article>
 
-  <article class="vx-card vx-interp">
+  <article class="vx-card vx-interp" data-part="interpolation">
     <header class="vx-head">
       <h3>Interpolation</h3>
       <p class="vx-sub">Ten digits decoded along the straight line from μ<sub>A</sub> to μ<sub>B</sub>.
@@ -127,7 +128,7 @@ const HTML = /* html */ `
     </div>
   </article>
 
-  <div class="vx-pair">
+  <div class="vx-pair" data-part="grids">
     <article class="vx-card vx-manifold">
       <header class="vx-head">
         <h3>Learned manifold</h3>
@@ -154,7 +155,10 @@ const HTML = /* html */ `
 /**
  * Builds the explorer's DOM inside `root` and links its stylesheet once per document.
  * @param {HTMLElement} root
- * @returns {Record<string, HTMLElement>} elements by their data-ref
+ * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, yours: Refs, interpolation: Refs, grids: Refs}}
+ *   the explorer's top element, its status line, and each part's elements by their data-ref (a
+ *   part's own element is its `part`)
+ * @typedef {Record<string, HTMLElement>} Refs
  */
 export function buildLayout(root) {
   const doc = root.ownerDocument;
@@ -166,8 +170,11 @@ export function buildLayout(root) {
     doc.head.append(link);
   }
   root.innerHTML = HTML;
-  const refs = {};
-  for (const el of root.querySelectorAll('[data-ref]')) refs[el.dataset.ref] = el;
-  refs.root = root.querySelector('.vx');
+  const refs = { root: root.querySelector('.vx') };
+  for (const part of refs.root.querySelectorAll('[data-part]')) refs[part.dataset.part] = { part };
+  for (const el of refs.root.querySelectorAll('[data-ref]')) {
+    const part = el.closest('[data-part]');
+    (part && refs.root.contains(part) ? refs[part.dataset.part] : refs)[el.dataset.ref] = el;
+  }
   return refs;
 }

@@ -23,6 +23,15 @@ export class Slice {
     this.setDims(0, Math.min(1, dim - 1));
   }
 
+  /**
+   * A Slice equal to this one that can change without changing this one: the explorer's store
+   * replaces its slice instead of mutating it, so "the slice changed" is `next !== previous`.
+   */
+  copy() {
+    // The setters replace the arrays, never write into them, so sharing them is safe.
+    return Object.assign(Object.create(Slice.prototype), this);
+  }
+
   /** Spans the plane with latent dimensions `x` and `y` (distinct unless D = 1). */
   setDims(x, y) {
     if (!(x >= 0 && x < this.dim && y >= 0 && y < this.dim)) throw new RangeError(`dimensions ${x}, ${y} outside 0..${this.dim - 1}`);

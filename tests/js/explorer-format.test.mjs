@@ -1,0 +1,93 @@
+// The explorer's pure view logic: its text (www/explorer/format.js) and what it draws on the
+// plane and asks the decoder for (www/explorer/geometry.js), with answers worked out by hand.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { axisNames, coordsText, fmt, muText, selectedText, sliceNoteText, statusText, vectorData, zName } from '../../www/explorer/format.js';
+import { chooseDims, interpolationPath, markerFor, planeGrid, segmentOnPlane } from '../../www/explorer/geometry.js';
+import { manifoldCoordinates } from '../../www/explorer/gaussian.js';
+import { Slice } from '../../www/explorer/slice.js';
+
+test('names and numbers', () => {
+  assert.equal(zName(0), 'z₁');
+  assert.equal(zName(11), 'z₁₂');
+  assert.equal(fmt(1.234), '1.23');
+  assert.equal(fmt(-1.236), '−1.24');
+  assert.equal(fmt(-0.001), '0.00', 'no negative zero');
+  assert.equal(muText(Float32Array.of(0.5, -2)), '(0.50, −2.00)');
+  assert.equal(muText(new Float32Array(10)), '(0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0.00, … 10 values)');
+  assert.equal(vectorData(Float32Array.of(0.5, -0.25)), '0.5000,-0.2500');
+  assert.equal(statusText(1000, 0, 2), '1,000 test digits encoded; latent dimension 2.');
+  assert.equal(statusText(1000, 12345, 5), '1,000 test digits encoded at training step 12,345; latent dimension 5.');
+});
+
+test('axis names and the handle’s coordinates', () => {
+  const slice = new Slice(5);
+  slice.setDims(3, 1);
+  assert.deepEqual(axisNames(slice), ['z₄', 'z₂']);
+  assert.deepEqual(axisNames(new Slice(1)), ['z₁', '']);
+  const z = slice.toLatent(1.5, -0.5);
+  assert.equal(coordsText({ dim: 5, slice, handle: { a: 1.5, b: -0.5, z } }), 'z₄ = 1.50, z₂ = −0.50');
+  const small = new Slice(2);
+  assert.equal(coordsText({ dim: 2, slice: small, handle: { a: 1, b: 2, z: small.toLatent(1, 2) } }), 'z = (1.00, 2.00)');
+  slice.setAxes([1, 0, 0, 0, 0], [0, 1, 0, 0, 0]);
+  assert.deepEqual(axisNames(slice), ['PC 1', 'PC 2']);
+  assert.equal(coordsText({ dim: 5, slice, handle: { a: 0.25, b: 1, z: slice.toLatent(0.25, 1) } }), 'PC 1 = 0.25, PC 2 = 1.00');
+});
+
+test('the slice note and the selected digit’s caption', () => {
+  const slice = new Slice(5);
+  const test = { mu: Float32Array.from({ length: 10 }, (_, i) => i / 10), labels: Uint8Array.of(3, 8), n: 2 };
+  assert.equal(sliceNoteText({ dim: 2, slice: new Slice(2), selected: null, test }), null);
+  assert.match(sliceNoteText({ dim: 5, slice, selected: null, test }), /^The latent space has 5 dimensions, .* spanned by z₁ and z₂; the other coordinates stay at those of the selected point/);
+  assert.match(sliceNoteText({ dim: 5, slice, selected: 1, test }), /stay at those of the selected test digit #1 \(a 8\)\.$/);
+  assert.equal(selectedText({ selected: 1, test, dim: 5 }), 'Test digit #1, labelled 8. μ = (0.50, 0.60, 0.70, 0.80, 0.90)');
+});
+
+test('markers and the segment on the plane', () => {
+  const slice = new Slice(3);
+  slice.setDims(2, 0);
+  const item = { mu: Float32Array.of(1, 2, 3), logVar: Float32Array.of(0, Math.log(4), Math.log(9)) };
+  const marker = markerFor('upload', item, slice);
+  assert.deepEqual([marker.a, marker.b], [3, 1]);
+  assert.deepEqual(Array.from(marker.cov), [9, 0, 1], 'variances along z3 and z1');
+  assert.equal(marker.shape, 'diamond');
+  assert.equal(markerFor('drawing', item, slice).labelSide, 'left');
+  assert.equal(markerFor('upload', { mu: null, logVar: null }, slice), null);
+  assert.equal(markerFor('upload', { mu: Float32Array.of(1, 2), logVar: Float32Array.of(0, 0) }, slice), null, 'μ of another dimension');
+  assert.equal(markerFor('upload', null, slice), null);
+
+  assert.deepEqual(segmentOnPlane({ a: Float32Array.of(1, 2, 3), b: Float32Array.of(0, 0, -1) }, slice), { a: [3, 1], b: [-1, 0] });
+  assert.equal(segmentOnPlane(null, slice), null);
+});
+
+test('the interpolation path runs from μA to μB in equal steps', () => {
+  const z = interpolationPath(Float32Array.of(0, 10), Float32Array.of(9, -8), 10);
+  assert.equal(z.length, 20);
+  assert.deepEqual(Array.from(z.subarray(0, 2)), [0, 10]);
+  assert.deepEqual(Array.from(z.subarray(18)), [9, -8]);
+  assert.deepEqual(Array.from(z.subarray(2, 4)), [1, 8]);
+  assert.throws(() => interpolationPath(Float32Array.of(0), Float32Array.of(0, 1), 3), RangeError);
+});
+
+test('the manifold grid on a tilted plane: rows from the top, columns from the left', () => {
+  const slice = new Slice(3);
+  const s = Math.SQRT1_2;
+  slice.setAxes([s, s, 0], [0, 0, 1]);
+  slice.setBase([0, 0, 0]);
+  const n = 3;
+  const z = planeGrid(slice, n);
+  const { xs, ys } = manifoldCoordinates(n);
+  assert.equal(z.length, n * n * 3);
+  // Cell (row 0, column 2): plane point (xs[2], ys[0]) = (+, +).
+  const k = 0 * n + 2;
+  const [a, b] = slice.coords(z, 3 * k);
+  assert.ok(Math.abs(a - xs[2]) < 1e-6 && Math.abs(b - ys[0]) < 1e-6, `(${a}, ${b})`);
+  assert.ok(a > 0 && b > 0);
+});
+
+test('choosing the plane’s two dimensions: the same one twice swaps them', () => {
+  assert.deepEqual(chooseDims([0, 1], 2, 1, 'x'), [2, 1]);
+  assert.deepEqual(chooseDims([0, 1], 1, 1, 'x'), [1, 0], 'horizontal takes the vertical’s: they swap');
+  assert.deepEqual(chooseDims([0, 1], 0, 0, 'y'), [1, 0], 'vertical takes the horizontal’s: they swap');
+  assert.deepEqual(chooseDims([3, 4], 3, 3, 'y'), [4, 3]);
+});

@@ -1,0 +1,82 @@
+// The grids of the paper's figures: the learned manifold (figure 4), decoded over an n×n grid of
+// the plane evenly spaced in probability under the prior, and samples from the prior (figure 5),
+// whose z stay fixed until the user asks for new ones, so they can be watched as the model learns.
+//
+// Reads: dim, slice (the manifold's plane and base), test (a new model).
+// Asks for nothing: the grid size and the samples' z are its own.
+
+import { drawDigits, WHITE_ON_BLACK } from '../../views/digits.js';
+import { latestOnly } from '../schedule.js';
+import { manifoldCoordinates, standardNormal } from '../gaussian.js';
+import { planeGrid } from '../geometry.js';
+import { listen } from './listen.js';
+
+export const SAMPLE_COUNT = 64;
+const SAMPLE_COLUMNS = 8;
+/** The explorer's grids: one canvas pixel per image pixel, CSS scales them up. */
+const GRID = { ...WHITE_ON_BLACK, scale: 1, gap: 0 };
+
+/**
+ * @param {Record<string, HTMLElement>} ui the grids part's elements (layout.js)
+ * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ *          report: (error: unknown) => void}} context
+ */
+export function mountGrids(ui, { store, client, report }) {
+  let manifoldN = Number(ui.manifoldN.value);
+  let sampleZ = null; // Float32Array SAMPLE_COUNT×D
+
+  const manifoldQueue = latestOnly(async (n) => {
+    const { slice, dim } = store.get();
+    if (!slice) return;
+    let images, count = n * n;
+    if (dim === 1) {
+      images = await client.decode(Float32Array.from(manifoldCoordinates(n).xs), n);
+      count = n;
+    } else if (slice.mode === 'dims') {
+      images = await client.manifold(n, slice.dimX, slice.dimY, Float32Array.from(slice.base));
+    } else {
+      images = await client.decode(planeGrid(slice, n), n * n);
+    }
+    if (slice !== store.get().slice) return; // a newer plane's grid is on its way
+    drawDigits(ui.manifold, images, count, n, GRID);
+    ui.manifold.dataset.n = String(n);
+    ui.manifold.dataset.updates = String(Number(ui.manifold.dataset.updates ?? 0) + 1);
+  }, report);
+
+  const samplesQueue = latestOnly(async () => {
+    const { dim } = store.get();
+    if (!sampleZ || sampleZ.length !== SAMPLE_COUNT * dim) return;
+    const images = await client.decode(sampleZ, SAMPLE_COUNT);
+    drawDigits(ui.samples, images, SAMPLE_COUNT, SAMPLE_COLUMNS, GRID);
+    ui.samples.dataset.updates = String(Number(ui.samples.dataset.updates ?? 0) + 1);
+  }, report);
+
+  const unsubscribe = store.subscribe((state, changed) => {
+    if (changed.has('dim') && state.dim) sampleZ = standardNormal(SAMPLE_COUNT * state.dim);
+    if (!state.test) return; // until the encodings arrive (the first refresh) there is nothing to show
+    if (changed.has('test') || changed.has('slice')) manifoldQueue.submit(manifoldN);
+    if (changed.has('test')) samplesQueue.submit(null);
+  });
+
+  const off = listen([
+    [ui.manifoldN, 'input', () => {
+      manifoldN = Number(ui.manifoldN.value);
+      ui.manifoldNOut.value = String(manifoldN);
+      manifoldQueue.submit(manifoldN);
+    }],
+    [ui.newSamples, 'click', () => {
+      const { dim } = store.get();
+      if (!dim) return;
+      sampleZ = standardNormal(SAMPLE_COUNT * dim);
+      samplesQueue.submit(null);
+    }],
+  ]);
+
+  return {
+    idle: () => Promise.all([manifoldQueue.idle(), samplesQueue.idle()]),
+    destroy() {
+      unsubscribe();
+      off();
+    },
+  };
+}

@@ -1,0 +1,172 @@
+// The latent plane and its handle: the test digits' μ, the user's digits and the interpolation's
+// segment drawn on the slice; the handle's z decoded as it moves; the selected test digit; the
+// slice controls for D > 2 and the plane's display options.
+//
+// Reads: dim, slice, test, images, selected, handle, yours (markers), segment.
+// Asks for: moveHandle, selectDigit, withDims / withPrincipalAxes, setEnd (the selected digit).
+
+import { LatentPlane } from '../latent-plane.js';
+import { clearDigit, drawDigit } from '../../views/digits.js';
+import { latestOnly } from '../schedule.js';
+import { chooseDims, markerFor, segmentOnPlane } from '../geometry.js';
+import { axisNames, coordsText, selectedText, sliceNoteText, vectorData, zName } from '../format.js';
+import { endFromTest, moveHandle, selectDigit, setEnd, withDims, withPrincipalAxes } from '../store.js';
+import { listen } from './listen.js';
+
+/** Round trips of the handle's decodes kept for the median, newest last. */
+const DECODES_KEPT = 200;
+
+/**
+ * @param {Record<string, HTMLElement>} ui the plane part's elements (layout.js)
+ * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ *          report: (error: unknown) => void}} context
+ */
+export function mountPlane(ui, { store, client, report }) {
+  const plane = new LatentPlane(
+    { root: ui.plane, base: ui.planeBase, overlay: ui.planeOverlay, handle: ui.handle },
+    {
+      onMove: (a, b, time) => store.update((s) => moveHandle(s, a, b, time)),
+      onPick: (index) => store.update((s) => selectDigit(s, index, performance.now())),
+    },
+  );
+  for (const c of [ui.decoded, ui.selectedImage]) clearDigit(c);
+
+  /** Round trips of the handle's decodes, ms (window.__explorer.decodeMs). */
+  const decodeMs = [];
+
+  const decodeQueue = latestOnly(async ({ z, time }) => {
+    const { dim } = store.get();
+    if (!dim || z.length !== dim) return;
+    const pixels = await client.decode(z, 1);
+    drawDigit(ui.decoded, pixels);
+    if (time !== null) showDecodeTime(performance.now() - time);
+    ui.decoded.dataset.decodes = String(Number(ui.decoded.dataset.decodes ?? 0) + 1);
+  }, report);
+
+  function showDecodeTime(ms) {
+    decodeMs.push(ms);
+    if (decodeMs.length > DECODES_KEPT) decodeMs.shift();
+    const sorted = [...decodeMs].sort((p, q) => p - q);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    ui.decodeMs.textContent = `decode ${Math.round(ms)} ms`;
+    ui.decodeMs.title = `Round trip from the pointer move to the drawn digit: last ${ms.toFixed(1)} ms, median ${median.toFixed(1)} ms over ${sorted.length}`;
+    ui.decodeMs.dataset.ms = ms.toFixed(1);
+    ui.decodeMs.dataset.median = median.toFixed(1);
+    ui.decodeMs.dataset.count = String(sorted.length);
+  }
+
+  // ---- from the store to the page ----
+
+  function newDimension(state, previousDim) {
+    const { dim } = state;
+    const options = Array.from({ length: dim }, (_, d) => `<option value="${d}">${zName(d)}</option>`).join('');
+    ui.dimX.innerHTML = options;
+    ui.dimY.innerHTML = options;
+    ui.slice.hidden = dim <= 2;
+    plane.setOptions({ flat: dim === 1 });
+    // Until the new model's encodings arrive the old dots would sit in the wrong space.
+    if (previousDim !== null) plane.setMessage('New model: encoding the test digits…');
+  }
+
+  function showSliceControls({ slice }) {
+    const pca = slice.mode === 'pca';
+    ui.pca.checked = pca;
+    ui.dimX.disabled = ui.dimY.disabled = pca;
+    if (!pca) {
+      ui.dimX.value = String(slice.dimX);
+      ui.dimY.value = String(slice.dimY ?? 0);
+    }
+    ui.slice.dataset.mode = slice.mode;
+    plane.setOptions({ axisNames: axisNames(slice) });
+  }
+
+  function showSliceNote(state) {
+    const text = sliceNoteText(state);
+    if (text !== null) ui.sliceNote.textContent = text;
+  }
+
+  function showSelected(state) {
+    const { selected: i, images } = state;
+    plane.setSelected(i);
+    ui.selected.hidden = i === null;
+    if (i === null) return;
+    ui.selected.dataset.index = String(i);
+    if (images) drawDigit(ui.selectedImage, images, i);
+    else clearDigit(ui.selectedImage);
+    ui.selectedText.textContent = selectedText(state);
+  }
+
+  function showHandle(state) {
+    const { handle } = state;
+    plane.setHandle(handle.a, handle.b);
+    const text = coordsText(state);
+    ui.coords.textContent = text;
+    ui.coords.dataset.z = vectorData(handle.z);
+    ui.handle.setAttribute('aria-valuetext', text);
+    // The user's moves always decode; the others (a new plane, a new model) once there is a model
+    // whose encodings have arrived.
+    if (handle.time !== null || state.test) decodeQueue.submit({ z: handle.z, time: handle.time });
+  }
+
+  let previousDim = null;
+  const unsubscribe = store.subscribe((state, changed) => {
+    const has = (...keys) => keys.some((k) => changed.has(k));
+    if (!state.slice) return;
+    if (has('dim')) newDimension(state, previousDim);
+    previousDim = state.dim;
+    if (has('slice')) showSliceControls(state);
+    if (has('slice', 'test') && state.test) {
+      const { test, slice } = state;
+      plane.setPoints(slice.project(test.mu, test.n), test.labels, slice.projectCovariance(test.logVar, test.n));
+    }
+    if (has('slice', 'yours')) for (const kind of ['upload', 'drawing']) plane.setMarker(kind, markerFor(kind, state.yours[kind], state.slice));
+    if (has('slice', 'segment')) plane.setSegment(segmentOnPlane(state.segment, state.slice));
+    if (has('dim', 'slice', 'selected', 'test')) showSliceNote(state);
+    if (has('selected', 'images', 'test')) showSelected(state);
+    if (has('handle')) showHandle(state);
+  });
+
+  // ---- from the page to the store ----
+
+  function sliceFromControls(event) {
+    const state = store.get();
+    if (!state.slice) return;
+    if (ui.pca.checked) {
+      store.update(withPrincipalAxes(state)); // nothing before the first encodings arrive
+    } else {
+      const previous = [state.slice.dimX ?? 0, state.slice.dimY ?? 1];
+      const changed = event?.target === ui.dimX ? 'x' : 'y';
+      const [x, y] = chooseDims(previous, Number(ui.dimX.value), Number(ui.dimY.value), changed);
+      store.update(withDims(state, x, y));
+    }
+    showSliceControls(store.get()); // also undoes a choice the store refused
+  }
+
+  const pickEnd = (end) => () => {
+    const source = endFromTest(store.get());
+    if (source) store.update((s) => setEnd(s, end, source));
+  };
+
+  const off = listen([
+    [ui.ellipses, 'change', () => plane.setOptions({ ellipses: ui.ellipses.checked })],
+    [ui.fixedAxes, 'change', () => plane.setOptions({ fixedHalf: ui.fixedAxes.checked ? 3 : null })],
+    [ui.dimX, 'change', sliceFromControls],
+    [ui.dimY, 'change', sliceFromControls],
+    [ui.pca, 'change', sliceFromControls],
+    [ui.selectedA, 'click', pickEnd('A')],
+    [ui.selectedB, 'click', pickEnd('B')],
+    [ui.selectedClear, 'click', () => store.update((s) => selectDigit(s, null))],
+  ]);
+
+  return {
+    decodeMs,
+    /** Viewport position of test digit `index` on the plane (for tests that click a point). */
+    pointOnPlane: (index) => plane.clientPoint(index),
+    idle: () => decodeQueue.idle(),
+    destroy() {
+      unsubscribe();
+      off();
+      plane.destroy();
+    },
+  };
+}

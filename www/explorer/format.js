@@ -1,0 +1,61 @@
+// The explorer's words and numbers, as the page shows them: pure functions of the store's state.
+
+const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
+
+/** "z₁" for dimension 0: dimensions are numbered from 1 on the page, as in the paper. */
+export function zName(d) {
+  return `z${String(d + 1).replace(/\d/g, (c) => SUBSCRIPTS[c])}`;
+}
+
+/** A number for the page: two decimals, a true minus sign, no "−0.00". */
+export function fmt(v) {
+  return v.toFixed(2).replace(/^-/, '−').replace(/^−0\.00$/, '0.00');
+}
+
+/** μ in parentheses, at most its first 8 values. */
+export function muText(mu) {
+  const shown = Array.from(mu.slice(0, 8), fmt).join(', ');
+  return mu.length > 8 ? `(${shown}, … ${mu.length} values)` : `(${shown})`;
+}
+
+/** A vector for a data attribute (tests read it): four decimals, comma-separated. */
+export function vectorData(v) {
+  return Array.from(v, (x) => x.toFixed(4)).join(',');
+}
+
+/** Names of the plane's horizontal and vertical axes. */
+export function axisNames(slice) {
+  if (slice.mode === 'pca') return ['PC 1', 'PC 2'];
+  return [zName(slice.dimX), slice.dimY === null ? '' : zName(slice.dimY)];
+}
+
+/** Where the handle is: all of z up to 4 dimensions, else its coordinates along the plane. */
+export function coordsText({ dim, slice, handle }) {
+  const { z } = handle;
+  if (dim <= 4) return `z = (${Array.from(z, fmt).join(', ')})`;
+  if (slice.mode === 'pca') return `PC 1 = ${fmt(handle.a)}, PC 2 = ${fmt(handle.b)}`;
+  return `${zName(slice.dimX)} = ${fmt(z[slice.dimX])}, ${zName(slice.dimY)} = ${fmt(z[slice.dimY])}`;
+}
+
+/** What the plane is, for D > 2 (null for D ≤ 2, where the plane is the whole space). */
+export function sliceNoteText({ dim, slice, selected, test }) {
+  if (!dim || dim <= 2) return null;
+  const where =
+    selected !== null
+      ? `those of the selected test digit #${selected} (a ${test?.labels[selected] ?? '?'})`
+      : 'those of the selected point (click a test digit to select one; until then 0, the prior’s mean)';
+  const span = slice.mode === 'pca' ? 'the two principal axes of the test encodings' : `${zName(slice.dimX)} and ${zName(slice.dimY)}`;
+  return `The latent space has ${dim} dimensions, so the plane is a 2-D slice through it spanned by ${span}; the other coordinates stay at ${where}.`;
+}
+
+/** The selected test digit's caption. */
+export function selectedText({ selected: i, test, dim }) {
+  const mu = test.mu.subarray(i * dim, (i + 1) * dim);
+  return `Test digit #${i}, labelled ${test.labels[i]}. μ = ${muText(mu)}`;
+}
+
+/** The explorer's status line after a refresh. */
+export function statusText(n, step, dim) {
+  const at = step ? ` at training step ${step.toLocaleString('en')}` : '';
+  return `${n.toLocaleString('en')} test digits encoded${at}; latent dimension ${dim}.`;
+}
