@@ -9,7 +9,8 @@
 #   3. wasm-pack                                                    (cargo install, pinned)
 #   4. wasm-bindgen-cli, the exact wasm-bindgen version of Cargo.lock (cargo install)
 #   5. the npm packages of package-lock.json                        (npm ci)
-#   6. the MNIST IDX files in data/mnist/                           (scripts/make-data.mjs)
+#   6. the MNIST IDX files in data/mnist/, SHA-256 checked           (scripts/make-data.mjs)
+#   7. the trained models the page opens with, in models/           (the native trainer)
 #
 # wasm-pack would download wasm-bindgen, wasm-opt and chromedriver from GitHub, which is out of
 # reach here: it uses the wasm-bindgen found on PATH when its version matches the crate's
@@ -133,3 +134,9 @@ fi
 
 # 6. MNIST as IDX files (checks its own checksums; a no-op when the files are there).
 node scripts/make-data.mjs | sed 's/^make-data: /setup: mnist: /'
+
+# 7. The models the page opens with: a 2-D and a 20-D model of the standard architecture, trained
+#    natively on the full training set with fixed seeds (about a minute and a half on 2 cores).
+#    They are build outputs, not committed files; a stamp holds the commands that made them, so a
+#    second run does nothing unless the commands change.
+bash scripts/train-models.sh | sed 's/^train-models: /setup: models: /'

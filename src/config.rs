@@ -11,6 +11,7 @@ pub const SIDE: usize = 28;
 
 /// The hidden layers' non-linearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_family = "wasm"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// tanh, as in the paper's MNIST experiments.
@@ -21,6 +22,7 @@ pub enum Activation {
 
 /// The generative model's output distribution p_θ(x|z).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_family = "wasm"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DecoderKind {
     /// Independent Bernoulli per pixel (the paper's choice for MNIST); the decoder gives logits.
@@ -31,6 +33,7 @@ pub enum DecoderKind {
 
 /// Which SGVB estimator of the ELBO to use (the paper's section 2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_family = "wasm"), derive(clap::ValueEnum))]
 pub enum Estimator {
     /// SGVB-A (eq. 6): the KL term estimated by sampling, log q(z|x) − log p(z) at each z.
     #[serde(rename = "sgvb-a")]
@@ -42,6 +45,7 @@ pub enum Estimator {
 
 /// The optimizer of φ and θ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_family = "wasm"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// Adam (Kingma & Ba), the common modern choice.
@@ -52,6 +56,7 @@ pub enum OptimizerKind {
 
 /// How grey-level MNIST pixels become the decoder's targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_family = "wasm"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Binarization {
     /// Grey levels in [0, 1] used as they are (Bernoulli cross-entropy against the grey value).
@@ -121,6 +126,89 @@ fn bad(field: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The allowed ranges, shared by [`VaeConfig::validate`] and [`VaeConfig::schema`] (which the page
+/// builds its form checks from), so each range is written once.
+pub mod limits {
+    use std::ops::RangeInclusive;
+    /// Latent dimension D.
+    pub const LATENT_DIM: RangeInclusive<usize> = 1..=256;
+    /// Number of hidden layers.
+    pub const HIDDEN_LAYERS: RangeInclusive<usize> = 1..=4;
+    /// Units per hidden layer.
+    pub const HIDDEN_UNITS: RangeInclusive<usize> = 1..=4096;
+    /// L, samples per datapoint.
+    pub const SAMPLES: RangeInclusive<usize> = 1..=64;
+    /// M, datapoints per minibatch.
+    pub const BATCH_SIZE: RangeInclusive<usize> = 1..=1000;
+    /// Learning rate: in (0, MAX].
+    pub const LEARNING_RATE_MAX: f64 = 1.0;
+    /// Weight decay.
+    pub const WEIGHT_DECAY: RangeInclusive<f64> = 0.0..=1.0;
+    /// β, the KL weight.
+    pub const BETA: RangeInclusive<f64> = 0.0..=100.0;
+    /// The seed: any integer JavaScript holds exactly (below 2⁵³).
+    pub const SEED: RangeInclusive<u64> = 0..=(1 << 53) - 1;
+}
+
+/// How a field of the config is checked, for a form that wants to say what is wrong before it
+/// sends the config (the page's settings). Built from [`limits`] and [`VaeConfig::default`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSpec {
+    /// The field's name in the config (`latentDim`).
+    pub key: &'static str,
+    /// `integer`, `number` (a float in `(min, max]` when `minExclusive`), `choice`, or
+    /// `integerList` (each item an integer in `[min, max]`, `minItems` to `maxItems` items).
+    pub kind: &'static str,
+    /// Smallest value (or item value) allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value (or item value) allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Whether `min` itself is excluded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub min_exclusive: bool,
+    /// The allowed values of a `choice`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// Fewest items of an `integerList`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_items: Option<usize>,
+    /// Most items of an `integerList`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<usize>,
+}
+
+impl FieldSpec {
+    fn integer(key: &'static str, range: std::ops::RangeInclusive<usize>) -> Self {
+        Self { min: Some(*range.start() as f64), max: Some(*range.end() as f64), ..Self::bare(key, "integer") }
+    }
+    fn number(key: &'static str, range: std::ops::RangeInclusive<f64>, min_exclusive: bool) -> Self {
+        Self { min: Some(*range.start()), max: Some(*range.end()), min_exclusive, ..Self::bare(key, "number") }
+    }
+    fn choice<T: Serialize>(key: &'static str, values: &[T]) -> Self {
+        let choices = values
+            .iter()
+            .map(|v| serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+            .collect();
+        Self { choices, ..Self::bare(key, "choice") }
+    }
+    fn bare(key: &'static str, kind: &'static str) -> Self {
+        Self { key, kind, min: None, max: None, min_exclusive: false, choices: vec![], min_items: None, max_items: None }
+    }
+}
+
+/// The default config and how each field is checked: what the page asks for instead of keeping
+/// copies of either.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigSchema {
+    /// [`VaeConfig::default`].
+    pub defaults: VaeConfig,
+    /// One entry per field.
+    pub fields: Vec<FieldSpec>,
+}
+
 impl VaeConfig {
     /// The paper's MNIST set-up: tanh, 500 hidden units, Adagrad, M = 100, L = 1.
     ///
@@ -135,51 +223,87 @@ impl VaeConfig {
         }
     }
 
+    /// The defaults and the checks of every field (see [`ConfigSchema`]).
+    pub fn schema() -> ConfigSchema {
+        use limits::*;
+        ConfigSchema {
+            defaults: Self::default(),
+            fields: vec![
+                FieldSpec::integer("latentDim", LATENT_DIM),
+                FieldSpec {
+                    min_items: Some(*HIDDEN_LAYERS.start()),
+                    max_items: Some(*HIDDEN_LAYERS.end()),
+                    ..FieldSpec { kind: "integerList", ..FieldSpec::integer("hidden", HIDDEN_UNITS) }
+                },
+                FieldSpec::choice("activation", &[Activation::Relu, Activation::Tanh]),
+                FieldSpec::choice("decoder", &[DecoderKind::Bernoulli, DecoderKind::Gaussian]),
+                FieldSpec::choice("estimator", &[Estimator::SgvbB, Estimator::SgvbA]),
+                FieldSpec::integer("samples", SAMPLES),
+                FieldSpec::integer("batchSize", BATCH_SIZE),
+                FieldSpec::choice("optimizer", &[OptimizerKind::Adam, OptimizerKind::Adagrad]),
+                FieldSpec::number("learningRate", 0.0..=LEARNING_RATE_MAX, true),
+                FieldSpec::number("weightDecay", WEIGHT_DECAY, false),
+                FieldSpec::number("beta", BETA, false),
+                FieldSpec::choice("binarization", &[Binarization::None, Binarization::Dynamic, Binarization::Threshold]),
+                FieldSpec { min: Some(0.0), max: Some(*SEED.end() as f64), ..FieldSpec::bare("seed", "integer") },
+            ],
+        }
+    }
+
     /// Checks every field; the first one out of range is named in the error.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(1..=256).contains(&self.latent_dim) {
-            return Err(bad("latentDim", format!("must be 1 to 256, got {}", self.latent_dim)));
+        use limits::*;
+        if !LATENT_DIM.contains(&self.latent_dim) {
+            return Err(bad("latentDim", format!("must be {} to {}, got {}", LATENT_DIM.start(), LATENT_DIM.end(), self.latent_dim)));
         }
-        if !(1..=4).contains(&self.hidden.len()) {
-            return Err(bad("hidden", format!("needs 1 to 4 layers, got {}", self.hidden.len())));
+        if !HIDDEN_LAYERS.contains(&self.hidden.len()) {
+            return Err(bad(
+                "hidden",
+                format!("needs {} to {} layers, got {}", HIDDEN_LAYERS.start(), HIDDEN_LAYERS.end(), self.hidden.len()),
+            ));
         }
-        if let Some(&h) = self.hidden.iter().find(|&&h| !(1..=4096).contains(&h)) {
-            return Err(bad("hidden", format!("each layer must have 1 to 4096 units, got {h}")));
+        if let Some(&h) = self.hidden.iter().find(|&&h| !HIDDEN_UNITS.contains(&h)) {
+            return Err(bad(
+                "hidden",
+                format!("each layer must have {} to {} units, got {h}", HIDDEN_UNITS.start(), HIDDEN_UNITS.end()),
+            ));
         }
-        if !(1..=64).contains(&self.samples) {
-            return Err(bad("samples", format!("L must be 1 to 64, got {}", self.samples)));
+        if !SAMPLES.contains(&self.samples) {
+            return Err(bad("samples", format!("L must be {} to {}, got {}", SAMPLES.start(), SAMPLES.end(), self.samples)));
         }
-        if !(1..=1000).contains(&self.batch_size) {
-            return Err(bad("batchSize", format!("M must be 1 to 1000, got {}", self.batch_size)));
+        if !BATCH_SIZE.contains(&self.batch_size) {
+            return Err(bad(
+                "batchSize",
+                format!("M must be {} to {}, got {}", BATCH_SIZE.start(), BATCH_SIZE.end(), self.batch_size),
+            ));
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+        if !(self.learning_rate > 0.0 && self.learning_rate <= LEARNING_RATE_MAX) {
             return Err(bad(
                 "learningRate",
-                format!("must be in (0, 1], got {}", self.learning_rate),
+                format!("must be in (0, {LEARNING_RATE_MAX}], got {}", self.learning_rate),
             ));
         }
-        if !(0.0..=1.0).contains(&self.weight_decay) {
+        if !WEIGHT_DECAY.contains(&self.weight_decay) {
             return Err(bad(
                 "weightDecay",
-                format!("must be 0 to 1, got {}", self.weight_decay),
+                format!("must be {} to {}, got {}", WEIGHT_DECAY.start(), WEIGHT_DECAY.end(), self.weight_decay),
             ));
         }
-        if !(0.0..=100.0).contains(&self.beta) {
-            return Err(bad("beta", format!("must be 0 to 100, got {}", self.beta)));
+        if !BETA.contains(&self.beta) {
+            return Err(bad("beta", format!("must be {} to {}, got {}", BETA.start(), BETA.end(), self.beta)));
+        }
+        if !SEED.contains(&self.seed) {
+            return Err(bad("seed", format!("must be 0 to {}, got {}", SEED.end(), self.seed)));
         }
         Ok(())
     }
 
     /// Parses a config from JSON, filling missing fields with defaults, then validates it.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let config: Self = serde_json_lite(text)?;
+        let config: Self = serde_json::from_str(text).map_err(|e| bad("config", e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
-}
-
-fn serde_json_lite(text: &str) -> Result<VaeConfig, ConfigError> {
-    serde_json::from_str(text).map_err(|e| bad("config", e.to_string()))
 }
 
 #[cfg(test)]
@@ -227,5 +351,26 @@ mod tests {
         assert_eq!(e.field, "latentDim");
         let e = VaeConfig::from_json(r#"{"latentDimm": 3}"#).unwrap_err();
         assert!(e.reason.contains("latentDimm"), "{e}");
+    }
+
+    #[test]
+    fn the_schema_lists_every_field_with_the_ranges_validate_uses() {
+        let schema = VaeConfig::schema();
+        let json = serde_json::to_value(&schema.defaults).unwrap();
+        let keys: Vec<&str> = schema.fields.iter().map(|f| f.key).collect();
+        assert_eq!(keys.len(), json.as_object().unwrap().len());
+        for key in &keys {
+            assert!(json.get(key).is_some(), "{key} is not a config field");
+        }
+        let latent = &schema.fields[0];
+        assert_eq!((latent.min, latent.max), (Some(1.0), Some(256.0)));
+        let est = schema.fields.iter().find(|f| f.key == "estimator").unwrap();
+        assert_eq!(est.choices, vec!["sgvb-b", "sgvb-a"]);
+        let hidden = schema.fields.iter().find(|f| f.key == "hidden").unwrap();
+        assert_eq!((hidden.kind, hidden.min_items, hidden.max_items, hidden.max), ("integerList", Some(1), Some(4), Some(4096.0)));
+        // The edges of each numeric range: the ends pass validate, one past fails.
+        assert!(VaeConfig { latent_dim: 256, ..Default::default() }.validate().is_ok());
+        assert!(VaeConfig { learning_rate: 1.0, ..Default::default() }.validate().is_ok());
+        assert!(VaeConfig { beta: 100.0, ..Default::default() }.validate().is_ok());
     }
 }

@@ -16,24 +16,32 @@ pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Largest side an IDX image may declare before it is called absurd.
 pub const MAX_SIDE: u32 = 4096;
+/// Seed of [`Dataset::balanced_subset`]'s order.
+const SUBSET_SEED: u64 = 0x5eed_2000;
 /// Largest decompressed IDX file accepted (1 GiB): a guard against gzip bombs.
 const MAX_DECOMPRESSED: u64 = 1 << 30;
 
 /// Decompresses `bytes` if they start with the gzip magic; otherwise returns them as they are.
-fn maybe_gunzip<'a>(bytes: &'a [u8], what: &'static str) -> Result<std::borrow::Cow<'a, [u8]>, IdxError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .take(MAX_DECOMPRESSED)
-            .read_to_end(&mut out)
-            .map_err(|e| IdxError::Gzip {
-                what,
-                message: e.to_string(),
-            })?;
-        Ok(out.into())
-    } else {
-        Ok(bytes.into())
+/// A stream that would inflate beyond [`MAX_DECOMPRESSED`] is refused, not cut.
+fn maybe_gunzip(bytes: Vec<u8>, what: &'static str) -> Result<Vec<u8>, IdxError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
     }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| IdxError::Gzip {
+            what,
+            message: e.to_string(),
+        })?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(IdxError::Gzip {
+            what,
+            message: format!("it inflates to more than {} MiB", MAX_DECOMPRESSED >> 20),
+        });
+    }
+    Ok(out)
 }
 
 fn be_u32(bytes: &[u8], at: usize, what: &'static str) -> Result<u32, IdxError> {
@@ -62,10 +70,12 @@ impl IdxImages {
     }
 }
 
-/// Reads an IDX images file (magic 0x00000803), plain or gzip-compressed.
-pub fn read_idx_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
+/// Reads an IDX images file (magic 0x00000803), plain or gzip-compressed. Given the bytes by
+/// value (a `Vec`), a plain file's pixels are kept where they are, not copied: the training set
+/// is 47 MB.
+pub fn read_idx_images(bytes: impl Into<Vec<u8>>) -> Result<IdxImages, IdxError> {
     const WHAT: &str = "images";
-    let bytes = maybe_gunzip(bytes, WHAT)?;
+    let mut bytes = maybe_gunzip(bytes.into(), WHAT)?;
     let magic = be_u32(&bytes, 0, WHAT)?;
     if magic != IMAGES_MAGIC {
         return Err(IdxError::WrongMagic {
@@ -96,17 +106,19 @@ pub fn read_idx_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
             found: bytes.len(),
         });
     }
+    bytes.truncate(expected as usize);
+    bytes.drain(..16);
     Ok(IdxImages {
         rows,
         cols,
-        pixels: bytes[16..expected as usize].to_vec(),
+        pixels: bytes,
     })
 }
 
 /// Reads an IDX labels file (magic 0x00000801), plain or gzip-compressed.
-pub fn read_idx_labels(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
+pub fn read_idx_labels(bytes: impl Into<Vec<u8>>) -> Result<Vec<u8>, IdxError> {
     const WHAT: &str = "labels";
-    let bytes = maybe_gunzip(bytes, WHAT)?;
+    let bytes = maybe_gunzip(bytes.into(), WHAT)?;
     let magic = be_u32(&bytes, 0, WHAT)?;
     if magic != LABELS_MAGIC {
         return Err(IdxError::WrongMagic {
@@ -155,8 +167,9 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Builds a data set from an images and a labels IDX file (each plain or gzip).
-    pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Self, IdxError> {
+    /// Builds a data set from an images and a labels IDX file (each plain or gzip); bytes given
+    /// by value are not copied.
+    pub fn from_idx(images: impl Into<Vec<u8>>, labels: impl Into<Vec<u8>>) -> Result<Self, IdxError> {
         let images = read_idx_images(images)?;
         let labels = read_idx_labels(labels)?;
         if images.rows as usize != SIDE || images.cols as usize != SIDE {
@@ -220,6 +233,57 @@ impl Dataset {
                     }
                 })),
             }
+        }
+        out
+    }
+
+    /// The digits at `indices` as a data set of their own (a fixed slice for quick tests and
+    /// evaluations).
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
+        for &i in indices {
+            pixels.extend_from_slice(&self.pixels[i * PIXELS..(i + 1) * PIXELS]);
+        }
+        Dataset {
+            pixels,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+
+    /// The grey levels of the digits at `indices`, in [0, 1], `[indices.len(), 784]` row-major.
+    pub fn images(&self, indices: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * PIXELS);
+        for &i in indices {
+            out.extend(self.pixels[i * PIXELS..(i + 1) * PIXELS].iter().map(|&p| p as f32 / 255.0));
+        }
+        out
+    }
+
+    /// A fixed, class-balanced choice of `count` digits (all of them when `count` ≥ the set's
+    /// size), in a seeded order that is the same on every call and every machine: what the
+    /// explorer's plane shows. Classes take turns, so every prefix is balanced too.
+    pub fn balanced_subset(&self, count: usize) -> Vec<usize> {
+        use rand::SeedableRng;
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 10];
+        for (i, &label) in self.labels.iter().enumerate() {
+            by_class[label as usize].push(i);
+        }
+        let mut rng = StdRng::seed_from_u64(SUBSET_SEED);
+        for class in &mut by_class {
+            class.shuffle(&mut rng);
+        }
+        let count = count.min(self.len());
+        let mut out = Vec::with_capacity(count);
+        let mut round = 0;
+        while out.len() < count {
+            for class in &by_class {
+                if let Some(&i) = class.get(round) {
+                    if out.len() < count {
+                        out.push(i);
+                    }
+                }
+            }
+            round += 1;
         }
         out
     }
@@ -313,7 +377,7 @@ mod tests {
     fn round_trips_plain_and_gzip() {
         let (images, labels) = three_digits();
         for (i, l) in [(images.clone(), labels.clone()), (gzip(&images), gzip(&labels))] {
-            let set = Dataset::from_idx(&i, &l).unwrap();
+            let set = Dataset::from_idx(i.clone(), l.clone()).unwrap();
             assert_eq!(set.len(), 3);
             assert_eq!(set.labels(), &[7, 0, 9]);
             assert_eq!(set.range(1, 1)[0], (PIXELS % 256) as f32 / 255.0);
@@ -324,11 +388,11 @@ mod tests {
     fn wrong_magic() {
         let (images, labels) = three_digits();
         assert!(matches!(
-            read_idx_images(&labels),
+            read_idx_images(&labels[..]),
             Err(IdxError::WrongMagic { what: "images", found: LABELS_MAGIC, .. })
         ));
         assert!(matches!(
-            read_idx_labels(&images),
+            read_idx_labels(&images[..]),
             Err(IdxError::WrongMagic { what: "labels", found: IMAGES_MAGIC, .. })
         ));
         assert!(matches!(read_idx_images(b"PNG\x00 not idx at all"), Err(IdxError::WrongMagic { .. })));
@@ -339,7 +403,7 @@ mod tests {
         let (images, labels) = three_digits();
         assert!(matches!(read_idx_images(&images[..images.len() - 1]), Err(IdxError::Truncated { .. })));
         assert!(matches!(read_idx_images(&images[..10]), Err(IdxError::Truncated { .. })));
-        assert!(matches!(read_idx_images(&[]), Err(IdxError::Truncated { .. })));
+        assert!(matches!(read_idx_images(Vec::new()), Err(IdxError::Truncated { .. })));
         assert!(matches!(read_idx_labels(&labels[..9]), Err(IdxError::Truncated { .. })));
         let gz = gzip(&images);
         assert!(matches!(read_idx_images(&gz[..gz.len() / 2]), Err(IdxError::Gzip { .. })));
@@ -348,17 +412,17 @@ mod tests {
     #[test]
     fn zero_images() {
         assert!(matches!(
-            read_idx_images(&write_idx_images(&[], 28, 28)),
+            read_idx_images(&write_idx_images(&[], 28, 28)[..]),
             Err(IdxError::Empty { what: "images" })
         ));
-        assert!(matches!(read_idx_labels(&write_idx_labels(&[])), Err(IdxError::Empty { .. })));
+        assert!(matches!(read_idx_labels(&write_idx_labels(&[])[..]), Err(IdxError::Empty { .. })));
     }
 
     #[test]
     fn count_mismatch() {
         let (images, _) = three_digits();
         assert_eq!(
-            Dataset::from_idx(&images, &write_idx_labels(&[1, 2])).unwrap_err(),
+            Dataset::from_idx(images.clone(), write_idx_labels(&[1, 2])).unwrap_err(),
             IdxError::CountMismatch { images: 3, labels: 2 }
         );
     }
@@ -369,30 +433,30 @@ mod tests {
         for v in [IMAGES_MAGIC, 1, 0, 28] {
             header.extend(u32::to_be_bytes(v));
         }
-        assert!(matches!(read_idx_images(&header), Err(IdxError::AbsurdDimensions { .. })));
+        assert!(matches!(read_idx_images(&header[..]), Err(IdxError::AbsurdDimensions { .. })));
         let mut header = Vec::new();
         for v in [IMAGES_MAGIC, u32::MAX, 1_000_000, 1_000_000] {
             header.extend(u32::to_be_bytes(v));
         }
-        assert!(matches!(read_idx_images(&header), Err(IdxError::AbsurdDimensions { .. })));
+        assert!(matches!(read_idx_images(&header[..]), Err(IdxError::AbsurdDimensions { .. })));
         // Plausible sides but a count far beyond the bytes present: truncated, not a panic.
         let mut header = Vec::new();
         for v in [IMAGES_MAGIC, u32::MAX, 4096, 4096] {
             header.extend(u32::to_be_bytes(v));
         }
-        assert!(matches!(read_idx_images(&header), Err(IdxError::Truncated { .. })));
+        assert!(matches!(read_idx_images(&header[..]), Err(IdxError::Truncated { .. })));
     }
 
     #[test]
     fn not_mnist_size_and_bad_labels() {
         let images = write_idx_images(&[0; 2 * 10 * 10], 10, 10);
         assert_eq!(
-            Dataset::from_idx(&images, &write_idx_labels(&[1, 2])).unwrap_err(),
+            Dataset::from_idx(images.clone(), write_idx_labels(&[1, 2])).unwrap_err(),
             IdxError::NotMnistSize { rows: 10, cols: 10 }
         );
         let (images, _) = three_digits();
         assert_eq!(
-            Dataset::from_idx(&images, &write_idx_labels(&[1, 12, 3])).unwrap_err(),
+            Dataset::from_idx(images.clone(), write_idx_labels(&[1, 12, 3])).unwrap_err(),
             IdxError::BadLabel { index: 1, label: 12 }
         );
     }
@@ -434,5 +498,24 @@ mod tests {
         let mut rng2 = StdRng::seed_from_u64(7);
         let mut b2 = Batcher::new(10, 3, &mut rng2);
         assert_eq!(b2.next_batch(&mut rng2), &first[..3]);
+    }
+
+    #[test]
+    fn the_balanced_subset_is_fixed_balanced_and_distinct() {
+        let labels: Vec<u8> = (0..300).map(|i| if i < 200 { (i % 3) as u8 } else { (i % 10) as u8 }).collect();
+        let set = Dataset::new(vec![0; labels.len() * PIXELS], labels).unwrap();
+        let a = set.balanced_subset(40);
+        assert_eq!(a, set.balanced_subset(40));
+        assert_eq!(a.len(), 40);
+        let mut counts = [0; 10];
+        for &i in &a {
+            counts[set.labels()[i] as usize] += 1;
+        }
+        assert_eq!(counts, [4; 10]);
+        let mut all = set.balanced_subset(10_000);
+        assert_eq!(all.len(), 300);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 300);
     }
 }

@@ -15,7 +15,7 @@ use crate::data::Dataset;
 use crate::error::{Result, VaeError};
 use crate::loss::{log_likelihood, log_normal, log_standard_normal, negative_elbo};
 use crate::model::Vae;
-use crate::train::{read_scalars, read_values, standard_normal, tensor2};
+use crate::transfer::{read_pair, read_scalars, read_values, standard_normal, tensor2};
 
 /// Datapoints per evaluation batch.
 const EVAL_BATCH: usize = 500;
@@ -38,40 +38,88 @@ pub struct Evaluation {
     pub examples: usize,
 }
 
-/// The ELBO on `data` (mean over every datapoint), with one z per datapoint and the closed-form KL,
-/// so that SGVB-A and SGVB-B models are measured alike. Noise comes from `seed`.
-pub async fn evaluate(model: &Vae, data: &Dataset, config: &VaeConfig, device: &Device, seed: u64) -> Result<Evaluation> {
-    let eval_config = VaeConfig {
-        samples: 1,
-        estimator: Estimator::SgvbB,
-        beta: 1.0,
-        ..config.clone()
-    };
-    let mut rng = StdRng::seed_from_u64(seed);
-    let d = model.latent_dim();
-    let n = data.len();
-    let (mut recon, mut kl): (Option<Tensor<1>>, Option<Tensor<1>>) = (None, None);
-    for start in (0..n).step_by(EVAL_BATCH) {
-        let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(n)).collect();
-        let m = indices.len();
-        let x = tensor2(data.batch(&indices, config.binarization, &mut rng), m, PIXELS, device);
-        let eps = tensor2(standard_normal(&mut rng, m * d), m, d, device);
-        let parts = negative_elbo(model, x, eps, &eval_config);
-        // Weight each batch's mean by its size so the total is the mean over all datapoints.
-        let (r, k) = (parts.reconstruction.mul_scalar(m as f64), parts.kl.mul_scalar(m as f64));
-        recon = Some(recon.map_or(r.clone(), |s| s + r));
-        kl = Some(kl.map_or(k.clone(), |s| s + k));
+/// An evaluation of the test bound that can be done a few hundred digits at a time, between
+/// training chunks, so that a long one never stalls the page. It holds its own copy of the model
+/// (parameters are shared, not copied, until training replaces them), so every piece measures the
+/// same weights however long the whole takes.
+pub struct EvaluationRun {
+    model: Vae,
+    config: VaeConfig,
+    device: Device,
+    rng: StdRng,
+    next: usize,
+    recon: Option<Tensor<1>>,
+    kl: Option<Tensor<1>>,
+}
+
+impl EvaluationRun {
+    /// A run over a data set, for `model` (without autodiff) with noise from `seed`.
+    ///
+    /// One z per datapoint and the closed-form KL, so that SGVB-A and SGVB-B models are measured
+    /// alike; β plays no part.
+    pub fn new(model: Vae, config: &VaeConfig, device: &Device, seed: u64) -> Self {
+        Self {
+            model,
+            config: VaeConfig {
+                samples: 1,
+                estimator: Estimator::SgvbB,
+                beta: 1.0,
+                ..config.clone()
+            },
+            device: device.clone(),
+            rng: StdRng::seed_from_u64(seed),
+            next: 0,
+            recon: None,
+            kl: None,
+        }
     }
-    let (recon, kl) = (recon.ok_or(VaeError::NoData)?, kl.ok_or(VaeError::NoData)?);
-    let [recon, kl] = read_scalars([recon, kl]).await?;
-    let (recon, kl) = (recon as f64 / n as f64, kl as f64 / n as f64);
-    Ok(Evaluation {
-        loss: recon + kl,
-        reconstruction: recon,
-        kl,
-        elbo: -(recon + kl),
-        examples: n,
-    })
+
+    /// Datapoints done so far.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// Queues the bound of the next (up to) `count` datapoints of `data`, without reading
+    /// anything back. Returns whether datapoints remain.
+    pub fn advance(&mut self, data: &Dataset, count: usize) -> bool {
+        let end = self.next.saturating_add(count.max(1)).min(data.len());
+        for start in (self.next..end).step_by(EVAL_BATCH) {
+            let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(end)).collect();
+            let m = indices.len();
+            let d = self.model.latent_dim();
+            let x = tensor2(data.batch(&indices, self.config.binarization, &mut self.rng), m, PIXELS, &self.device);
+            let eps = tensor2(standard_normal(&mut self.rng, m * d), m, d, &self.device);
+            let parts = negative_elbo(&self.model, x, eps, &self.config);
+            // Each batch's mean weighted by its size, so the total is the mean over all datapoints.
+            let (r, k) = (parts.reconstruction.mul_scalar(m as f64), parts.kl.mul_scalar(m as f64));
+            self.recon = Some(self.recon.take().map_or(r.clone(), |s| s + r));
+            self.kl = Some(self.kl.take().map_or(k.clone(), |s| s + k));
+        }
+        self.next = end;
+        self.next < data.len()
+    }
+
+    /// Reads the bound back (one asynchronous read) as the mean over the datapoints done.
+    pub async fn finish(self) -> Result<Evaluation> {
+        let n = self.next;
+        let (recon, kl) = (self.recon.ok_or(VaeError::NoData)?, self.kl.ok_or(VaeError::NoData)?);
+        let [recon, kl] = read_scalars([recon, kl]).await?;
+        let (recon, kl) = (recon as f64 / n as f64, kl as f64 / n as f64);
+        Ok(Evaluation {
+            loss: recon + kl,
+            reconstruction: recon,
+            kl,
+            elbo: -(recon + kl),
+            examples: n,
+        })
+    }
+}
+
+/// The ELBO on all of `data` (mean over every datapoint); see [`EvaluationRun`].
+pub async fn evaluate(model: &Vae, data: &Dataset, config: &VaeConfig, device: &Device, seed: u64) -> Result<Evaluation> {
+    let mut run = EvaluationRun::new(model.clone(), config, device, seed);
+    while run.advance(data, usize::MAX) {}
+    run.finish().await
 }
 
 /// `log mean_k exp(w_k)` over dim 0 of `w [k, n]`, computed stably (max subtracted first). → `[n]`.
@@ -146,19 +194,6 @@ pub async fn encode(model: &Vae, images: &[f32], n: usize, device: &Device) -> R
     Ok((mu, log_var))
 }
 
-async fn read_pair(a: Tensor<2>, b: Tensor<2>) -> Result<[Vec<f32>; 2]> {
-    let data = burn::tensor::Transaction::default()
-        .register(a)
-        .register(b)
-        .execute_async()
-        .await
-        .map_err(|e| VaeError::Read(format!("{e:?}")))?;
-    let mut it = data.into_iter().map(|d| d.try_into_vec::<f32>().map_err(|e| VaeError::Read(format!("{e:?}"))));
-    let first = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
-    let second = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
-    Ok([first, second])
-}
-
 /// E[x|z] for `n` latent points (`[n, D]` row-major) → `[n, 784]` row-major pixel means in [0, 1].
 pub async fn decode(model: &Vae, z: &[f32], n: usize, device: &Device) -> Result<Vec<f32>> {
     let d = model.latent_dim();
@@ -180,6 +215,17 @@ pub async fn sample(model: &Vae, n: usize, device: &Device, seed: u64) -> Result
     decode(model, &z, n, device).await
 }
 
+/// The coordinates of the paper's manifold figure along one axis: `n` points evenly spaced in the
+/// open unit interval mapped through the inverse Gaussian CDF, `Φ⁻¹((k + ½)/n)` for k = 0..n,
+/// increasing. The one place these are computed (the page asks for them too).
+pub fn manifold_quantiles(n: usize) -> Result<Vec<f32>> {
+    if n == 0 || n > 64 {
+        return Err(VaeError::Argument(format!("manifold size must be 1 to 64, got {n}")));
+    }
+    let normal = Normal::standard();
+    Ok((0..n).map(|k| normal.inverse_cdf((k as f64 + 0.5) / n as f64) as f32).collect())
+}
+
 /// The latent points of the paper's manifold figure (its figure 4): an `n × n` grid evenly spaced
 /// in the open unit square, mapped through the inverse Gaussian CDF.
 ///
@@ -188,22 +234,18 @@ pub async fn sample(model: &Vae, n: usize, device: &Device, seed: u64) -> Result
 /// Returns `[n·n, D]` row-major.
 pub fn manifold_points(n: usize, dim_x: usize, dim_y: usize, base: &[f32]) -> Result<Vec<f32>> {
     let d = base.len();
-    if n == 0 || n > 64 {
-        return Err(VaeError::Argument(format!("manifold size must be 1 to 64, got {n}")));
-    }
+    let q = manifold_quantiles(n)?;
     if dim_x >= d || dim_y >= d || (dim_x == dim_y && d > 1) {
         return Err(VaeError::Argument(format!(
             "manifold dimensions {dim_x} and {dim_y} must differ and be below the latent dimension {d}"
         )));
     }
-    let normal = Normal::standard();
-    let quantile = |k: usize| normal.inverse_cdf((k as f64 + 0.5) / n as f64) as f32;
     let mut z = Vec::with_capacity(n * n * d);
     for i in 0..n {
         for j in 0..n {
             let mut point = base.to_vec();
-            point[dim_x] = quantile(j);
-            point[dim_y] = quantile(n - 1 - i);
+            point[dim_x] = q[j];
+            point[dim_y] = q[n - 1 - i];
             z.extend(point);
         }
     }

@@ -2,8 +2,9 @@
 //! live in a web browser on WebGPU (or the CPU), and natively from the command line.
 //!
 //! Data flow: IDX bytes → [`data::Dataset`] → [`train::Trainer`] (owns [`model::Vae`] and the
-//! optimizer) → [`eval`] for the test bound and for what the views draw. [`web`] is the only module
-//! that knows about JavaScript.
+//! [`optim`]izer) → [`eval`] for the test bound and for what the views draw; both move values
+//! between host and device through [`transfer`]. [`web`] is the only module that knows about
+//! JavaScript.
 
 pub mod config;
 pub mod data;
@@ -12,7 +13,9 @@ pub mod error;
 pub mod eval;
 pub mod loss;
 pub mod model;
+pub mod optim;
 pub mod train;
+pub mod transfer;
 #[cfg(target_family = "wasm")]
 pub mod web;
 

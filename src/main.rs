@@ -15,7 +15,7 @@ mod cli {
     use std::process::ExitCode;
     use std::time::Instant;
 
-    use clap::{Parser, Subcommand, ValueEnum};
+    use clap::{Parser, Subcommand};
     use futures::executor::block_on;
     use indicatif::{ProgressBar, ProgressStyle};
 
@@ -37,44 +37,44 @@ mod cli {
     enum Command {
         /// Train a model and report the test-set bound after every epoch.
         Train(TrainArgs),
+        /// The paper's figure 2: the lower bound on training and test digits against training
+        /// samples evaluated, for several latent dimensions, written as CSV.
+        Curves(CurvesArgs),
     }
 
-    #[derive(Clone, Copy, ValueEnum)]
-    enum ActivationArg {
-        Tanh,
-        Relu,
-    }
-    #[derive(Clone, Copy, ValueEnum)]
-    enum DecoderArg {
-        Bernoulli,
-        Gaussian,
-    }
-    #[derive(Clone, Copy, ValueEnum)]
-    enum EstimatorArg {
-        /// KL estimated by sampling (the paper's eq. 6).
-        SgvbA,
-        /// KL in closed form (the paper's eq. 7 and appendix B).
-        SgvbB,
-    }
-    #[derive(Clone, Copy, ValueEnum)]
-    enum OptimizerArg {
-        Adam,
-        Adagrad,
-    }
-    #[derive(Clone, Copy, ValueEnum)]
-    enum BinarizationArg {
-        /// Grey levels as Bernoulli targets.
-        None,
-        /// A fresh Bernoulli draw per pixel every time a digit is seen.
-        Dynamic,
-        /// Pixels above 0.5 are 1.
-        Threshold,
+    #[derive(clap::Args)]
+    struct CurvesArgs {
+        /// Folder with the MNIST files (see `train --help`).
+        #[arg(long, default_value = "data/mnist")]
+        data: PathBuf,
+        /// Latent dimensions, one curve each.
+        #[arg(long, value_delimiter = ',', default_value = "3,5,10,20,200")]
+        latent_dims: Vec<usize>,
+        /// Training samples per curve.
+        #[arg(long, default_value_t = 3_000_000)]
+        samples: u64,
+        /// Evaluate both bounds every this many training samples.
+        #[arg(long, default_value_t = 100_000)]
+        eval_every: u64,
+        /// Training digits the training-set bound is measured on (the first N; all 60,000 cost
+        /// six times as much as the test set's 10,000).
+        #[arg(long, default_value_t = 10_000)]
+        train_eval_digits: usize,
+        /// How grey levels become the Bernoulli decoder's binary targets.
+        #[arg(long, value_enum, default_value = "dynamic")]
+        binarization: Binarization,
+        /// Seed of every curve.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The CSV to write: latent_dim,samples,train_elbo,test_elbo,seconds.
+        #[arg(long)]
+        out: PathBuf,
     }
 
     #[derive(clap::Args)]
     struct TrainArgs {
-        /// Folder with train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
-        /// t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (plain or gzip).
+        /// Folder with the MNIST files train-images-idx3-ubyte, train-labels-idx1-ubyte,
+        /// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain IDX, or gzip under the same name).
         #[arg(long, default_value = "data/mnist")]
         data: PathBuf,
         /// Passes over the training set.
@@ -92,13 +92,13 @@ mod cli {
         hidden: Option<Vec<usize>>,
         /// Non-linearity of the hidden layers.
         #[arg(long, value_enum)]
-        activation: Option<ActivationArg>,
+        activation: Option<Activation>,
         /// Output distribution of the decoder p(x|z).
         #[arg(long, value_enum)]
-        decoder: Option<DecoderArg>,
+        decoder: Option<DecoderKind>,
         /// SGVB estimator of the ELBO.
         #[arg(long, value_enum)]
-        estimator: Option<EstimatorArg>,
+        estimator: Option<Estimator>,
         /// L: samples of z per datapoint during training.
         #[arg(long)]
         samples: Option<usize>,
@@ -107,7 +107,7 @@ mod cli {
         batch_size: Option<usize>,
         /// Optimizer.
         #[arg(long, value_enum)]
-        optimizer: Option<OptimizerArg>,
+        optimizer: Option<OptimizerKind>,
         /// Learning rate.
         #[arg(long)]
         lr: Option<f64>,
@@ -119,7 +119,7 @@ mod cli {
         beta: Option<f64>,
         /// How grey-level pixels become targets.
         #[arg(long, value_enum)]
-        binarization: Option<BinarizationArg>,
+        binarization: Option<Binarization>,
         /// Seed of initialisation, shuffling, binarisation and noise.
         #[arg(long)]
         seed: Option<u64>,
@@ -139,30 +139,16 @@ mod cli {
             let mut c = if self.paper { VaeConfig::paper() } else { VaeConfig::default() };
             if let Some(v) = self.latent_dim { c.latent_dim = v; }
             if let Some(v) = &self.hidden { c.hidden = v.clone(); }
-            if let Some(v) = self.activation {
-                c.activation = match v { ActivationArg::Tanh => Activation::Tanh, ActivationArg::Relu => Activation::Relu };
-            }
-            if let Some(v) = self.decoder {
-                c.decoder = match v { DecoderArg::Bernoulli => DecoderKind::Bernoulli, DecoderArg::Gaussian => DecoderKind::Gaussian };
-            }
-            if let Some(v) = self.estimator {
-                c.estimator = match v { EstimatorArg::SgvbA => Estimator::SgvbA, EstimatorArg::SgvbB => Estimator::SgvbB };
-            }
+            if let Some(v) = self.activation { c.activation = v; }
+            if let Some(v) = self.decoder { c.decoder = v; }
+            if let Some(v) = self.estimator { c.estimator = v; }
             if let Some(v) = self.samples { c.samples = v; }
             if let Some(v) = self.batch_size { c.batch_size = v; }
-            if let Some(v) = self.optimizer {
-                c.optimizer = match v { OptimizerArg::Adam => OptimizerKind::Adam, OptimizerArg::Adagrad => OptimizerKind::Adagrad };
-            }
+            if let Some(v) = self.optimizer { c.optimizer = v; }
             if let Some(v) = self.lr { c.learning_rate = v; }
             if let Some(v) = self.weight_decay { c.weight_decay = v; }
             if let Some(v) = self.beta { c.beta = v; }
-            if let Some(v) = self.binarization {
-                c.binarization = match v {
-                    BinarizationArg::None => Binarization::None,
-                    BinarizationArg::Dynamic => Binarization::Dynamic,
-                    BinarizationArg::Threshold => Binarization::Threshold,
-                };
-            }
+            if let Some(v) = self.binarization { c.binarization = v; }
             if let Some(v) = self.seed { c.seed = v; }
             c.validate()?;
             Ok(c)
@@ -178,13 +164,13 @@ mod cli {
                 ))
             })
         };
-        Ok(Dataset::from_idx(&read(images)?, &read(labels)?)?)
+        Ok(Dataset::from_idx(read(images)?, read(labels)?)?)
     }
 
     fn train(args: &TrainArgs) -> Result<()> {
         let config = args.config()?;
-        let train_set = load(&args.data, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")?;
-        let test_set = load(&args.data, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")?;
+        let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
+        let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
         let cpu = device::cpu();
         let mut trainer = Trainer::new(config.clone(), &cpu.device, train_set.len())?;
         let steps = trainer.steps_per_epoch();
@@ -221,7 +207,7 @@ mod cli {
             train_seconds += seconds;
             bar.finish_and_clear();
             let model = trainer.inference_model();
-            let test = block_on(evaluate(&model, &test_set, &config, &cpu.device, config.seed ^ 0x7e57))?;
+            let test = block_on(evaluate(&model, &test_set, &config, &cpu.device, trainer.evaluation_seed()))?;
             let per_second = (steps * config.batch_size) as f64 / seconds;
             if args.json {
                 println!(
@@ -258,10 +244,58 @@ mod cli {
         Ok(())
     }
 
+    /// Trains the paper's set-up (`VaeConfig::paper()`) once per latent dimension, writing both
+    /// bounds (ELBO, nats per digit) every `eval_every` samples, flushed line by line.
+    fn curves(args: &CurvesArgs) -> Result<()> {
+        use std::io::Write;
+        let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
+        let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
+        let n = args.train_eval_digits.min(train_set.len());
+        let train_eval = train_set.subset(&(0..n).collect::<Vec<_>>());
+        let cpu = device::cpu();
+        if let Some(parent) = args.out.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut out = std::fs::File::create(&args.out)?;
+        writeln!(out, "latent_dim,samples,train_elbo,test_elbo,seconds")?;
+        for &latent_dim in &args.latent_dims {
+            let config = VaeConfig { latent_dim, binarization: args.binarization, seed: args.seed, ..VaeConfig::paper() };
+            config.validate()?;
+            let mut trainer = Trainer::new(config.clone(), &cpu.device, train_set.len())?;
+            let started = Instant::now();
+            let mut next_eval = 0;
+            loop {
+                if trainer.examples_seen() >= next_eval {
+                    let model = trainer.inference_model();
+                    let seed = trainer.evaluation_seed();
+                    let train_bound = block_on(evaluate(&model, &train_eval, &config, &cpu.device, seed))?;
+                    let test_bound = block_on(evaluate(&model, &test_set, &config, &cpu.device, seed))?;
+                    let line = format!(
+                        "{latent_dim},{},{:.4},{:.4},{:.1}",
+                        trainer.examples_seen(),
+                        train_bound.elbo,
+                        test_bound.elbo,
+                        started.elapsed().as_secs_f64()
+                    );
+                    writeln!(out, "{line}")?;
+                    out.flush()?;
+                    eprintln!("{line}");
+                    next_eval += args.eval_every;
+                }
+                if trainer.examples_seen() >= args.samples {
+                    break;
+                }
+                block_on(trainer.train_steps(&train_set, 10))?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn main() -> ExitCode {
         let cli = Cli::parse();
         let result = match &cli.command {
             Command::Train(args) => train(args),
+            Command::Curves(args) => curves(args),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -5,31 +5,24 @@
 //! reads exist); [`Trainer::train_steps`] reads once per chunk.
 
 use burn::module::Module;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::Transaction;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
-use crate::config::{OptimizerKind, VaeConfig, PIXELS};
+use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
+use crate::optim::optimizer;
+use crate::transfer::{now_ms, read_scalars, standard_normal, tensor2};
 
-/// `n` standard-normal draws from `rng`: the ε of the reparameterisation, drawn on the host so that
-/// every backend sees the same noise for the same seed.
-pub fn standard_normal(rng: &mut StdRng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| StandardNormal.sample(rng)).collect()
-}
-
-/// A `[rows, cols]` tensor on `device` from row-major host values.
-pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
-}
+/// Salt of the evaluation noise: the test bound of a model is computed with the noise of
+/// `config.seed ^ EVALUATION_SALT`, the same in the page and in the native trainer, so the two
+/// report the same number for the same weights.
+pub const EVALUATION_SALT: u64 = 0x7e57;
 
 /// What a chunk of training steps reports (means over the chunk's steps, nats per datapoint).
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +44,13 @@ pub struct ChunkMetrics {
     pub kl: f64,
     /// Steps in this chunk.
     pub steps: usize,
+    /// Training speed over this chunk (compute only, the read-back included).
+    pub examples_per_second: f64,
+    /// Milliseconds per step over this chunk.
+    pub ms_per_step: f64,
+    /// Whether an epoch was completed during this chunk: the moment to evaluate the test bound
+    /// (the policy the page and the native trainer share).
+    pub epoch_ended: bool,
 }
 
 /// Owns a model, its optimizer and the randomness of training.
@@ -76,20 +76,7 @@ impl Trainer {
         let device = device.clone().autodiff();
         let mut rng = StdRng::seed_from_u64(config.seed);
         let model = Vae::new(&config, &mut rng, &device);
-        let weight_decay = (config.weight_decay > 0.0)
-            .then(|| WeightDecayConfig::new(config.weight_decay as f32));
-        let optim = match config.optimizer {
-            // ε = 1e-8 as in Kingma & Ba and in PyTorch (Burn's default is 1e-5).
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(weight_decay)
-                .init(),
-            // ε = 1e-8 keeps the first steps (accumulated squares near zero) close to the paper's Adagrad.
-            OptimizerKind::Adagrad => AdaGradConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(weight_decay)
-                .init(),
-        };
+        let optim = optimizer(&config);
         let batcher = Batcher::new(train_len, config.batch_size, &mut rng);
         Ok(Self {
             config,
@@ -140,6 +127,11 @@ impl Trainer {
         Ok(bytes.to_vec())
     }
 
+    /// The seed of the test bound's noise (see [`EVALUATION_SALT`]).
+    pub fn evaluation_seed(&self) -> u64 {
+        self.config.seed ^ EVALUATION_SALT
+    }
+
     /// Complete epochs so far.
     pub fn epoch(&self) -> usize {
         self.batcher.epoch()
@@ -148,6 +140,11 @@ impl Trainer {
     /// Steps in one epoch.
     pub fn steps_per_epoch(&self) -> usize {
         self.batcher.batches_per_epoch()
+    }
+
+    /// Steps taken so far.
+    pub fn step_count(&self) -> u64 {
+        self.step
     }
 
     /// Datapoints seen so far.
@@ -187,6 +184,8 @@ impl Trainer {
         if n == 0 {
             return Err(VaeError::Argument("train_steps needs at least one step".into()));
         }
+        let started = now_ms();
+        let epoch_before = self.batcher.epoch();
         let mut sum: Option<LossParts> = None;
         for _ in 0..n {
             let parts = self.step(data);
@@ -208,6 +207,7 @@ impl Trainer {
             // What a WebGPU device that failed without raising an error reads back.
             return Err(VaeError::Backend("the device returned all-zero losses: it has probably failed".into()));
         }
+        let elapsed = (now_ms() - started).max(1e-3);
         let per = |v: f32| v as f64 / n as f64;
         Ok(ChunkMetrics {
             step: self.step,
@@ -218,34 +218,9 @@ impl Trainer {
             reconstruction: per(reconstruction),
             kl: per(kl),
             steps: n,
+            examples_per_second: (n * self.batcher.batch_size()) as f64 / elapsed * 1000.0,
+            ms_per_step: elapsed / n as f64,
+            epoch_ended: self.batcher.epoch() > epoch_before,
         })
     }
-}
-
-/// Reads one-element tensors back in one asynchronous transaction.
-pub async fn read_scalars<const N: usize>(tensors: [Tensor<1>; N]) -> Result<[f32; N]> {
-    let mut tx = Transaction::default();
-    for t in tensors {
-        tx = tx.register(t);
-    }
-    let data = tx.execute_async().await.map_err(|e| VaeError::Read(format!("{e:?}")))?;
-    let mut out = [0.0; N];
-    for (o, d) in out.iter_mut().zip(data) {
-        *o = d
-            .try_into_vec::<f32>()
-            .map_err(|e| VaeError::Read(format!("{e:?}")))?
-            .first()
-            .copied()
-            .ok_or_else(|| VaeError::Read("empty tensor".into()))?;
-    }
-    Ok(out)
-}
-
-/// Reads a tensor back as row-major host values, asynchronously.
-pub async fn read_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data_async()
-        .await
-        .map_err(|e| VaeError::Read(format!("{e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| VaeError::Read(format!("{e:?}")))
 }

@@ -5,6 +5,7 @@
 //! JavaScript may call them concurrently (a drag while training) without "recursive use of an
 //! object" panics. Data goes in once as IDX bytes; results come out as `Float32Array`s whose layout
 //! each method documents; config and metrics cross as plain objects (serde-wasm-bindgen).
+//! `docs/facade.md` shows the whole surface as JavaScript sees it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,11 +16,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::config::{VaeConfig, PIXELS};
+use crate::config::VaeConfig;
 use crate::data::Dataset;
 use crate::device::{self, BackendKind, ComputeDevice};
 use crate::error::VaeError;
-use crate::eval;
+use crate::eval::{self, EvaluationRun};
 use crate::train::Trainer;
 
 extern "C" {
@@ -48,11 +49,22 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// The default config as a plain object (see `docs/facade.md` for the fields).
-#[wasm_bindgen(js_name = defaultConfig)]
-pub fn default_config() -> Result<JsValue, JsError> {
+/// The default config and how each field is checked: `{ defaults, fields: [{ key, kind, min,
+/// max, minExclusive, choices, minItems, maxItems }] }` (see `VaeConfig::schema`). The page builds
+/// its settings form and its checks from this; Rust's validation stays the authority.
+#[wasm_bindgen(js_name = configSchema)]
+pub fn config_schema() -> Result<JsValue, JsError> {
     run_static_constructors();
-    to_js(&VaeConfig::default()).map_err(|e| JsError::new(&e.to_string()))
+    to_js(&VaeConfig::schema()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The manifold's coordinates along one axis: `Float32Array` n of Φ⁻¹((k + ½)/n), increasing
+/// (the paper's figure 4). n is 1 to 64.
+#[wasm_bindgen(js_name = manifoldQuantiles)]
+pub fn manifold_quantiles(n: u32) -> Result<Float32Array, JsError> {
+    eval::manifold_quantiles(n as usize)
+        .map(|q| Float32Array::from(q.as_slice()))
+        .map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// A plain JavaScript object (not a `Map`) from a serialisable value.
@@ -93,38 +105,11 @@ fn object(entries: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
-fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
-
-thread_local! {
-    /// Burn's WebGPU runtime can be initialised once per thread: the outcome is kept here.
-    static WEBGPU: RefCell<Option<Result<ComputeDevice, String>>> = const { RefCell::new(None) };
-}
-
-/// Why this JavaScript context has no WebGPU, if it visibly has none.
-fn missing_webgpu() -> Option<String> {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
-    let gpu = Reflect::get(&navigator, &"gpu".into()).ok();
-    match gpu {
-        Some(gpu) if !gpu.is_undefined() && !gpu.is_null() => None,
-        _ => Some("this browser has no WebGPU (navigator.gpu is missing)".into()),
-    }
-}
-
-async fn webgpu_device() -> Result<ComputeDevice, String> {
-    if let Some(done) = WEBGPU.with(|w| w.borrow().clone()) {
-        return done;
-    }
-    let outcome = match missing_webgpu() {
-        Some(reason) => Err(reason),
-        None => device::webgpu().await.map_err(|e| match e {
-            VaeError::Backend(m) if m.contains("No adapter") => "the browser offers no WebGPU adapter".to_string(),
-            other => other.to_string(),
-        }),
-    };
-    WEBGPU.with(|w| *w.borrow_mut() = Some(outcome.clone()));
-    outcome
+/// An evaluation of the test bound in progress, and the training position it measures.
+struct PendingEvaluation {
+    run: EvaluationRun,
+    step: u64,
+    examples_seen: u64,
 }
 
 /// Everything the session owns; behind one async lock.
@@ -135,6 +120,7 @@ struct State {
     train: Option<Dataset>,
     test: Option<Dataset>,
     samples_drawn: u64,
+    evaluation: Option<PendingEvaluation>,
 }
 
 impl State {
@@ -165,7 +151,14 @@ impl State {
         self.config = config;
         self.trainer = trainer;
         self.samples_drawn = 0;
+        self.evaluation = None;
         Ok(())
+    }
+
+    /// The test digits the explorer shows: a fixed, class-balanced choice of `count`.
+    fn test_subset(&self, count: u32) -> Result<(&Dataset, Vec<usize>), VaeError> {
+        let test = self.test()?;
+        Ok((test, test.balanced_subset(count as usize)))
     }
 }
 
@@ -212,6 +205,7 @@ impl VaeSession {
                 train: None,
                 test: None,
                 samples_drawn: 0,
+                evaluation: None,
             })),
         })
     }
@@ -223,19 +217,7 @@ impl VaeSession {
     pub fn init(&self, backend: String) -> Promise {
         let snapshot = self.snapshot.clone();
         with_state(&self.state, move |state| async move {
-            let (device, reason) = match backend.as_str() {
-                "cpu" => (device::cpu(), None),
-                "webgpu" => (webgpu_device().await.map_err(VaeError::Backend)?, None),
-                "auto" => match webgpu_device().await {
-                    Ok(d) => (d, None),
-                    Err(reason) => (device::cpu(), Some(reason)),
-                },
-                other => {
-                    return Err(VaeError::Argument(format!(
-                        "backend must be 'auto', 'webgpu' or 'cpu', got '{other}'"
-                    )))
-                }
-            };
+            let (device, reason) = device::choose(&backend).await?;
             let mut s = state.lock().await;
             let info = object(&[
                 ("backend", to_js(&device.kind)?),
@@ -251,8 +233,9 @@ impl VaeSession {
     }
 
     /// Loads the training and test sets from IDX files (each plain or gzip) and builds the model.
-    /// Resolves to `{ train, test }` (digit counts); rejects with a clear message on bad bytes, in
-    /// which case the data and model already loaded are kept.
+    /// The bytes are kept as they are (a byte per pixel); batches become floats when they are
+    /// made. Resolves to `{ train, test }` (digit counts); rejects with a clear message on bad
+    /// bytes, in which case the data and model already loaded are kept.
     #[wasm_bindgen(js_name = loadData)]
     pub fn load_data(
         &self,
@@ -262,15 +245,17 @@ impl VaeSession {
         test_labels: Vec<u8>,
     ) -> Promise {
         with_state(&self.state, move |state| async move {
-            let train = Dataset::from_idx(&train_images, &train_labels)
+            let train = Dataset::from_idx(train_images, train_labels)
                 .map_err(|e| VaeError::Argument(format!("training set: {e}")))?;
-            let test = Dataset::from_idx(&test_images, &test_labels)
+            let test = Dataset::from_idx(test_images, test_labels)
                 .map_err(|e| VaeError::Argument(format!("test set: {e}")))?;
             let counts = object(&[
                 ("train", JsValue::from(train.len() as u32)),
                 ("test", JsValue::from(test.len() as u32)),
             ]);
             let mut s = state.lock().await;
+            // The old sets go before the model is rebuilt, so two copies never coexist.
+            s.trainer = None;
             s.train = Some(train);
             s.test = Some(test);
             let config = s.config.clone();
@@ -316,7 +301,8 @@ impl VaeSession {
 
     /// Runs `n` training steps, then reads the losses back once. Resolves to
     /// `{ step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, steps,
-    ///    examplesPerSecond, msPerStep }` (losses: means over the chunk, nats per datapoint).
+    ///    examplesPerSecond, msPerStep, epochEnded }` (losses: means over the chunk, nats per
+    /// datapoint; `epochEnded`: an epoch was completed, time for a test bound).
     #[wasm_bindgen(js_name = trainSteps)]
     pub fn train_steps(&self, n: u32) -> Promise {
         with_state(&self.state, move |state| async move {
@@ -326,27 +312,43 @@ impl VaeSession {
                 (Some(t), Some(d)) => (t, d),
                 _ => return Err(VaeError::NoData),
             };
-            let started = now_ms();
-            let metrics = trainer.train_steps(train, n as usize).await?;
-            let elapsed = (now_ms() - started).max(1e-3);
-            let examples = n as f64 * s.config.batch_size.min(train.len()) as f64;
-            let out = to_js(&metrics)?;
-            Reflect::set(&out, &"examplesPerSecond".into(), &(examples / elapsed * 1000.0).into())
-                .expect("metrics should be an object");
-            Reflect::set(&out, &"msPerStep".into(), &(elapsed / n as f64).into())
-                .expect("metrics should be an object");
-            Ok(out)
+            to_js(&trainer.train_steps(train, n as usize).await?)
         })
     }
 
-    /// The test-set bound: `{ loss, reconstruction, kl, elbo, examples }` (nats per datapoint,
-    /// loss = −ELBO, one z per datapoint, closed-form KL, fixed noise so values are comparable).
-    pub fn evaluate(&self) -> Promise {
+    /// The test-set bound of the model as it is now, a piece at a time so that it never holds the
+    /// worker for long: each call does up to `count` more test digits of the evaluation in
+    /// progress (starting one on the current weights when none is) and resolves to null while
+    /// digits remain, then to `{ loss, reconstruction, kl, elbo, examples, step, examplesSeen }`
+    /// (nats per datapoint, loss = −ELBO, over every test digit; one z per datapoint with fixed
+    /// noise, closed-form KL; `step` and `examplesSeen` say which model it measured).
+    pub fn evaluate(&self, count: u32) -> Promise {
         with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let (trainer, test) = (s.trainer()?, s.test()?);
-            let e = eval::evaluate(&trainer.inference_model(), test, &s.config, &s.device()?.device, s.config.seed ^ 0x7e57).await?;
-            to_js(&e)
+            let mut guard = state.lock().await;
+            let s = &mut *guard;
+            let test = s.test.as_ref().ok_or(VaeError::NoData)?;
+            let mut pending = match s.evaluation.take() {
+                Some(p) => p,
+                None => {
+                    let trainer = s.trainer.as_ref().ok_or(VaeError::NoData)?;
+                    let device = &s.device.as_ref().ok_or(VaeError::NoData)?.device;
+                    PendingEvaluation {
+                        run: EvaluationRun::new(trainer.inference_model(), &s.config, device, trainer.evaluation_seed()),
+                        step: trainer.step_count(),
+                        examples_seen: trainer.examples_seen(),
+                    }
+                }
+            };
+            if pending.run.advance(test, count as usize) {
+                s.evaluation = Some(pending);
+                return Ok(JsValue::NULL);
+            }
+            let (step, examples_seen) = (pending.step, pending.examples_seen);
+            let out = to_js(&pending.run.finish().await?)?;
+            Reflect::set(&out, &"step".into(), &JsValue::from(step as f64)).expect("an evaluation is an object");
+            Reflect::set(&out, &"examplesSeen".into(), &JsValue::from(examples_seen as f64))
+                .expect("an evaluation is an object");
+            Ok(out)
         })
     }
 
@@ -363,6 +365,41 @@ impl VaeSession {
         })
     }
 
+    /// The explorer's test digits: a fixed, class-balanced choice of `count` (all when `count`
+    /// is at least the test set's size), the same digits in the same order as
+    /// `encodeTest(count)`: `{ images: Float32Array N×784 (row-major, [0, 1]), labels: Uint8Array N }`.
+    #[wasm_bindgen(js_name = testImages)]
+    pub fn test_images(&self, count: u32) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let s = state.lock().await;
+            let (test, indices) = s.test_subset(count)?;
+            let labels: Vec<u8> = indices.iter().map(|&i| test.labels()[i]).collect();
+            Ok(object(&[
+                ("images", f32_array(&test.images(&indices))),
+                ("labels", Uint8Array::from(labels.as_slice()).into()),
+            ]))
+        })
+    }
+
+    /// Encodes the explorer's test digits (see `testImages`):
+    /// `{ mu: Float32Array N×D, logVar: Float32Array N×D, labels: Uint8Array N }`, row-major.
+    #[wasm_bindgen(js_name = encodeTest)]
+    pub fn encode_test(&self, count: u32) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let s = state.lock().await;
+            let (test, indices) = s.test_subset(count)?;
+            let labels: Vec<u8> = indices.iter().map(|&i| test.labels()[i]).collect();
+            let (mu, log_var) =
+                eval::encode(&s.trainer()?.inference_model(), &test.images(&indices), indices.len(), &s.device()?.device)
+                    .await?;
+            Ok(object(&[
+                ("mu", f32_array(&mu)),
+                ("logVar", f32_array(&log_var)),
+                ("labels", Uint8Array::from(labels.as_slice()).into()),
+            ]))
+        })
+    }
+
     /// Encodes `n` images (`Float32Array` n×784, row-major, values in [0, 1]):
     /// `{ mu: Float32Array n×D, logVar: Float32Array n×D }`, row-major.
     pub fn encode(&self, images: Vec<f32>, n: u32) -> Promise {
@@ -370,22 +407,6 @@ impl VaeSession {
             let s = state.lock().await;
             let (mu, log_var) = eval::encode(&s.trainer()?.inference_model(), &images, n as usize, &s.device()?.device).await?;
             Ok(object(&[("mu", f32_array(&mu)), ("logVar", f32_array(&log_var))]))
-        })
-    }
-
-    /// Encodes every test digit: `{ mu: Float32Array N×D, logVar: Float32Array N×D, labels: Uint8Array N }`.
-    #[wasm_bindgen(js_name = encodeTest)]
-    pub fn encode_test(&self) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let test = s.test()?;
-            let images = test.range(0, test.len());
-            let (mu, log_var) = eval::encode(&s.trainer()?.inference_model(), &images, test.len(), &s.device()?.device).await?;
-            Ok(object(&[
-                ("mu", f32_array(&mu)),
-                ("logVar", f32_array(&log_var)),
-                ("labels", Uint8Array::from(test.labels()).into()),
-            ]))
         })
     }
 
@@ -411,24 +432,6 @@ impl VaeSession {
         })
     }
 
-    /// The paper's manifold (its figure 4): an n×n grid decoded from points evenly spaced in the
-    /// open unit square mapped through the inverse Gaussian CDF, spanning dimensions `dimX`
-    /// (columns, left to right) and `dimY` (rows, upwards); other coordinates from `base`
-    /// (`Float32Array` D, or null for zeros). `Float32Array` (n·n)×784, row-major grid of digits.
-    pub fn manifold(&self, n: u32, dim_x: u32, dim_y: u32, base: Option<Vec<f32>>) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let model = s.trainer()?.inference_model();
-            let d = model.latent_dim();
-            let base = base.unwrap_or_else(|| vec![0.0; d]);
-            if base.len() != d {
-                return Err(VaeError::Argument(format!("manifold base must have {d} values, got {}", base.len())));
-            }
-            let pixels = eval::manifold(&model, n as usize, dim_x as usize, dim_y as usize, &base, &s.device()?.device).await?;
-            Ok(f32_array(&pixels))
-        })
-    }
-
     /// The config in use, as a plain object.
     pub fn config(&self) -> Result<JsValue, JsError> {
         to_js(&self.snapshot.borrow().config).map_err(|e| JsError::new(&e.to_string()))
@@ -447,11 +450,5 @@ impl VaeSession {
             BackendKind::Cpu => "cpu".into(),
             BackendKind::WebGpu => "webgpu".into(),
         })
-    }
-
-    /// Pixels per digit (784).
-    #[wasm_bindgen(getter)]
-    pub fn pixels(&self) -> u32 {
-        PIXELS as u32
     }
 }

@@ -12,7 +12,8 @@ use vae_web::config::{DecoderKind, Estimator, VaeConfig, PIXELS};
 use vae_web::eval::{evaluate, log_likelihood_estimate};
 use vae_web::loss::{kl_standard_normal, log_normal, log_standard_normal, negative_elbo};
 use vae_web::model::Vae;
-use vae_web::train::{standard_normal, tensor2, Trainer};
+use vae_web::train::Trainer;
+use vae_web::transfer::{standard_normal, tensor2};
 
 fn small(config: VaeConfig) -> VaeConfig {
     VaeConfig { hidden: vec![64], batch_size: 20, learning_rate: 3e-3, ..config }

@@ -84,8 +84,33 @@ async fn cpu_training_steps_lower_the_loss() {
     assert!(num(&last, "loss") < num(&first, "loss") - 5.0, "{} → {}", num(&first, "loss"), num(&last, "loss"));
     assert_eq!(num(&last, "step"), 135.0);
     assert!(num(&last, "examplesPerSecond") > 0.0 && num(&last, "msPerStep") > 0.0);
-    let ev = resolve(s.evaluate()).await.unwrap();
-    assert!((num(&ev, "loss") + num(&ev, "elbo")).abs() < 1e-9 && num(&ev, "loss") > 0.0);
+    // The test bound a piece at a time: null until the last of the 50 test digits, then the bound
+    // of the model as it was at the first piece (training in between does not change it).
+    assert!(resolve(s.evaluate(20)).await.unwrap().is_null());
+    resolve(s.train_steps(5)).await.unwrap();
+    assert!(resolve(s.evaluate(20)).await.unwrap().is_null());
+    let pieces = resolve(s.evaluate(20)).await.unwrap();
+    assert_eq!((num(&pieces, "examples"), num(&pieces, "step")), (50.0, 135.0));
+    assert!((num(&pieces, "loss") + num(&pieces, "elbo")).abs() < 1e-9 && num(&pieces, "loss") > 0.0);
+    let whole = resolve(s.evaluate(1000)).await.unwrap();
+    assert_eq!(num(&whole, "step"), 140.0);
+    assert!(num(&whole, "loss") > 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn the_pieces_of_an_evaluation_add_up_to_the_whole() {
+    let s = session("cpu", &[]).await;
+    resolve(s.train_steps(5)).await.unwrap();
+    let whole = resolve(s.evaluate(50)).await.unwrap();
+    let mut pieces = JsValue::NULL;
+    for _ in 0..10 {
+        pieces = resolve(s.evaluate(7)).await.unwrap();
+        if !pieces.is_null() {
+            break;
+        }
+    }
+    // Same noise, same digits, summed in another order: equal to float rounding.
+    assert!((num(&whole, "loss") - num(&pieces, "loss")).abs() < 1e-4 * num(&whole, "loss"), "{} vs {}", num(&whole, "loss"), num(&pieces, "loss"));
 }
 
 #[wasm_bindgen_test]
@@ -104,10 +129,23 @@ async fn outputs_have_the_documented_lengths_and_are_finite() {
     assert_eq!((mu.len(), lv.len()), (12, 12));
     assert!(mu.iter().chain(&lv).all(|v| v.is_finite()));
 
-    let t = resolve(s.encode_test()).await.unwrap();
+    let t = resolve(s.encode_test(2000)).await.unwrap();
     assert_eq!(floats(&t, Some("mu")).len(), 50 * 3);
     let labels = Reflect::get(&t, &"labels".into()).unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
     assert_eq!(labels.len(), 50);
+    // A class-balanced choice of 20: two of each class, the same digits testImages gives.
+    let t20 = resolve(s.encode_test(20)).await.unwrap();
+    let l20 = Reflect::get(&t20, &"labels".into()).unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    for class in 0..10 {
+        assert_eq!(l20.iter().filter(|&&l| l == class).count(), 2, "{l20:?}");
+    }
+    let images = resolve(s.test_images(20)).await.unwrap();
+    let i20 = Reflect::get(&images, &"labels".into()).unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    assert_eq!(i20, l20);
+    let pixels = floats(&images, Some("images"));
+    assert!(pixels.len() == 20 * PIXELS && finite_in_unit(&pixels));
+    let again = floats(&resolve(s.encode(pixels, 20)).await.unwrap(), Some("mu"));
+    assert_eq!(again, floats(&t20, Some("mu")));
 
     let d = resolve(s.decode(mu, 4)).await.unwrap();
     assert!(finite_in_unit(&floats(&d, None)) && floats(&d, None).len() == 4 * PIXELS);
@@ -115,14 +153,15 @@ async fn outputs_have_the_documented_lengths_and_are_finite() {
     assert!(finite_in_unit(&samples) && samples.len() == 6 * PIXELS);
     let again = floats(&resolve(s.sample(6)).await.unwrap(), None);
     assert_ne!(samples, again, "each call should draw fresh samples");
-    let grid = floats(&resolve(s.manifold(4, 0, 2, Some(vec![0.0, 0.5, 0.0]))).await.unwrap(), None);
-    assert!(finite_in_unit(&grid) && grid.len() == 16 * PIXELS);
+    let q = vae_web::web::manifold_quantiles(4).unwrap().to_vec();
+    assert!(q.len() == 4 && q.windows(2).all(|w| w[0] < w[1]) && (q[0] + q[3]).abs() < 1e-6);
+    assert!(vae_web::web::manifold_quantiles(0).is_err());
 
     // Wrong shapes are errors with a message, not panics, and the session keeps working.
     let err = resolve(s.decode(vec![0.0; 5], 2)).await.unwrap_err();
     assert!(message(err).contains("expected 6 values"));
-    let err = resolve(s.manifold(4, 0, 3, None)).await.unwrap_err();
-    assert!(message(err).contains("latent dimension"));
+    let err = resolve(s.encode(vec![0.5; PIXELS], 2)).await.unwrap_err();
+    assert!(message(err).contains("expected 1568 values"));
     resolve(s.train_steps(1)).await.unwrap();
 }
 
@@ -132,7 +171,7 @@ async fn concurrent_calls_queue_instead_of_panicking() {
     let a = s.train_steps(3);
     let b = s.decode(vec![0.0, 0.0], 1);
     let c = s.train_steps(2);
-    let d = s.evaluate();
+    let d = s.evaluate(1000);
     let (a, b, c, d) = (resolve(a).await, resolve(b).await, resolve(c).await, resolve(d).await);
     assert_eq!(num(&a.unwrap(), "step"), 3.0);
     assert_eq!(floats(&b.unwrap(), None).len(), PIXELS);

@@ -1,15 +1,8 @@
-// The main thread's handle on the worker (docs/client.md). The model lives only in www/worker.js;
-// this object turns its messages into promises (one per request, matched by id) and events.
-//
-// Events (an EventTarget; `event.detail` carries the payload):
-//   'metrics'   { step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, examplesPerSecond, msPerStep }
-//   'evaluated' { step, examplesSeen, loss, reconstruction, kl, elbo }     test bound
-//   'running'   { running }                                                the loop started / stopped
-//   'reset'     { config }                                                 a new model: views clear and refetch
-//   'error'     { message }                                                nothing lost; the page shows it
-//
-// Typed arrays sent to the worker are copied (the caller keeps using its own); typed arrays in
-// answers are transferred, so each answer's arrays belong to the caller.
+// The main thread's handle on the worker. The model lives only in www/worker.js; this object turns
+// its messages (www/protocol.js) into promises, one per request matched by id, and into events:
+// an EventTarget whose events are protocol.js's `Event`s, `event.detail` carrying the payload.
+
+import { Event, PLANE_DIGITS, Request } from './protocol.js';
 
 export class VaeClient extends EventTarget {
   #worker;
@@ -33,16 +26,17 @@ export class VaeClient extends EventTarget {
           : 'The training worker could not start (www/worker.js failed to load or threw while loading).',
       );
     };
-    this.#worker.onmessageerror = () => this.#emit('error', { message: 'A message from the training worker could not be read.' });
+    this.#worker.onmessageerror = () => this.#emit(Event.error, { message: 'A message from the training worker could not be read.' });
   }
 
-  /**
-   * Loads the wasm and the device, builds the model: `{ backend, adapter, fallbackReason, config }`,
-   * plus `configError` (why the config sent was refused and the defaults used, else null),
-   * `facadeAdapter` (the facade's own adapter string) and `defaults` (the model's defaultConfig()).
-   */
+  /** The model's default config and the checks of each field: protocol.js's ConfigSchema. */
+  schema() {
+    return this.#request(Request.schema);
+  }
+
+  /** Loads the wasm and the device, builds the model: protocol.js's ReadyInfo. */
   async ready({ backend = 'auto', config = null } = {}) {
-    const info = await this.#request('ready', { backend, config });
+    const info = await this.#request(Request.ready, { backend, config });
     this.#backend = info.backend;
     this.#config = info.config;
     return info;
@@ -50,22 +44,22 @@ export class VaeClient extends EventTarget {
 
   /** The worker fetches data/mnist/*.gz; `onProgress({ loaded, total, file })`, total 0 while unknown. */
   loadData(onProgress) {
-    return this.#request('loadData', {}, [], onProgress);
+    return this.#request(Request.loadData, {}, [], onProgress);
   }
 
   /** Starts (or keeps) training; 'running' follows. Errors arrive as 'error' events. */
   start() {
-    this.#request('start').catch((error) => this.#emit('error', { message: error.message }));
+    this.#request(Request.start).catch((error) => this.#emit(Event.error, { message: error.message }));
   }
 
   /** Stops training after the current chunk; 'running' { running: false } follows, then a test bound. */
   pause() {
-    this.#request('pause').catch((error) => this.#emit('error', { message: error.message }));
+    this.#request(Request.pause).catch((error) => this.#emit(Event.error, { message: error.message }));
   }
 
-  /** Rebuilds the model with `config` (a full facade config); rejects with the reason, keeping the model. */
+  /** Rebuilds the model with `config` (a full config); rejects with the reason, keeping the model. */
   async reset(config) {
-    const applied = await this.#request('reset', { config });
+    const applied = await this.#request(Request.reset, { config });
     this.#config = applied;
     return applied;
   }
@@ -76,43 +70,44 @@ export class VaeClient extends EventTarget {
    * the reason, keeping the model.
    */
   async loadWeights(bytes, config = null) {
-    const applied = await this.#request('loadWeights', { bytes, config }, [bytes.buffer]);
+    const applied = await this.#request(Request.loadWeights, { bytes, config }, [bytes.buffer]);
     this.#config = applied;
     return applied;
   }
 
-  evaluate() {
-    return this.#request('evaluate');
-  }
-
   /** `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits, row-major, [0, 1]. */
   reconstruct(n) {
-    return this.#request('reconstruct', { n });
+    return this.#request(Request.reconstruct, { n });
+  }
+
+  /** The explorer's `count` test digits: `{ images: Float32Array N×784, labels: Uint8Array N }`. */
+  testImages(count = PLANE_DIGITS) {
+    return this.#request(Request.testImages, { count });
+  }
+
+  /** The same digits as `testImages(count)`, encoded: `{ mu, logVar, labels }`. */
+  encodeTest(count = PLANE_DIGITS) {
+    return this.#request(Request.encodeTest, { count });
   }
 
   /** images: Float32Array n×784 in [0, 1] -> `{ mu, logVar }`, Float32Array n×D each. */
   encode(images, n) {
-    return this.#request('encode', { images: copy(images), n });
-  }
-
-  /** Every test digit: `{ mu, logVar, labels }`. */
-  encodeTest() {
-    return this.#request('encodeTest');
+    return this.#request(Request.encode, { images: copy(images), n });
   }
 
   /** z: Float32Array n×D -> Float32Array n×784. */
   decode(z, n) {
-    return this.#request('decode', { z: copy(z), n });
+    return this.#request(Request.decode, { z: copy(z), n });
   }
 
   /** Float32Array n×784 decoded from z ~ N(0, I). */
   sample(n) {
-    return this.#request('sample', { n });
+    return this.#request(Request.sample, { n });
   }
 
-  /** Float32Array (n·n)×784; grid layout in docs/facade.md. `base`: Float32Array D or null. */
-  manifold(n, dimX, dimY, base = null) {
-    return this.#request('manifold', { n, dimX, dimY, base: base ? copy(base) : null });
+  /** Float32Array n: the manifold's coordinates along an axis, Φ⁻¹((k + ½)/n), increasing. */
+  quantiles(n) {
+    return this.#request(Request.quantiles, { n });
   }
 
   /** Stops the worker; every pending request rejects. */
@@ -146,8 +141,8 @@ export class VaeClient extends EventTarget {
 
   #receive(message) {
     if (message.event) {
-      if (message.event === 'running') this.#running = message.detail.running;
-      if (message.event === 'reset') this.#config = message.detail.config;
+      if (message.event === Event.running) this.#running = message.detail.running;
+      if (message.event === Event.reset) this.#config = message.detail.config;
       this.#emit(message.event, message.detail);
       return;
     }
@@ -167,7 +162,7 @@ export class VaeClient extends EventTarget {
     this.#running = false;
     for (const { reject } of this.#pending.values()) reject(new Error(message));
     this.#pending.clear();
-    if (announce) this.#emit('error', { message });
+    if (announce) this.#emit(Event.error, { message });
   }
 
   #emit(type, detail) {

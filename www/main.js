@@ -17,15 +17,16 @@
 //   [data-testid=error]   data-count, data-kind; one <li data-kind data-key> per message
 
 import { VaeClient } from './client.js';
-import * as state from './state.js';
+import { Event } from './protocol.js';
+import { createSettings } from './state.js';
 import { drawChart } from './views/chart.js';
 import { drawDigits } from './views/digits.js';
 import * as status from './views/status.js';
 
-const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+/** The page's own hooks (`data-ref`); the tests' `data-testid`s are theirs alone. */
+const $ = (ref) => document.querySelector(`[data-ref="${ref}"]`);
 const RECONSTRUCTIONS = 16;
 const RECONSTRUCT_EVERY_MS = 1000;
-const RATE_WINDOW_MS = 4000;
 
 const ui = {
   backend: $('backend'),
@@ -53,7 +54,14 @@ const ui = {
   originals: $('reconstructions-originals'),
   decoded: $('reconstructions-decoded'),
   explorer: $('explorer'),
+  mode: $('mode'),
+  modeTrained: $('mode-trained'),
+  modeScratch: $('mode-scratch'),
+  modeNote: $('mode-note'),
 };
+
+/** The models scripts/train-models.sh trains for the page, by latent dimension. */
+const TRAINED_MODELS = { 2: 'models/latent2', 20: 'models/latent20' };
 
 /** Everything the chart plots, as parallel arrays (x = examples seen). */
 function emptyHistory() {
@@ -65,9 +73,9 @@ function emptyHistory() {
 
 const page = {
   client: null,
+  state: null, // the settings' checks and conversions, from the model's schema (state.js)
   settings: null, // the settings in effect (URL params -> values)
   history: emptyHistory(),
-  rateWindow: [], // { t, seen } of recent chunks, for the examples/s readout
   phase: 'boot',
   reconstructing: false,
   reconstructAgain: false,
@@ -79,6 +87,7 @@ function setPhase(phase) {
   page.phase = phase;
   document.body.dataset.phase = phase;
   const usable = ['ready', 'running', 'pausing', 'paused'].includes(phase);
+  ui.modeTrained.disabled = ui.modeScratch.disabled = !usable;
   ui.start.disabled = !(phase === 'ready' || phase === 'paused');
   ui.pause.disabled = phase !== 'running';
   ui.reset.disabled = !usable;
@@ -103,7 +112,7 @@ function fail(message) {
 // ---- settings form ---------------------------------------------------------------------------
 
 function fillForm(settings) {
-  for (const field of state.FIELDS) {
+  for (const field of page.state.fields) {
     const input = ui.form.elements.namedItem(field.param);
     if (input) input.value = field.format(settings[field.param]);
   }
@@ -112,18 +121,18 @@ function fillForm(settings) {
 
 function readForm() {
   const texts = {};
-  for (const field of state.FIELDS) {
+  for (const field of page.state.fields) {
     const input = ui.form.elements.namedItem(field.param);
     if (input) texts[field.param] = input.value;
   }
-  return state.parseForm(texts, page.settings);
+  return page.state.parseForm(texts, page.settings);
 }
 
 /** Flags the Reset button while the form differs from the settings in effect. */
 function markDirty() {
   if (!page.settings) return;
   const { settings } = readForm();
-  const dirty = state.FIELDS.some((f) => f.format(settings[f.param]) !== f.format(page.settings[f.param]));
+  const dirty = page.state.fields.some((f) => f.format(settings[f.param]) !== f.format(page.settings[f.param]));
   ui.reset.dataset.dirty = String(dirty);
   ui.reset.title = dirty ? 'Apply the new settings: a fresh model, trained from the start' : 'Start again from a fresh model';
 }
@@ -137,12 +146,12 @@ async function onReset() {
   }
   if (settings.backend !== page.settings.backend) {
     // The device is chosen once per worker: a new backend is a new page.
-    location.search = state.toSearch(settings);
+    location.search = page.state.toSearch(settings);
     return;
   }
   ui.reset.disabled = true;
   try {
-    await page.client.reset(state.toConfig(settings, page.client.config ?? state.DEFAULT_CONFIG));
+    await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));
     status.clearMessages(ui.errors, 'url');
   } catch (error) {
     // The worker kept the model (and resumed training if it was running; 'running' says so).
@@ -182,6 +191,73 @@ async function onLoadWeights() {
   }
 }
 
+// ---- the first choice: a trained model, or training from scratch ------------------------------
+
+function showMode(mode, note) {
+  page.settings.model = mode;
+  page.state.writeSettings(page.settings);
+  ui.mode.dataset.mode = mode;
+  ui.modeTrained.setAttribute('aria-pressed', String(mode === 'trained'));
+  ui.modeScratch.setAttribute('aria-pressed', String(mode === 'scratch'));
+  if (note !== undefined) ui.modeNote.textContent = note;
+}
+
+/** Fetches one of the page's own files as bytes, or says which one is missing. */
+async function fetchModelFile(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path} is not on this site (HTTP ${response.status}); run bash scripts/setup.sh to train it`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Loads the natively trained model for the latent dimension in use (2 unless the settings ask
+ * for 20) and explores it. Where there is none, says so and trains from scratch instead.
+ */
+async function exploreTrained() {
+  const dim = page.settings.latentDim === 20 ? 20 : 2;
+  const path = TRAINED_MODELS[dim];
+  ui.modeTrained.disabled = ui.modeScratch.disabled = true;
+  ui.modeNote.textContent = `Loading the trained ${dim}-D model…`;
+  try {
+    const [weights, configBytes] = await Promise.all([fetchModelFile(`${path}.bpk`), fetchModelFile(`${path}.json`)]);
+    const config = JSON.parse(new TextDecoder().decode(configBytes));
+    if (page.client.running) page.client.pause();
+    await page.client.loadWeights(weights, config);
+    showMode(
+      'trained',
+      `A ${dim}-D model trained natively on the 60,000 training digits, ready to explore below. ` +
+        'Press Start to train it further here, or train one from scratch to watch it learn.',
+    );
+    status.clearMessages(ui.errors, 'mode');
+  } catch (error) {
+    showError(`The trained model could not be loaded: ${sentence(error.message)} Training one from scratch instead.`, { kind: 'warning', key: 'mode' });
+    await trainFromScratch();
+  } finally {
+    setPhase(page.phase);
+  }
+}
+
+/** A fresh model with the settings in the form, training at once: the demo's heart. */
+async function trainFromScratch() {
+  const { settings, errors } = readForm();
+  status.clearMessages(ui.errors, 'form');
+  if (errors.length) {
+    for (const error of errors) showError(error.message, { kind: 'error', key: 'form' });
+    return;
+  }
+  ui.modeTrained.disabled = ui.modeScratch.disabled = true;
+  try {
+    await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));
+    showMode('scratch', 'A fresh model, learning from step 0: watch the bound fall and the latent space take shape.');
+    setPhase('running');
+    page.client.start();
+  } catch (error) {
+    showError(`Could not start from scratch: ${error.message}`, { key: 'form' });
+  } finally {
+    setPhase(page.phase);
+  }
+}
+
 // ---- events from the worker ------------------------------------------------------------------
 
 function onMetrics(m) {
@@ -190,25 +266,10 @@ function onMetrics(m) {
   h.loss.push(m.loss);
   h.reconstruction.push(m.reconstruction);
   h.kl.push(m.kl);
-  status.showMetrics(ui.readouts, { ...m, examplesPerSecond: trainingRate(m) });
+  status.showMetrics(ui.readouts, m);
   ui.chart.dataset.points = String(h.x.length);
   queueChart();
   if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions();
-}
-
-/**
- * Examples per second as the user sees it: examples seen over wall-clock time, across the chunks
- * of the last few seconds (so evaluations, explorer requests and other load count). The facade's
- * own figure is per chunk and compute-only; it stands in until two chunks are in the window.
- */
-function trainingRate(m) {
-  const now = performance.now();
-  const recent = page.rateWindow;
-  recent.push({ t: now, seen: m.examplesSeen });
-  while (recent.length > 2 && now - recent[0].t > RATE_WINDOW_MS) recent.shift();
-  if (recent.length < 2) return m.examplesPerSecond;
-  const first = recent[0];
-  return ((m.examplesSeen - first.seen) / (now - first.t)) * 1000;
 }
 
 function onEvaluated(ev) {
@@ -228,17 +289,15 @@ function onEvaluated(ev) {
 
 function onRunning({ running }) {
   if (page.phase === 'failed') return;
-  page.rateWindow = []; // a pause is not training time
   setPhase(running ? 'running' : 'paused');
   if (!running) refreshReconstructions({ force: true });
 }
 
 function onModelReset({ config }) {
-  page.settings = state.fromConfig(config, { backend: page.settings.backend });
-  state.writeSettings(page.settings);
+  page.settings = page.state.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
+  page.state.writeSettings(page.settings);
   fillForm(page.settings);
   page.history = emptyHistory();
-  page.rateWindow = [];
   status.showMetrics(ui.readouts, { step: 0, epoch: 0, epochProgress: 0, examplesSeen: 0, examplesPerSecond: NaN, loss: NaN, reconstruction: NaN, kl: NaN });
   status.showTest(ui.testLoss, null);
   ui.chart.dataset.points = '0';
@@ -349,6 +408,15 @@ async function main() {
     return fail('This browser has no Web Workers, which keep training off the page. A current Chrome, Edge, Firefox or Safari has them.');
   }
 
+  const client = new VaeClient();
+  page.client = client;
+  // The settings' defaults and ranges are the model's own (src/config.rs, through the worker).
+  try {
+    page.state = createSettings(await client.schema());
+  } catch (error) {
+    return fail(`The model could not start: ${sentence(error.message)}`);
+  }
+  const state = page.state;
   const { settings, errors } = state.readSettings(location.search);
   for (const error of errors) showError(error.message, { kind: 'warning', key: 'url' });
   if (errors.length) state.writeSettings(settings);
@@ -361,13 +429,11 @@ async function main() {
     onReset();
   });
 
-  const client = new VaeClient();
-  page.client = client;
-  client.addEventListener('metrics', (e) => onMetrics(e.detail));
-  client.addEventListener('evaluated', (e) => onEvaluated(e.detail));
-  client.addEventListener('running', (e) => onRunning(e.detail));
-  client.addEventListener('reset', (e) => onModelReset(e.detail));
-  client.addEventListener('error', (e) => showError(e.detail.message));
+  client.addEventListener(Event.metrics, (e) => onMetrics(e.detail));
+  client.addEventListener(Event.evaluated, (e) => onEvaluated(e.detail));
+  client.addEventListener(Event.running, (e) => onRunning(e.detail));
+  client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
+  client.addEventListener(Event.error, (e) => showError(e.detail.message));
   ui.start.addEventListener('click', () => {
     setPhase('running');
     client.start();
@@ -392,7 +458,7 @@ async function main() {
     return fail(`The model could not start: ${sentence(error.message)}${hint}`);
   }
   if (info.configError) showError(info.configError, { kind: 'warning', key: 'url' });
-  page.settings = state.fromConfig(info.config, { backend: settings.backend });
+  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
   fillForm(page.settings);
   status.showBackend(ui.backend, info, settings.backend);
 
@@ -405,8 +471,17 @@ async function main() {
     return fail(`The MNIST data could not be loaded: ${sentence(error.message)}`);
   }
   status.showProgress(ui.progress, { done: true, ...counts });
+  ui.progress.dataset.wasmMemoryBefore = String(counts.wasmMemory.before);
+  ui.progress.dataset.wasmMemoryAfter = String(counts.wasmMemory.after);
   setPhase('ready');
   queueChart();
+  ui.modeTrained.addEventListener('click', exploreTrained);
+  ui.modeScratch.addEventListener('click', trainFromScratch);
+  if (settings.model === 'trained') {
+    await exploreTrained();
+  } else {
+    showMode('scratch', 'A fresh model at step 0: press Start to watch it learn, or explore a trained model now.');
+  }
   refreshReconstructions();
   mountExplorer(client);
 }

@@ -1,89 +1,117 @@
-// Settings of the page: what the user can change, their defaults, how they read from and write to
-// the URL query, and how they become the facade's config (docs/facade.md, "Config").
+// Settings of the page: which config fields the page exposes, under which URL names and labels,
+// how they read from and write to the URL query, and how they become the model's config.
 //
 //   ?latentDim=2&hidden=400&lr=0.001&batch=100&estimator=sgvb-b&decoder=bernoulli&activation=relu&backend=auto
 //
-// A bad value never stops the page: it is replaced by the default and reported as one clear
-// message per field. The model's own validation (in Rust) stays the authority; these checks
-// mirror its ranges so the page can say what is wrong before the worker starts.
+// The defaults and the ranges are not written here: they come from the model itself (the
+// worker's `schema`, built from src/config.rs), so the page says what is wrong before it sends a
+// config, with the same limits Rust enforces. A bad value never stops the page: it is replaced
+// by the default and reported as one clear message per field.
+
+/** The config fields the page exposes: URL name, config key, label. */
+const EXPOSED = [
+  { param: 'latentDim', key: 'latentDim', label: 'Latent dimension' },
+  { param: 'hidden', key: 'hidden', label: 'Hidden units' },
+  { param: 'lr', key: 'learningRate', label: 'Learning rate' },
+  { param: 'batch', key: 'batchSize', label: 'Batch size' },
+  { param: 'estimator', key: 'estimator', label: 'Estimator' },
+  { param: 'decoder', key: 'decoder', label: 'Decoder' },
+  { param: 'activation', key: 'activation', label: 'Activation' },
+];
 
 /**
- * Mirror of the wasm `defaultConfig()` (src/config.rs). The worker answers `ready` with the real
- * config in use, and the page shows that one; this copy only fills the form before then.
+ * Page-only settings: where the model runs (chosen once per worker), and what the page opens
+ * with (a model trained natively, or a fresh one to train from scratch).
  */
-export const DEFAULT_CONFIG = Object.freeze({
-  latentDim: 2,
-  hidden: [400],
-  activation: 'relu',
-  decoder: 'bernoulli',
-  estimator: 'sgvb-b',
-  samples: 1,
-  batchSize: 100,
-  optimizer: 'adam',
-  learningRate: 0.001,
-  weightDecay: 0,
-  beta: 1,
-  binarization: 'none',
-  seed: 42,
-});
+const PAGE_ONLY = [
+  { param: 'backend', key: null, label: 'Backend', choices: ['auto', 'webgpu', 'cpu'], fallback: 'auto' },
+  { param: 'model', key: null, label: 'Model', choices: ['trained', 'scratch'], fallback: 'trained' },
+];
 
-const int = (min, max) => (text) => {
+const integer = (min, max) => (text) => {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value)) return { error: `"${text}" is not a whole number` };
+  if (String(text).trim() === '' || !Number.isInteger(value)) return { error: `"${text}" is not a whole number` };
   if (value < min || value > max) return { error: `${value} is outside ${min}–${max}` };
   return { value };
 };
 
-const oneOf = (...choices) => (text) =>
+const oneOf = (choices) => (text) =>
   choices.includes(text) ? { value: text } : { error: `"${text}" is not one of ${choices.join(', ')}` };
 
-/**
- * Every setting the page exposes: `param` is its name in the URL (and the form's data-testid is
- * `setting-<param>`), `key` its name in the facade config (null for page-only settings),
- * `parse(text) -> { value } | { error }`, `format(value) -> text`.
- */
-export const FIELDS = [
-  { param: 'latentDim', key: 'latentDim', label: 'Latent dimension', parse: int(1, 256), format: String },
-  {
-    param: 'hidden',
-    key: 'hidden',
-    label: 'Hidden units',
-    parse: (text) => {
-      const parts = text.split(',').map((part) => part.trim());
-      if (parts.length < 1 || parts.length > 4) return { error: `"${text}" must list 1 to 4 layer sizes` };
-      const sizes = [];
-      for (const part of parts) {
-        const size = int(1, 4096)(part);
-        if (size.error) return { error: `"${text}": each layer size must be a whole number in 1–4096` };
-        sizes.push(size.value);
-      }
-      return { value: sizes };
-    },
-    format: (sizes) => sizes.join(','),
-  },
-  {
-    param: 'lr',
-    key: 'learningRate',
-    label: 'Learning rate',
-    parse: (text) => {
-      const value = Number(text);
-      if (text.trim() === '' || !Number.isFinite(value)) return { error: `"${text}" is not a number` };
-      if (value <= 0 || value > 1) return { error: `${value} is outside (0, 1]` };
-      return { value };
-    },
-    format: String,
-  },
-  { param: 'batch', key: 'batchSize', label: 'Batch size', parse: int(1, 1000), format: String },
-  { param: 'estimator', key: 'estimator', label: 'Estimator', parse: oneOf('sgvb-b', 'sgvb-a'), format: String },
-  { param: 'decoder', key: 'decoder', label: 'Decoder', parse: oneOf('bernoulli', 'gaussian'), format: String },
-  { param: 'activation', key: 'activation', label: 'Activation', parse: oneOf('relu', 'tanh'), format: String },
-  { param: 'backend', key: null, label: 'Backend', parse: oneOf('auto', 'webgpu', 'cpu'), format: String },
-];
+/** `parse(text) -> { value } | { error }` and `format(value) -> text` for one FieldSpec. */
+export function checker(spec) {
+  switch (spec.kind) {
+    case 'integer':
+      return { parse: integer(spec.min, spec.max), format: String };
+    case 'number':
+      return {
+        parse: (text) => {
+          const value = Number(text);
+          if (String(text).trim() === '' || !Number.isFinite(value)) return { error: `"${text}" is not a number` };
+          const low = spec.minExclusive ? value <= spec.min : value < spec.min;
+          if (low || value > spec.max) {
+            const range = spec.minExclusive ? `(${spec.min}, ${spec.max}]` : `${spec.min}–${spec.max}`;
+            return { error: `${value} is outside ${range}` };
+          }
+          return { value };
+        },
+        format: String,
+      };
+    case 'choice':
+      return { parse: oneOf(spec.choices), format: String };
+    case 'integerList': {
+      const item = integer(spec.min, spec.max);
+      return {
+        parse: (text) => {
+          const parts = String(text).split(',').map((part) => part.trim());
+          if (parts.length < spec.minItems || parts.length > spec.maxItems) {
+            return { error: `"${text}" must list ${spec.minItems} to ${spec.maxItems} layer sizes` };
+          }
+          const values = [];
+          for (const part of parts) {
+            const parsed = item(part);
+            if (parsed.error) return { error: `"${text}": each layer size must be a whole number in ${spec.min}–${spec.max}` };
+            values.push(parsed.value);
+          }
+          return { value: values };
+        },
+        format: (values) => values.join(','),
+      };
+    }
+    default:
+      throw new Error(`unknown kind of config field: ${spec.kind}`);
+  }
+}
 
-/** Default settings, keyed by URL param, from a facade config (defaults to the mirror above). */
-export function defaultSettings(config = DEFAULT_CONFIG) {
-  const settings = { backend: 'auto' };
-  for (const field of FIELDS) if (field.key) settings[field.param] = config[field.key];
+/**
+ * The page's settings for a model schema (protocol.js's ConfigSchema): `fields` (each `{ param,
+ * key, label, parse, format }`, `key` null for the page-only ones), the default settings, and
+ * the conversions below bound to them.
+ */
+export function createSettings(schema) {
+  const specs = new Map(schema.fields.map((spec) => [spec.key, spec]));
+  const fields = EXPOSED.map((field) => {
+    const spec = specs.get(field.key);
+    if (!spec) throw new Error(`the model has no config field ${field.key}`);
+    return { ...field, ...checker(spec) };
+  });
+  for (const field of PAGE_ONLY) fields.push({ ...field, ...checker({ kind: 'choice', choices: field.choices }) });
+  const defaults = fromConfigWith(fields, schema.defaults);
+  return {
+    fields,
+    defaults,
+    readSettings: (search) => readSettings(fields, search, defaults),
+    parseForm: (texts, base = defaults) => parseForm(fields, texts, base),
+    toSearch: (settings, search = location.search) => toSearch(fields, settings, search),
+    writeSettings: (settings) => history.replaceState(null, '', `${location.pathname}${toSearch(fields, settings, location.search)}${location.hash}`),
+    toConfig: (settings, base = schema.defaults) => toConfig(fields, settings, base),
+    fromConfig: (config, extra = {}) => ({ ...fromConfigWith(fields, config), ...extra }),
+  };
+}
+
+function fromConfigWith(fields, config) {
+  const settings = {};
+  for (const field of fields) settings[field.param] = field.key ? config[field.key] : field.fallback;
   return settings;
 }
 
@@ -92,11 +120,11 @@ export function defaultSettings(config = DEFAULT_CONFIG) {
  * value (the default where the URL had none or a bad one); `errors` holds one
  * `{ param, label, value, message }` per bad field, `message` a full sentence for the page.
  */
-export function readSettings(search = location.search, defaults = defaultSettings()) {
+export function readSettings(fields, search, defaults) {
   const query = new URLSearchParams(search);
   const settings = { ...defaults };
   const errors = [];
-  for (const field of FIELDS) {
+  for (const field of fields) {
     if (!query.has(field.param)) continue;
     const text = query.get(field.param);
     const parsed = field.parse(text);
@@ -115,10 +143,10 @@ export function readSettings(search = location.search, defaults = defaultSetting
 }
 
 /** Validates raw form texts keyed by param, as `readSettings` does; same result shape. */
-export function parseForm(texts, defaults = defaultSettings()) {
-  const settings = { ...defaults };
+export function parseForm(fields, texts, base) {
+  const settings = { ...base };
   const errors = [];
-  for (const field of FIELDS) {
+  for (const field of fields) {
     if (!(field.param in texts)) continue;
     const parsed = field.parse(String(texts[field.param]));
     if (parsed.error) {
@@ -131,33 +159,22 @@ export function parseForm(texts, defaults = defaultSettings()) {
 }
 
 /** The query string for settings, keeping unrelated params of `search`; every field is written. */
-export function toSearch(settings, search = location.search) {
+export function toSearch(fields, settings, search) {
   const query = new URLSearchParams(search);
-  for (const field of FIELDS) query.set(field.param, field.format(settings[field.param]));
+  for (const field of fields) query.set(field.param, field.format(settings[field.param]));
   return `?${query}`;
 }
 
-/** Replaces the address bar's query with `settings` (no reload, no history entry). */
-export function writeSettings(settings) {
-  history.replaceState(null, '', `${location.pathname}${toSearch(settings)}${location.hash}`);
-}
-
 /**
- * The facade config for settings: `base` (the config in use) with the page's fields applied.
- * With `base = {}` it is only the fields the page controls, for the worker to lay over the
- * model's own defaults.
+ * The config for settings: `base` with the page's fields applied. With `base = {}` it is only
+ * the fields the page controls, for the worker to lay over the model's own defaults.
  */
-export function toConfig(settings, base = DEFAULT_CONFIG) {
+export function toConfig(fields, settings, base) {
   const config = { ...base };
-  for (const field of FIELDS) {
+  for (const field of fields) {
     if (!field.key) continue;
     const value = settings[field.param];
     config[field.key] = Array.isArray(value) ? [...value] : value;
   }
   return config;
-}
-
-/** Settings (keyed by URL param) that a facade config implies, with the page-only ones from `extra`. */
-export function fromConfig(config, extra = {}) {
-  return { ...defaultSettings(config), ...extra };
 }

@@ -1,21 +1,16 @@
 // The model's home: a module worker, and the only importer of ../pkg/vae_web.js (docs/facade.md).
-// The page talks to it only through www/client.js, whose protocol this file answers:
-//
-//   page -> worker   { id, type, ...args }     a request; answered exactly once with
-//   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
-//                    { id, progress: { loaded, total, file } }      (loadData only, while fetching)
-//                    { event, detail }                              (unsolicited: 'metrics',
-//                                                                    'evaluated', 'running', 'reset', 'error')
-//   requests: ready {backend, config}, loadData, start, pause, reset {config},
-//             loadWeights {bytes, config}, evaluate,
-//             reconstruct {n}, encode {images, n}, encodeTest, decode {z, n}, sample {n},
-//             manifold {n, dimX, dimY, base}
+// The page talks to it only through www/client.js; the messages are those of www/protocol.js.
 //
 // Training runs as a loop of short chunks (`trainSteps(k)`), with a yield to this worker's event
 // loop after each one, so requests that arrive during a chunk (a drag in the explorer asking for
 // decode) are served before the next chunk starts. Every call into the session goes through one
-// queue with an urgent lane for the explorer's decode and encode (see `enqueue`).
+// queue with an urgent lane for the explorer's decode and encode (see `enqueue`). The test bound
+// is computed a few hundred digits at a time between chunks, so it never stalls training or the
+// explorer.
 
+import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
+
+/** The MNIST files, gzip-compressed (about 11 MB in all; 55 MB once inflated). */
 const DATA_FILES = [
   ['trainImages', 'train-images-idx3-ubyte.gz'],
   ['trainLabels', 'train-labels-idx1-ubyte.gz'],
@@ -23,6 +18,9 @@ const DATA_FILES = [
   ['testLabels', 't10k-labels-idx1-ubyte.gz'],
 ];
 const DATA_DIR = new URL('../data/mnist/', import.meta.url);
+
+/** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
+const EVALUATION_PIECE = 500;
 
 /**
  * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
@@ -37,8 +35,9 @@ const CHUNK = {
 /** For this long after a drag's or a drawing's request, training chunks are a single step. */
 const INTERACTIVE_MS = 500;
 
-let facade = null; // the module ../pkg/vae_web.js, once imported
+let facade = null; // the module ../pkg/vae_web.js, once imported and initialised
 let wasm = null; // init()'s exports: wasm.memory tells arrays that are views on wasm memory apart
+let facadeLoading = null;
 let session = null;
 let backend = null;
 let dataLoaded = false;
@@ -47,19 +46,17 @@ let running = false; // wanted state: the loop keeps going while true
 let loop = null; // the promise of the running loop, null when stopped
 let stepsPerChunk = 1;
 let lastStep = 0;
-let lastExamplesSeen = 0;
 let lastEvaluatedStep = -1;
-let lastEpoch = 0;
+let evaluation = null; // the promise of the evaluation in progress
 
-// Every session call runs one at a time, each after the previous one settled, in two lanes:
-// 'urgent' (the explorer's decode and encode, answering a drag or a stroke) goes before whatever
-// waits in 'normal' (training chunks, refreshes of the plane, evaluations), so a drag is answered
-// as soon as the chunk in progress ends, even while training runs.
-const lanes = { urgent: [], normal: [] };
+// Every session call runs one at a time, each after the previous one settled, in the lanes of
+// protocol.js: urgent calls go before whatever waits in the normal lane, so a drag is answered as
+// soon as the chunk in progress ends, even while training runs.
+const lanes = { [Lane.urgent]: [], [Lane.normal]: [] };
 let pumping = false;
 let lastUrgentAt = -Infinity; // performance.now() of the last urgent request
-function enqueue(call, lane = 'normal') {
-  if (lane === 'urgent') lastUrgentAt = performance.now();
+function enqueue(call, lane = Lane.normal) {
+  if (lane === Lane.urgent) lastUrgentAt = performance.now();
   return new Promise((resolve, reject) => {
     lanes[lane].push({ call, resolve, reject });
     pump();
@@ -68,7 +65,7 @@ function enqueue(call, lane = 'normal') {
 async function pump() {
   if (pumping) return;
   pumping = true;
-  for (let job; (job = lanes.urgent.shift() ?? lanes.normal.shift()); ) {
+  for (let job; (job = lanes[Lane.urgent].shift() ?? lanes[Lane.normal].shift()); ) {
     try {
       job.resolve(await job.call());
     } catch (error) {
@@ -122,16 +119,32 @@ function requireData() {
   return session;
 }
 
+/** Imports and initialises the wasm package, once. */
+function loadFacade() {
+  facadeLoading ??= (async () => {
+    let module;
+    try {
+      module = await import('../pkg/vae_web.js');
+    } catch (error) {
+      throw new Error(`could not load the WebAssembly package (pkg/vae_web.js): ${messageOf(error)}. Was it built (wasm-pack build)?`);
+    }
+    wasm = await module.default();
+    facade = module;
+    return module;
+  })();
+  return facadeLoading;
+}
+
+/** The model's default config and the checks of each field (protocol.js, ConfigSchema). */
+async function schema() {
+  return (await loadFacade()).configSchema();
+}
+
 /** Imports the wasm package, starts the device, builds the model. */
 async function ready({ backend: wanted = 'auto', config = null }) {
   if (session) throw new Error('ready was already called');
-  try {
-    facade = await import('../pkg/vae_web.js');
-  } catch (error) {
-    throw new Error(`could not load the WebAssembly package (pkg/vae_web.js): ${messageOf(error)}. Was it built (wasm-pack build)?`);
-  }
-  wasm = await facade.default();
-  const defaults = facade.defaultConfig();
+  await loadFacade();
+  const { defaults } = facade.configSchema();
   let configError = null;
   try {
     session = new facade.VaeSession({ ...defaults, ...(config ?? {}) });
@@ -160,7 +173,6 @@ async function ready({ backend: wanted = 'auto', config = null }) {
     facadeAdapter: info.adapter,
     fallbackReason: info.fallbackReason ?? null,
     config: session.config(),
-    defaults,
     configError,
   };
 }
@@ -176,30 +188,30 @@ async function describeBrowserAdapter() {
   }
 }
 
-/** Fetches one file, reporting bytes as they arrive; `onBytes(n)` for each piece. */
-async function fetchBytes(name, onBytes, onLength) {
+/**
+ * Fetches one gzip-compressed file and inflates it (the browser's own DecompressionStream),
+ * reporting compressed bytes as they arrive: `onBytes(n)` for each piece, `onLength(total)` once.
+ */
+async function fetchInflated(name, onBytes, onLength) {
   const url = new URL(name, DATA_DIR);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not fetch ${url.pathname}: HTTP ${response.status} ${response.statusText}`);
-  const length = Number(response.headers.get('Content-Length')) || 0;
-  onLength(length);
-  const reader = response.body.getReader();
-  const pieces = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    pieces.push(value);
-    size += value.byteLength;
-    onBytes(value.byteLength);
+  onLength(Number(response.headers.get('Content-Length')) || 0);
+  const counted = response.body.pipeThrough(
+    new TransformStream({
+      transform(chunk, controller) {
+        onBytes(chunk.byteLength);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  // A server that already inflated it (Content-Encoding: gzip) hands over the IDX bytes.
+  const stream = response.headers.get('Content-Encoding') ? counted : counted.pipeThrough(new DecompressionStream('gzip'));
+  try {
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (error) {
+    throw new Error(`${url.pathname} is not a valid gzip file: ${messageOf(error)}`);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, offset);
-    offset += piece.byteLength;
-  }
-  return bytes;
 }
 
 /** Fetches the four IDX files (in parallel, with progress) and hands them to the model once. */
@@ -218,7 +230,7 @@ async function loadData(id) {
   };
   const files = await Promise.all(
     DATA_FILES.map(([, name]) =>
-      fetchBytes(
+      fetchInflated(
         name,
         (n) => {
           loaded += n;
@@ -234,26 +246,44 @@ async function loadData(id) {
   total = Math.max(total, loaded);
   lengthsKnown = DATA_FILES.length;
   progress('', true);
+  // The wasm memory before and after, so the page (and a test) can see what the data costs.
+  const before = wasm.memory.buffer.byteLength;
   const counts = await enqueue(() => session.loadData(...files));
   dataLoaded = true;
-  return counts;
+  return { ...counts, wasmMemory: { before, after: wasm.memory.buffer.byteLength } };
 }
 
-/** Evaluates the test bound and tells the page. */
-async function evaluateNow() {
-  const result = await enqueue(() => requireData().evaluate());
-  lastEvaluatedStep = lastStep;
-  return result;
+/**
+ * The test bound of the model as it is now, over every test digit, computed a piece at a time in
+ * the normal lane (training chunks and refreshes run between the pieces); then 'evaluated'. One
+ * evaluation at a time: a call while one runs returns that one.
+ */
+function evaluateAndEmit() {
+  evaluation ??= (async () => {
+    try {
+      for (;;) {
+        const bound = await enqueue(() => requireData().evaluate(EVALUATION_PIECE));
+        if (bound) {
+          lastEvaluatedStep = bound.step;
+          emit(Event.evaluated, bound);
+          return bound;
+        }
+        await nextTask();
+      }
+    } finally {
+      evaluation = null;
+    }
+  })();
+  return evaluation;
 }
 
-async function evaluateAndEmit() {
-  const ev = await evaluateNow();
-  emit('evaluated', { step: lastStep, examplesSeen: lastExamplesSeen, loss: ev.loss, reconstruction: ev.reconstruction, kl: ev.kl, elbo: ev.elbo });
+function evaluateInBackground() {
+  evaluateAndEmit().catch((error) => emit(Event.error, { message: `Evaluation failed: ${messageOf(error)}` }));
 }
 
 /** Training loop: chunks until `running` goes false or a call fails. */
 async function trainLoop() {
-  emit('running', { running: true });
+  emit(Event.running, { running: true });
   try {
     while (running) {
       // While the user drags or draws, one step per chunk, so the next decode waits less.
@@ -267,22 +297,17 @@ async function trainLoop() {
         );
       }
       lastStep = m.step;
-      lastExamplesSeen = m.examplesSeen;
-      emit('metrics', { ...m });
+      emit(Event.metrics, m);
       adaptChunk(m.msPerStep);
-      const epoch = Math.floor(m.epoch);
-      if (epoch > lastEpoch) {
-        lastEpoch = epoch;
-        await evaluateAndEmit();
-      }
+      if (m.epochEnded) evaluateInBackground();
       // Let requests that came in during the chunk run before the next chunk is queued.
       await nextTask();
     }
   } catch (error) {
     running = false;
-    emit('error', { message: `Training stopped: ${messageOf(error)}` });
+    emit(Event.error, { message: `Training stopped: ${messageOf(error)}` });
   }
-  emit('running', { running: false });
+  emit(Event.running, { running: false });
 }
 
 /** Sizes the next chunk from the last one's time per step (measured inside the facade). */
@@ -312,9 +337,7 @@ async function pause() {
   await loop;
   // A test bound for where the user paused, unless one was just taken. Not awaited: the pause
   // itself is done; the bound follows as an 'evaluated' event.
-  if (dataLoaded && !running && lastStep > 0 && lastEvaluatedStep !== lastStep) {
-    evaluateAndEmit().catch((error) => emit('error', { message: `Evaluation failed: ${messageOf(error)}` }));
-  }
+  if (dataLoaded && !running && lastStep > 0 && lastEvaluatedStep !== lastStep) evaluateInBackground();
   return null;
 }
 
@@ -335,11 +358,10 @@ async function startOver(make) {
   }
   stepsPerChunk = 1;
   lastStep = 0;
-  lastExamplesSeen = 0;
-  lastEpoch = 0;
   lastEvaluatedStep = -1;
+  await evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
   const applied = session.config();
-  emit('reset', { config: applied });
+  emit(Event.reset, { config: applied });
   return applied;
 }
 
@@ -354,24 +376,28 @@ async function loadWeights({ bytes, config }) {
   requireData();
   const applied = await startOver(() => session.loadWeights(bytes, config ?? null));
   // The loaded model's test bound, as the chart's first point.
-  evaluateAndEmit().catch((error) => emit('error', { message: `Evaluation failed: ${messageOf(error)}` }));
+  evaluateInBackground();
   return applied;
 }
 
+/** Runs a session call in the lane protocol.js gives its request. */
+const inLane = (type, call) => enqueue(call, LANE_OF[type] ?? Lane.normal);
+
 const handlers = {
-  ready,
-  loadData: (_, id) => loadData(id),
-  start,
-  pause,
-  reset,
-  loadWeights,
-  evaluate: () => evaluateNow(),
-  reconstruct: ({ n }) => enqueue(() => requireData().reconstruct(n)),
-  encode: ({ images, n }) => enqueue(() => requireSession().encode(images, n), 'urgent'),
-  encodeTest: () => enqueue(() => requireData().encodeTest()),
-  decode: ({ z, n }) => enqueue(() => requireSession().decode(z, n), 'urgent'),
-  sample: ({ n }) => enqueue(() => requireSession().sample(n)),
-  manifold: ({ n, dimX, dimY, base }) => enqueue(() => requireSession().manifold(n, dimX, dimY, base ?? undefined)),
+  [Request.schema]: schema,
+  [Request.ready]: ready,
+  [Request.loadData]: (_, id) => loadData(id),
+  [Request.start]: start,
+  [Request.pause]: pause,
+  [Request.reset]: reset,
+  [Request.loadWeights]: loadWeights,
+  [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => requireData().reconstruct(n)),
+  [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => requireData().testImages(count)),
+  [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, () => requireData().encodeTest(count)),
+  [Request.encode]: ({ images, n }) => inLane(Request.encode, () => requireSession().encode(images, n)),
+  [Request.decode]: ({ z, n }) => inLane(Request.decode, () => requireSession().decode(z, n)),
+  [Request.sample]: ({ n }) => inLane(Request.sample, () => requireSession().sample(n)),
+  [Request.quantiles]: async ({ n }) => (await loadFacade()).manifoldQuantiles(n),
 };
 
 self.onmessage = async ({ data }) => {
@@ -391,9 +417,9 @@ self.onmessage = async ({ data }) => {
 // as fatal: a worker that could not load).
 self.addEventListener('error', (event) => {
   event.preventDefault();
-  emit('error', { message: `Worker error: ${event.message ?? messageOf(event.error)}` });
+  emit(Event.error, { message: `Worker error: ${event.message ?? messageOf(event.error)}` });
 });
 self.addEventListener('unhandledrejection', (event) => {
   event.preventDefault();
-  emit('error', { message: `Worker error: ${messageOf(event.reason)}` });
+  emit(Event.error, { message: `Worker error: ${messageOf(event.reason)}` });
 });

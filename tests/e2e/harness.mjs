@@ -76,6 +76,10 @@ const REQUIRED = [
   'data/mnist/train-labels-idx1-ubyte.gz',
   'data/mnist/t10k-images-idx3-ubyte.gz',
   'data/mnist/t10k-labels-idx1-ubyte.gz',
+  'models/latent2.bpk',
+  'models/latent2.json',
+  'models/latent20.bpk',
+  'models/latent20.json',
 ];
 
 /** Files the page needs that are not built yet (empty when all are there). */
@@ -131,7 +135,11 @@ async function openPage(browser, baseUrl, query, { waitForReady = true, viewport
   page.on('crash', () => errors.push('the page crashed'));
 
   if (setup) await setup(page);
-  const search = typeof query === 'string' ? query.replace(/^\?/, '') : new URLSearchParams(query).toString();
+  // The page opens on a trained model unless told otherwise; these tests start from scratch
+  // unless they ask for `model: 'trained'`.
+  const params = new URLSearchParams(typeof query === 'string' ? query.replace(/^\?/, '') : query);
+  if (!params.has('model')) params.set('model', 'scratch');
+  const search = params.toString();
   await page.goto(`${baseUrl}index.html${search ? `?${search}` : ''}`);
 
   const selector = (testid) => `[data-testid="${testid}"]`;

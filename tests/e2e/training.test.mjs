@@ -36,7 +36,7 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     const badge = await p.text('backend');
     assert.match(badge, /^CPU \(WebAssembly\) — WebGPU unavailable/, badge);
     assert.equal(await p.read('load-progress', 'data-state'), 'done');
-    assert.match(await p.text('load-progress'), /9,000 training and 1,000 test digits/);
+    assert.match(await p.text('load-progress'), /60,000 training and 10,000 test digits/);
     // The settings show the model's defaults.
     assert.equal(await p.page.inputValue('[data-testid="setting-latentDim"]'), '2');
     assert.equal(await p.page.inputValue('[data-testid="setting-estimator"]'), 'sgvb-b');
@@ -55,7 +55,7 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     const early = await p.readNumber('loss', 'data-loss');
     assert.ok(Number.isFinite(early) && early > 0, `early loss ${early}`);
 
-    // One epoch is 90 steps of 100 digits; a test bound follows each epoch.
+    // One epoch is 600 steps of 100 digits; a test bound follows each epoch (and each pause).
     await p.waitForNumber('step', 'data-step', (s) => s >= 150, { timeout: 120_000, message: '150 steps' });
     const later = await p.readNumber('loss', 'data-loss');
     assert.ok(later < 0.75 * early, `the loss should fall: ${early.toFixed(1)} at step ${firstStep}, ${later.toFixed(1)} at step 150+`);

@@ -1,0 +1,81 @@
+//! Between the host and the device: tensors made from host values, host noise, and the
+//! asynchronous read-backs (on WebGPU in wasm only async reads exist). Training and evaluation
+//! both use these, as peers.
+
+use burn::prelude::*;
+use burn::tensor::Transaction;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::{Result, VaeError};
+
+/// `n` standard-normal draws from `rng`: the ε of the reparameterisation, drawn on the host so that
+/// every backend sees the same noise for the same seed.
+pub fn standard_normal(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| StandardNormal.sample(rng)).collect()
+}
+
+/// A `[rows, cols]` tensor on `device` from row-major host values.
+pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}
+
+fn read_error(e: impl std::fmt::Debug) -> VaeError {
+    VaeError::Read(format!("{e:?}"))
+}
+
+/// Reads one-element tensors back in one asynchronous transaction.
+pub async fn read_scalars<const N: usize>(tensors: [Tensor<1>; N]) -> Result<[f32; N]> {
+    let mut tx = Transaction::default();
+    for t in tensors {
+        tx = tx.register(t);
+    }
+    let data = tx.execute_async().await.map_err(read_error)?;
+    let mut out = [0.0; N];
+    for (o, d) in out.iter_mut().zip(data) {
+        *o = d
+            .try_into_vec::<f32>()
+            .map_err(read_error)?
+            .first()
+            .copied()
+            .ok_or_else(|| VaeError::Read("empty tensor".into()))?;
+    }
+    Ok(out)
+}
+
+/// Reads a tensor back as row-major host values, asynchronously.
+pub async fn read_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.into_data_async().await.map_err(read_error)?.try_into_vec::<f32>().map_err(read_error)
+}
+
+/// Reads two tensors back, row-major, in one asynchronous transaction.
+pub async fn read_pair<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<[Vec<f32>; 2]> {
+    let data = Transaction::default().register(a).register(b).execute_async().await.map_err(read_error)?;
+    let mut it = data.into_iter().map(|d| d.try_into_vec::<f32>().map_err(read_error));
+    let first = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
+    let second = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
+    Ok([first, second])
+}
+
+/// Milliseconds from an arbitrary origin, for measuring how long training takes: the worker's
+/// `performance.now()` in a browser, a monotonic clock natively.
+pub fn now_ms() -> f64 {
+    #[cfg(target_family = "wasm")]
+    {
+        let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
+        let now = performance
+            .as_ref()
+            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
+            .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok())
+            .and_then(|f| f.call0(performance.as_ref().expect("performance was found")).ok())
+            .and_then(|v| v.as_f64());
+        now.unwrap_or_else(js_sys::Date::now)
+    }
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+    }
+}

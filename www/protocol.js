@@ -1,0 +1,123 @@
+// The protocol between the page (www/client.js) and the model's worker (www/worker.js), as code:
+// both import it, so a request or event name exists once.
+//
+//   page -> worker   { id, type: Request.*, ...args }          answered exactly once:
+//   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
+//                    { id, progress: LoadProgress }           (loadData only, while fetching)
+//                    { event: Event.*, detail }               (unsolicited)
+//
+// Typed arrays sent to the worker are copies (the sender keeps its own); typed arrays in answers
+// are transferred, so each answer's arrays belong to the caller.
+
+/** Request types, with their arguments and results. */
+export const Request = Object.freeze({
+  /** `{}` -> {@link ConfigSchema}: the model's default config and the checks of each field. */
+  schema: 'schema',
+  /** `{ backend: 'auto'|'webgpu'|'cpu', config }` -> {@link ReadyInfo}: imports the wasm, starts the device, builds the model. */
+  ready: 'ready',
+  /** `{}` -> `{ train, test }` digit counts; progress messages while the files arrive. */
+  loadData: 'loadData',
+  /** `{}` -> null: starts (or keeps) training; 'running' follows. */
+  start: 'start',
+  /** `{}` -> null: stops after the current chunk; 'running' { running: false } follows, then a test bound. */
+  pause: 'pause',
+  /** `{ config }` -> the config applied: a fresh model at step 0 ('reset' follows); rejects and keeps the model on a bad config. */
+  reset: 'reset',
+  /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
+  loadWeights: 'loadWeights',
+  /** `{ n }` -> `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits. */
+  reconstruct: 'reconstruct',
+  /** `{ count }` -> `{ images: Float32Array N×784, labels: Uint8Array N }`: the explorer's test digits. */
+  testImages: 'testImages',
+  /** `{ count }` -> `{ mu, logVar: Float32Array N×D, labels: Uint8Array N }`: the same digits, encoded. */
+  encodeTest: 'encodeTest',
+  /** `{ images: Float32Array n×784, n }` -> `{ mu, logVar }`: Float32Array n×D each. Urgent lane. */
+  encode: 'encode',
+  /** `{ z: Float32Array n×D, n }` -> Float32Array n×784 pixel means. Urgent lane. */
+  decode: 'decode',
+  /** `{ n }` -> Float32Array n×784 decoded from z ~ N(0, I). */
+  sample: 'sample',
+  /** `{ n }` -> Float32Array n: Φ⁻¹((k + ½)/n), the manifold's coordinates along an axis. */
+  quantiles: 'quantiles',
+});
+
+/** Unsolicited events from the worker, with their `detail`. */
+export const Event = Object.freeze({
+  /** {@link ChunkMetrics}: a training chunk finished. */
+  metrics: 'metrics',
+  /** {@link TestBound}: the test-set bound of the model at `step`. */
+  evaluated: 'evaluated',
+  /** `{ running: boolean }`: the training loop started or stopped. */
+  running: 'running',
+  /** `{ config }`: a new model (reset or loaded weights); views clear and refetch. */
+  reset: 'reset',
+  /** `{ message }`: something failed; nothing was lost, the page shows the message. */
+  error: 'error',
+});
+
+/**
+ * The worker serves requests one at a time in two lanes: 'urgent' (the explorer's decode and
+ * encode, answering a drag or a stroke) goes before whatever waits in 'normal' (training chunks,
+ * refreshes, evaluations).
+ */
+export const Lane = Object.freeze({ urgent: 'urgent', normal: 'normal' });
+
+/** The lane each request runs in; requests not listed do not touch the model or run in 'normal'. */
+export const LANE_OF = Object.freeze({
+  [Request.encode]: Lane.urgent,
+  [Request.decode]: Lane.urgent,
+});
+
+/** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
+export const PLANE_DIGITS = 2000;
+
+/**
+ * @typedef {object} FieldSpec  How the model checks one config field (src/config.rs, `FieldSpec`).
+ * @property {string} key       the config field, e.g. 'latentDim'
+ * @property {'integer'|'number'|'choice'|'integerList'} kind
+ * @property {number} [min]     smallest value (of each item, for a list)
+ * @property {number} [max]     largest value
+ * @property {boolean} [minExclusive]  min itself is not allowed
+ * @property {string[]} [choices]      a choice's values
+ * @property {number} [minItems]       a list's fewest items
+ * @property {number} [maxItems]       a list's most items
+ *
+ * @typedef {object} ConfigSchema
+ * @property {object} defaults   the default config (camelCase fields)
+ * @property {FieldSpec[]} fields
+ *
+ * @typedef {object} ReadyInfo
+ * @property {'webgpu'|'cpu'} backend
+ * @property {string} adapter          the browser's name for the adapter, or the CPU's description
+ * @property {string} facadeAdapter    the facade's own description
+ * @property {string|null} fallbackReason  why 'auto' fell back to the CPU
+ * @property {object} config           the config in use
+ * @property {string|null} configError why the config sent was refused and the defaults used
+ *
+ * @typedef {object} LoadProgress
+ * @property {number} loaded  bytes so far
+ * @property {number} total   bytes in all (0 while unknown)
+ * @property {string} file    the file the last bytes were of
+ *
+ * @typedef {object} ChunkMetrics  Means over the chunk, nats per datapoint (src/train.rs).
+ * @property {number} step
+ * @property {number} epoch
+ * @property {number} epochProgress
+ * @property {number} examplesSeen
+ * @property {number} loss
+ * @property {number} reconstruction
+ * @property {number} kl
+ * @property {number} steps
+ * @property {number} examplesPerSecond
+ * @property {number} msPerStep
+ * @property {boolean} epochEnded
+ *
+ * @typedef {object} TestBound  Over every test digit (src/eval.rs, `Evaluation`).
+ * @property {number} step
+ * @property {number} examplesSeen
+ * @property {number} loss   −ELBO
+ * @property {number} reconstruction
+ * @property {number} kl
+ * @property {number} elbo
+ * @property {number} examples
+ */
