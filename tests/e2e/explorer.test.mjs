@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ARTIFACTS, missingArtifacts, openApp } from './harness.mjs';
+import { PLANE_DIGITS } from '../../www/protocol.js';
 
 const missing = missingArtifacts();
 if (missing.length) {
@@ -152,8 +153,8 @@ describe('explorer on the CPU (no WebGPU adapter)', { timeout: 600_000 }, () => 
     await app?.close();
   });
 
-  test('the plane shows the 1,000 test encodings; the handle decodes as it is dragged', async () => {
-    assert.equal(await p.readNumber('latent-plane', 'data-points'), 1000);
+  test('the plane shows the test encodings; the handle decodes as it is dragged', async () => {
+    assert.equal(await p.readNumber('latent-plane', 'data-points'), PLANE_DIGITS);
     await p.waitForNumber('manifold', 'data-updates', (n) => n >= 1, { message: 'first manifold' });
     await p.waitForNumber('decoded-digit', 'data-decodes', (n) => n >= 1, { message: 'first decode' });
     // Fixed axes ±3: the untrained decoder changes little over the small area its encodings span.
@@ -344,9 +345,14 @@ describe('explorer on the CPU (no WebGPU adapter)', { timeout: 600_000 }, () => 
     await p.page.mouse.click(point.x, point.y);
     await p.waitFor('selected-digit', 'data-index', (v) => v !== null, { message: 'a selected test digit' });
     const index = Number(await p.read('selected-digit', 'data-index'));
-    assert.ok(index >= 0 && index < 1000, `selected ${index}`);
+    assert.ok(index >= 0 && index < PLANE_DIGITS, `selected ${index}`);
+    // Its thumbnail is the test digit itself (client.testImages()): white ink on black.
+    const thumbnail = await p.page.$eval(`${sel('selected-digit')} canvas`, (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)));
+    assert.equal(thumbnail.length, 784);
+    assert.ok(Math.max(...thumbnail) > 200, 'the thumbnail shows a digit');
     await p.click('selected-set-a');
     await p.waitFor('interp-a', 'data-source', (v) => /^test #\d+ \(\d\)$/.test(v ?? ''), { message: 'test digit as A' });
+    assert.deepEqual(await canvasPixels(p, 'interp-a'), thumbnail, 'end A shows the same digit');
   });
 
   test('the manifold follows n; new samples are new', async () => {
@@ -446,7 +452,7 @@ describe('explorer on WebGPU (SwiftShader): decode and encode, no training', { t
     const p = await app.page({ backend: 'webgpu' });
     assert.equal(await p.read('backend', 'data-backend'), 'webgpu');
     await readyExplorer(p, 300_000);
-    assert.equal(await p.readNumber('latent-plane', 'data-points'), 1000);
+    assert.equal(await p.readNumber('latent-plane', 'data-points'), PLANE_DIGITS);
     // Let the first refresh (manifold, samples: shaders compile) finish before timing decodes.
     await p.waitForNumber('decoded-digit', 'data-decodes', (n) => n >= 1, { timeout: 120_000, message: 'first decode' });
     await p.waitForNumber('manifold', 'data-updates', (n) => n >= 1, { timeout: 120_000, message: 'manifold' });

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { axisNames, coordsText, fmt, muText, selectedText, sliceNoteText, statusText, vectorData, zName } from '../../www/explorer/format.js';
 import { chooseDims, interpolationPath, markerFor, planeGrid, segmentOnPlane } from '../../www/explorer/geometry.js';
-import { manifoldCoordinates } from '../../www/explorer/gaussian.js';
 import { Slice } from '../../www/explorer/slice.js';
+
+const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
 test('names and numbers', () => {
   assert.equal(zName(0), 'z₁');
@@ -69,20 +70,25 @@ test('the interpolation path runs from μA to μB in equal steps', () => {
   assert.throws(() => interpolationPath(Float32Array.of(0), Float32Array.of(0, 1), 3), RangeError);
 });
 
-test('the manifold grid on a tilted plane: rows from the top, columns from the left', () => {
-  const slice = new Slice(3);
+test('the manifold grid: columns from the left, rows from the top, the rest from the base', () => {
+  const q = [-1, 0, 2]; // any increasing quantiles
+  const flat = new Slice(3);
+  flat.setDims(2, 0);
+  flat.setBase([5, 6, 7]);
+  const z = planeGrid(flat, q);
+  assert.equal(z.length, 3 * 3 * 3);
+  // Cell (row 0, column 2): a = q[2] along z3, b = q[2] along z1 (the top row has the largest b).
+  assert.deepEqual(Array.from(z.subarray(3 * 2, 3 * 3)), [2, 6, 2]);
+  // Cell (row 2, column 0): a = q[0], b = q[0].
+  assert.deepEqual(Array.from(z.subarray(3 * 6, 3 * 7)), [-1, 6, -1]);
+
+  const tilted = new Slice(3);
   const s = Math.SQRT1_2;
-  slice.setAxes([s, s, 0], [0, 0, 1]);
-  slice.setBase([0, 0, 0]);
-  const n = 3;
-  const z = planeGrid(slice, n);
-  const { xs, ys } = manifoldCoordinates(n);
-  assert.equal(z.length, n * n * 3);
-  // Cell (row 0, column 2): plane point (xs[2], ys[0]) = (+, +).
-  const k = 0 * n + 2;
-  const [a, b] = slice.coords(z, 3 * k);
-  assert.ok(Math.abs(a - xs[2]) < 1e-6 && Math.abs(b - ys[0]) < 1e-6, `(${a}, ${b})`);
-  assert.ok(a > 0 && b > 0);
+  tilted.setAxes([s, s, 0], [0, 0, 1]);
+  const zt = planeGrid(tilted, q);
+  const [a, b] = tilted.coords(zt, 3 * 1); // row 0, column 1
+  close(a, 0, 1e-6);
+  close(b, 2, 1e-6);
 });
 
 test('choosing the plane’s two dimensions: the same one twice swaps them', () => {

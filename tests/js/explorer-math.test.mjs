@@ -1,10 +1,10 @@
-// The explorer's small pieces of maths and scheduling: principal axes, the latent slice, the
-// normal quantiles of the manifold grid, and the request schedulers.
+// The explorer's small pieces of maths and scheduling: principal axes, the latent slice, normal
+// draws, and the request schedulers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { principalAxes } from '../../www/explorer/pca.js';
 import { Slice, covarianceEllipse } from '../../www/explorer/slice.js';
-import { inverseNormalCdf, manifoldCoordinates, standardNormal } from '../../www/explorer/gaussian.js';
+import { standardNormal } from '../../www/explorer/gaussian.js';
 import { latestOnly, throttle } from '../../www/explorer/schedule.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
@@ -80,19 +80,6 @@ test('covariance ellipse: axis-aligned and rotated', () => {
   close(r.rx, 2, 1e-12);
   close(r.ry, 1, 1e-12);
   close(r.angle, Math.PI / 4, 1e-12);
-});
-
-test('inverse normal CDF against known quantiles', () => {
-  close(inverseNormalCdf(0.5), 0, 1e-12);
-  close(inverseNormalCdf(0.975), 1.959963985, 1e-8);
-  close(inverseNormalCdf(0.025), -1.959963985, 1e-8);
-  close(inverseNormalCdf(0.001), -3.090232306, 1e-8);
-  assert.equal(inverseNormalCdf(0), -Infinity);
-  assert.ok(Number.isNaN(inverseNormalCdf(1.5)));
-  const { xs, ys } = manifoldCoordinates(3);
-  close(xs[0], inverseNormalCdf(1 / 6), 1e-12);
-  close(xs[1], 0, 1e-12);
-  close(ys[0], -xs[0], 1e-12); // y grows upwards: first row is the top
 });
 
 test('standard normal draws have mean ≈ 0 and variance ≈ 1', () => {

@@ -1,8 +1,6 @@
 // The explorer's latent-space arithmetic that is not the slice's own: what the plane shows of the
-// store's state, the interpolation's path, the manifold's grid on a tilted plane, the choice of
-// axes. Pure functions of typed arrays.
-
-import { manifoldCoordinates } from './gaussian.js';
+// store's state, the interpolation's path, the manifold's grid, the choice of axes. Pure
+// functions of typed arrays.
 
 /** How the user's digits look on the plane. */
 export const MARKER_STYLES = Object.freeze({
@@ -46,15 +44,22 @@ export function interpolationPath(muA, muB, steps) {
 }
 
 /**
- * The latent vectors of an n×n manifold grid on the plane of `slice` (row i from the top, column
- * j from the left, the layout of VaeSession.manifold), for planes the facade's own manifold does
- * not cover (principal axes).
- * @returns {Float32Array} (n·n)×D
+ * The latent vectors of the n×n manifold grid on the plane of `slice` (the paper's figure 4):
+ * column j (from the left) at a = q[j], row i (from the top) at b = q[n − 1 − i], so b grows
+ * upwards; every other coordinate is the slice's base.
+ * @param {import('./slice.js').Slice} slice
+ * @param {ArrayLike<number>} quantiles n increasing values, Φ⁻¹((k + ½)/n) (client.quantiles)
+ * @returns {Float32Array} (n·n)×D, row by row
  */
-export function planeGrid(slice, n) {
-  const { xs, ys } = manifoldCoordinates(n);
+export function planeGrid(slice, quantiles) {
+  const n = quantiles.length;
   const ab = new Float32Array(2 * n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) ab.set([xs[j], ys[i]], 2 * (i * n + j));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      ab[2 * (i * n + j)] = quantiles[j];
+      ab[2 * (i * n + j) + 1] = quantiles[n - 1 - i];
+    }
+  }
   return slice.toLatentMany(ab, n * n);
 }
 

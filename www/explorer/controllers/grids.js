@@ -1,5 +1,6 @@
 // The grids of the paper's figures: the learned manifold (figure 4), decoded over an n×n grid of
-// the plane evenly spaced in probability under the prior, and samples from the prior (figure 5),
+// the plane evenly spaced in probability under the prior (z = Φ⁻¹ of a uniform grid, through the
+// base the plane keeps), and samples from the prior (figure 5),
 // whose z stay fixed until the user asks for new ones, so they can be watched as the model learns.
 //
 // Reads: dim, slice (the manifold's plane and base), test (a new model).
@@ -7,7 +8,7 @@
 
 import { drawDigits, WHITE_ON_BLACK } from '../../views/digits.js';
 import { latestOnly } from '../schedule.js';
-import { manifoldCoordinates, standardNormal } from '../gaussian.js';
+import { standardNormal } from '../gaussian.js';
 import { planeGrid } from '../geometry.js';
 import { listen } from './listen.js';
 
@@ -25,18 +26,19 @@ export function mountGrids(ui, { store, client, report }) {
   let manifoldN = Number(ui.manifoldN.value);
   let sampleZ = null; // Float32Array SAMPLE_COUNT×D
 
+  const quantiles = new Map(); // n -> Float32Array n, Φ⁻¹((k + ½)/n): the same for every model
+  async function quantilesOf(n) {
+    if (!quantiles.has(n)) quantiles.set(n, await client.quantiles(n));
+    return quantiles.get(n);
+  }
+
   const manifoldQueue = latestOnly(async (n) => {
     const { slice, dim } = store.get();
     if (!slice) return;
-    let images, count = n * n;
-    if (dim === 1) {
-      images = await client.decode(Float32Array.from(manifoldCoordinates(n).xs), n);
-      count = n;
-    } else if (slice.mode === 'dims') {
-      images = await client.manifold(n, slice.dimX, slice.dimY, Float32Array.from(slice.base));
-    } else {
-      images = await client.decode(planeGrid(slice, n), n * n);
-    }
+    const q = await quantilesOf(n);
+    // A 1-D latent space has a row of n digits, not a grid.
+    const count = dim === 1 ? n : n * n;
+    const images = await client.decode(dim === 1 ? q : planeGrid(slice, q), count);
     if (slice !== store.get().slice) return; // a newer plane's grid is on its way
     drawDigits(ui.manifold, images, count, n, GRID);
     ui.manifold.dataset.n = String(n);

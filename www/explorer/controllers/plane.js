@@ -68,6 +68,7 @@ export function mountPlane(ui, { store, client, report }) {
     if (previousDim !== null) plane.setMessage('New model: encoding the test digits…');
   }
 
+  let shownAxisNames = null;
   function showSliceControls({ slice }) {
     const pca = slice.mode === 'pca';
     ui.pca.checked = pca;
@@ -77,7 +78,10 @@ export function mountPlane(ui, { store, client, report }) {
       ui.dimY.value = String(slice.dimY ?? 0);
     }
     ui.slice.dataset.mode = slice.mode;
-    plane.setOptions({ axisNames: axisNames(slice) });
+    const names = axisNames(slice);
+    // Setting options redraws every dot: only when the names change, not on each refresh's new base.
+    if (names.join() !== shownAxisNames) plane.setOptions({ axisNames: names });
+    shownAxisNames = names.join();
   }
 
   function showSliceNote(state) {
