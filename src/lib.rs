@@ -14,6 +14,7 @@ pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod posterior;
 pub mod train;
 pub mod transfer;
 #[cfg(target_family = "wasm")]

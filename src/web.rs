@@ -21,6 +21,7 @@ use crate::data::Dataset;
 use crate::device::{self, BackendKind, ComputeDevice};
 use crate::error::VaeError;
 use crate::eval::{self, EvaluationRun};
+use crate::posterior;
 use crate::train::Trainer;
 
 extern "C" {
@@ -429,6 +430,33 @@ impl VaeSession {
             let seed = s.config.seed ^ s.samples_drawn.wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let pixels = eval::sample(&s.trainer()?.inference_model(), n.clamp(1, 1024) as usize, &s.device()?.device, seed).await?;
             Ok(f32_array(&pixels))
+        })
+    }
+
+    /// The true posterior of one image (`Float32Array` 784, [0, 1]) at `n` latent points
+    /// (`Float32Array` n×D, row-major, e.g. a grid over the visible plane):
+    /// `{ logJoint: Float32Array n (log p(x|z) + log p(z)), posterior: Float32Array n (normalised
+    /// over the points: they sum to 1) }`.
+    pub fn posterior(&self, image: Vec<f32>, points: Vec<f32>, n: u32) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let s = state.lock().await;
+            let model = s.trainer()?.inference_model();
+            let log_joint = posterior::log_joint(&model, &image, &points, n as usize, &s.device()?.device).await?;
+            let normalised = posterior::normalise(&log_joint);
+            Ok(object(&[("logJoint", f32_array(&log_joint)), ("posterior", f32_array(&normalised))]))
+        })
+    }
+
+    /// How likely one image (`Float32Array` 784, [0, 1]) is, in nats: `{ elbo, reconstruction,
+    /// kl, logLikelihood (importance-sampled with k draws from q), samples, gridLogLikelihood
+    /// (log p(x) integrated on a grid; 2-D latent spaces only, else null), mu, logVar }`.
+    #[wasm_bindgen(js_name = digitBound)]
+    pub fn digit_bound(&self, image: Vec<f32>, k: u32) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let s = state.lock().await;
+            let model = s.trainer()?.inference_model();
+            let seed = s.config.seed ^ 0x1c5;
+            to_js(&posterior::digit_bound(&model, &image, k as usize, seed, &s.device()?.device).await?)
         })
     }
 

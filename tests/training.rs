@@ -178,3 +178,33 @@ fn saved_weights_load_back_into_a_fresh_model() {
     std::fs::remove_file(&path).ok();
     assert_eq!(got, encode(&trainer));
 }
+
+#[test]
+fn the_grid_posterior_is_normalised_and_its_log_p_x_agrees_with_importance_sampling() {
+    use vae_web::posterior::{digit_bound, grid_points, log_joint, normalise};
+    let data = common::synthetic(20, 3);
+    let config = small(VaeConfig { latent_dim: 2, ..VaeConfig::default() });
+    let device = Device::flex();
+    let mut trainer = Trainer::new(config.clone(), &device, data.len()).unwrap();
+    for _ in 0..30 {
+        block_on(trainer.train_steps(&data, 10)).unwrap();
+    }
+    let model = trainer.inference_model();
+    let image = data.range(7, 1);
+
+    // The posterior over a grid sums to 1, and each value is the direct log p(x|z) + log p(z).
+    let side = 48;
+    let points = grid_points(side, (-4.0, 4.0), (-4.0, 4.0));
+    let joint = block_on(log_joint(&model, &image, &points, side * side, &device)).unwrap();
+    let mass: f64 = normalise(&joint).iter().map(|&p| p as f64).sum();
+    assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
+    let one = block_on(log_joint(&model, &image, &points[2 * 100..2 * 101], 1, &device)).unwrap();
+    assert!((one[0] - joint[100]).abs() < 1e-3 * joint[100].abs().max(1.0));
+
+    // log p(x) two ways: the grid's integral and importance sampling with k = 5000.
+    let bound = block_on(digit_bound(&model, &image, 5000, 9, &device)).unwrap();
+    let grid = bound.grid_log_likelihood.unwrap();
+    assert!((grid - bound.log_likelihood).abs() < 0.5, "grid {grid} vs IS {}", bound.log_likelihood);
+    assert!(bound.elbo <= bound.log_likelihood + 0.05, "ELBO {} above log p(x) {}", bound.elbo, bound.log_likelihood);
+    assert!(block_on(digit_bound(&model, &image[..10], 10, 9, &device)).is_err());
+}

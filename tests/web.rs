@@ -248,3 +248,38 @@ async fn weights_load_on_both_backends_and_bad_bytes_change_nothing() {
         assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 1.0);
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_grid_posterior_is_normalised_and_peaks_where_a_brute_force_search_does() {
+    use vae_web::posterior::grid_points;
+    let s = session("cpu", &[]).await;
+    for _ in 0..5 {
+        resolve(s.train_steps(20)).await.unwrap();
+    }
+    let image = floats(&resolve(s.test_images(1)).await.unwrap(), Some("images"));
+    let (side, r) = (32usize, 4.0f64);
+    let points = grid_points(side, (-r, r), (-r, r));
+    let out = resolve(s.posterior(image.clone(), points.clone(), (side * side) as u32)).await.unwrap();
+    let posterior = floats(&out, Some("posterior"));
+    let mass: f64 = posterior.iter().map(|&p| p as f64).sum();
+    assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
+    let argmax = |v: &[f32]| v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best });
+    let mode = argmax(&posterior);
+    let (mx, my) = (points[2 * mode], points[2 * mode + 1]);
+
+    // Brute force: the log joint on a grid four times finer, maximised.
+    let fine_side = 4 * side;
+    let fine_points = grid_points(fine_side, (-r, r), (-r, r));
+    let fine = resolve(s.posterior(image.clone(), fine_points.clone(), (fine_side * fine_side) as u32)).await.unwrap();
+    let best = argmax(&floats(&fine, Some("logJoint")));
+    let (bx, by) = (fine_points[2 * best], fine_points[2 * best + 1]);
+    let cell = (2.0 * r / side as f64) as f32;
+    assert!((bx - mx).abs() <= cell && (by - my).abs() <= cell, "grid mode ({mx}, {my}), brute force ({bx}, {by})");
+
+    let bound = resolve(s.digit_bound(image, 1000)).await.unwrap();
+    assert!(num(&bound, "elbo") <= num(&bound, "logLikelihood") + 0.05);
+    assert!(num(&bound, "gridLogLikelihood").is_finite());
+    // Bad input: an error, not a panic.
+    let err = resolve(s.posterior(vec![0.0; 3], points, 2)).await.unwrap_err();
+    assert!(message(err).contains("image"));
+}
