@@ -110,6 +110,19 @@ export class VaeClient extends EventTarget {
     return this.#request(Request.quantiles, { n });
   }
 
+  /**
+   * The true posterior of one image (Float32Array 784) at n latent points (Float32Array n×D):
+   * `{ logJoint, posterior }`, Float32Array n each (posterior normalised over the points).
+   */
+  posterior(image, points, n) {
+    return this.#request(Request.posterior, { image: copy(image), points: copy(points), n });
+  }
+
+  /** How likely one image is: protocol.js's DigitBound (k importance samples from q). */
+  digitBound(image, k = 1000) {
+    return this.#request(Request.digitBound, { image: copy(image), k });
+  }
+
   /** Stops the worker; every pending request rejects. */
   terminate() {
     this.#worker.terminate();

@@ -39,6 +39,13 @@ export const Request = Object.freeze({
   sample: 'sample',
   /** `{ n }` -> Float32Array n: Φ⁻¹((k + ½)/n), the manifold's coordinates along an axis. */
   quantiles: 'quantiles',
+  /**
+   * `{ image: Float32Array 784, points: Float32Array n×D, n }` -> `{ logJoint, posterior }`:
+   * Float32Array n each, log p(x|z) + log p(z) at each point, and that normalised over the points.
+   */
+  posterior: 'posterior',
+  /** `{ image: Float32Array 784, k }` -> {@link DigitBound}: how likely one digit is. */
+  digitBound: 'digitBound',
 });
 
 /** Unsolicited events from the worker, with their `detail`. */
@@ -111,6 +118,16 @@ export const PLANE_DIGITS = 2000;
  * @property {number} examplesPerSecond
  * @property {number} msPerStep
  * @property {boolean} epochEnded
+ *
+ * @typedef {object} DigitBound  One digit, in nats (src/posterior.rs).
+ * @property {number} elbo
+ * @property {number} reconstruction   −E_q[log p(x|z)]
+ * @property {number} kl               KL(q(z|x) ‖ p(z))
+ * @property {number} logLikelihood    log p(x), importance-sampled with `samples` draws from q
+ * @property {number} samples
+ * @property {number|null} gridLogLikelihood  log p(x) integrated on a grid (2-D latent spaces only)
+ * @property {number[]} mu
+ * @property {number[]} logVar
  *
  * @typedef {object} TestBound  Over every test digit (src/eval.rs, `Evaluation`).
  * @property {number} step

@@ -398,6 +398,8 @@ const handlers = {
   [Request.decode]: ({ z, n }) => inLane(Request.decode, () => requireSession().decode(z, n)),
   [Request.sample]: ({ n }) => inLane(Request.sample, () => requireSession().sample(n)),
   [Request.quantiles]: async ({ n }) => (await loadFacade()).manifoldQuantiles(n),
+  [Request.posterior]: ({ image, points, n }) => inLane(Request.posterior, () => requireSession().posterior(image, points, n)),
+  [Request.digitBound]: ({ image, k }) => inLane(Request.digitBound, () => requireSession().digitBound(image, k)),
 };
 
 self.onmessage = async ({ data }) => {
