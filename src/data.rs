@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use rand::rngs::StdRng;
+use crate::transfer::HostRng;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 
@@ -216,7 +216,7 @@ impl Dataset {
 
     /// The digits at `indices` as `[indices.len(), 784]` row-major values in [0, 1], binarised as
     /// `binarization` says (a dynamic draw uses `rng`).
-    pub fn batch(&self, indices: &[usize], binarization: Binarization, rng: &mut StdRng) -> Vec<f32> {
+    pub fn batch(&self, indices: &[usize], binarization: Binarization, rng: &mut HostRng) -> Vec<f32> {
         let mut out = Vec::with_capacity(indices.len() * PIXELS);
         for &i in indices {
             let digit = &self.pixels[i * PIXELS..(i + 1) * PIXELS];
@@ -268,7 +268,7 @@ impl Dataset {
         for (i, &label) in self.labels.iter().enumerate() {
             by_class[label as usize].push(i);
         }
-        let mut rng = StdRng::seed_from_u64(SUBSET_SEED);
+        let mut rng = HostRng::seed_from_u64(SUBSET_SEED);
         for class in &mut by_class {
             class.shuffle(&mut rng);
         }
@@ -312,7 +312,7 @@ pub struct Batcher {
 
 impl Batcher {
     /// A batcher over `len` items with batches of `batch_size` (at most `len`).
-    pub fn new(len: usize, batch_size: usize, rng: &mut StdRng) -> Self {
+    pub fn new(len: usize, batch_size: usize, rng: &mut HostRng) -> Self {
         let mut order: Vec<usize> = (0..len).collect();
         order.shuffle(rng);
         Self {
@@ -324,7 +324,7 @@ impl Batcher {
     }
 
     /// The indices of the next minibatch, starting a new (reshuffled) epoch when one is done.
-    pub fn next_batch(&mut self, rng: &mut StdRng) -> &[usize] {
+    pub fn next_batch(&mut self, rng: &mut HostRng) -> &[usize] {
         if self.cursor + self.batch_size > self.order.len() {
             self.order.shuffle(rng);
             self.cursor = 0;
@@ -465,7 +465,7 @@ mod tests {
     fn binarisation() {
         let pixels: Vec<u8> = (0..PIXELS).map(|i| [0u8, 100, 200, 255][i % 4]).collect();
         let set = Dataset::new(pixels, vec![3]).unwrap();
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = HostRng::seed_from_u64(1);
         let grey = set.batch(&[0], Binarization::None, &mut rng);
         assert_eq!(&grey[..4], &[0.0, 100.0 / 255.0, 200.0 / 255.0, 1.0]);
         let thr = set.batch(&[0], Binarization::Threshold, &mut rng);
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn batcher_visits_every_item_once_per_epoch_and_reshuffles() {
-        let mut rng = StdRng::seed_from_u64(7);
+        let mut rng = HostRng::seed_from_u64(7);
         let mut b = Batcher::new(10, 3, &mut rng);
         assert_eq!(b.batches_per_epoch(), 3);
         let first: Vec<usize> = (0..3).flat_map(|_| b.next_batch(&mut rng).to_vec()).collect();
@@ -495,7 +495,7 @@ mod tests {
         assert_eq!(b.epoch(), 1);
         assert_ne!(first, second);
         // The same seed gives the same order.
-        let mut rng2 = StdRng::seed_from_u64(7);
+        let mut rng2 = HostRng::seed_from_u64(7);
         let mut b2 = Batcher::new(10, 3, &mut rng2);
         assert_eq!(b2.next_batch(&mut rng2), &first[..3]);
     }

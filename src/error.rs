@@ -77,9 +77,9 @@ pub enum VaeError {
     /// Reading a result back from the device failed.
     #[error("reading results from the device failed: {0}")]
     Read(String),
-    /// A loss came back NaN or infinite: the run diverged or the device failed silently.
-    #[error("the loss is not finite ({0}); try a smaller learning rate")]
-    NonFinite(f32),
+    /// A loss came back NaN or infinite: the run diverged, and was rolled back to `step`.
+    #[error("the loss is not finite ({loss}): the run diverged, and was rolled back to step {step}; try a smaller learning rate")]
+    NonFinite { loss: f32, step: u64 },
     /// Saving or loading weights failed.
     #[error("weights: {0}")]
     Record(String),

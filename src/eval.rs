@@ -5,7 +5,7 @@
 //! asynchronously and only once, and draws its noise from a seeded host rng.
 
 use burn::prelude::*;
-use rand::rngs::StdRng;
+use crate::transfer::HostRng;
 use rand::SeedableRng;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -46,7 +46,7 @@ pub struct EvaluationRun {
     model: Vae,
     config: VaeConfig,
     device: Device,
-    rng: StdRng,
+    rng: HostRng,
     next: usize,
     recon: Option<Tensor<1>>,
     kl: Option<Tensor<1>>,
@@ -67,7 +67,7 @@ impl EvaluationRun {
                 ..config.clone()
             },
             device: device.clone(),
-            rng: StdRng::seed_from_u64(seed),
+            rng: HostRng::seed_from_u64(seed),
             next: 0,
             recon: None,
             kl: None,
@@ -147,7 +147,7 @@ pub async fn log_likelihood_estimate(
     if k == 0 {
         return Err(VaeError::Argument("importance samples k must be at least 1".into()));
     }
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = HostRng::seed_from_u64(seed);
     let d = model.latent_dim();
     let n = data.len();
     let per_batch = (IS_ROWS / k).max(1);
@@ -211,7 +211,7 @@ pub async fn reconstruct(model: &Vae, images: &[f32], n: usize, device: &Device)
 /// `n` digits decoded from z ~ N(0, I) (the paper's figure 5) → `[n, 784]` row-major in [0, 1].
 pub async fn sample(model: &Vae, n: usize, device: &Device, seed: u64) -> Result<Vec<f32>> {
     let d = model.latent_dim();
-    let z = standard_normal(&mut StdRng::seed_from_u64(seed), n * d);
+    let z = standard_normal(&mut HostRng::seed_from_u64(seed), n * d);
     decode(model, &z, n, device).await
 }
 

@@ -4,7 +4,7 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softplus, tanh};
-use rand::rngs::StdRng;
+use crate::transfer::HostRng;
 use rand::RngExt;
 
 use crate::config::{Activation, DecoderKind, VaeConfig, PIXELS};
@@ -18,7 +18,7 @@ pub const GAUSSIAN_MIN_LOG_VAR: f64 = -9.210_340_371_976_182;
 
 /// A fully connected layer initialised on the host from `rng`, the same way on every backend:
 /// weights and biases uniform in ±1/√fan_in (PyTorch's and Burn's default for linear layers).
-fn linear(d_in: usize, d_out: usize, rng: &mut StdRng, device: &Device) -> Linear {
+fn linear(d_in: usize, d_out: usize, rng: &mut HostRng, device: &Device) -> Linear {
     let bound = 1.0 / (d_in as f32).sqrt();
     let mut uniform = |n: usize| -> Vec<f32> {
         (0..n).map(|_| rng.random_range(-bound..bound)).collect()
@@ -40,7 +40,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    fn new(sizes: &[usize], activation: Activation, rng: &mut StdRng, device: &Device) -> Self {
+    fn new(sizes: &[usize], activation: Activation, rng: &mut HostRng, device: &Device) -> Self {
         let layers = sizes
             .windows(2)
             .map(|w| linear(w[0], w[1], rng, device))
@@ -100,7 +100,7 @@ pub struct Vae {
 impl Vae {
     /// Builds the model `config` describes, its parameters drawn from `rng` on the host, so the same
     /// seed gives the same weights on every backend.
-    pub fn new(config: &VaeConfig, rng: &mut StdRng, device: &Device) -> Self {
+    pub fn new(config: &VaeConfig, rng: &mut HostRng, device: &Device) -> Self {
         let d = config.latent_dim;
         let mut enc_sizes = vec![PIXELS];
         enc_sizes.extend(&config.hidden);

@@ -7,7 +7,7 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use rand::rngs::StdRng;
+use crate::transfer::HostRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
 use crate::optim::optimizer;
-use crate::transfer::{now_ms, read_scalars, standard_normal, tensor2};
+use crate::transfer::{now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
 
 /// Salt of the evaluation noise: the test bound of a model is computed with the noise of
 /// `config.seed ^ EVALUATION_SALT`, the same in the page and in the native trainer, so the two
@@ -53,16 +53,35 @@ pub struct ChunkMetrics {
     pub epoch_ended: bool,
 }
 
+/// Everything a training step changes, kept before a chunk so that a chunk whose loss comes back
+/// non-finite can be undone: the parameters (Burn's tensors are shared, so this is no copy), the
+/// optimizer's state, the host generator, the batcher's place and the step count.
+struct SavePoint {
+    model: Vae,
+    optim: ModuleOptimizer,
+    rng: [u8; 49],
+    batcher: Batcher,
+    step: u64,
+}
+
 /// Owns a model, its optimizer and the randomness of training.
 pub struct Trainer {
     config: VaeConfig,
     device: Device,
     model: Vae,
     optim: ModuleOptimizer,
-    rng: StdRng,
+    rng: HostRng,
     batcher: Batcher,
     step: u64,
+    /// The state at the start of the latest chunk whose loss looked healthy: where a divergence
+    /// rolls back to (see [`Trainer::train_steps`]).
+    anchor: Option<SavePoint>,
+    /// The lowest chunk loss so far.
+    best_loss: f64,
 }
+
+/// A chunk is healthy when its mean loss is at most this many times the lowest so far.
+const HEALTHY_RATIO: f64 = 1.5;
 
 impl Trainer {
     /// A fresh model and optimizer for `config`, to train on a set of `train_len` datapoints.
@@ -74,7 +93,7 @@ impl Trainer {
             return Err(VaeError::NoData);
         }
         let device = device.clone().autodiff();
-        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut rng = HostRng::seed_from_u64(config.seed);
         let model = Vae::new(&config, &mut rng, &device);
         let optim = optimizer(&config);
         let batcher = Batcher::new(train_len, config.batch_size, &mut rng);
@@ -86,6 +105,8 @@ impl Trainer {
             rng,
             batcher,
             step: 0,
+            anchor: None,
+            best_loss: f64::INFINITY,
         })
     }
 
@@ -125,6 +146,33 @@ impl Trainer {
             .into_bytes()
             .map_err(|e| VaeError::Record(e.to_string()))?;
         Ok(bytes.to_vec())
+    }
+
+    /// Changes the step size from the next step on, keeping the model and the optimizer's state
+    /// (what a user does after a divergence). Refused, changing nothing, when out of range.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
+        let config = VaeConfig { learning_rate, ..self.config.clone() };
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
+    fn save_point(&self) -> SavePoint {
+        SavePoint {
+            model: self.model.clone(),
+            optim: self.optim.clone(),
+            rng: save_rng(&self.rng),
+            batcher: self.batcher.clone(),
+            step: self.step,
+        }
+    }
+
+    fn restore(&mut self, saved: SavePoint) {
+        self.model = saved.model;
+        self.optim = saved.optim;
+        self.rng = restore_rng(&saved.rng);
+        self.batcher = saved.batcher;
+        self.step = saved.step;
     }
 
     /// The seed of the test bound's noise (see [`EVALUATION_SALT`]).
@@ -178,12 +226,18 @@ impl Trainer {
 
     /// Runs `n` steps and reads their mean losses back once, asynchronously.
     ///
-    /// Fails with [`VaeError::NonFinite`] when the loss is NaN or infinite, which is also how a
-    /// device that failed silently shows itself.
+    /// Fails with [`VaeError::Backend`] when every loss is exactly zero (how a device that failed
+    /// silently shows itself), the chunk undone. Fails with [`VaeError::NonFinite`] when the loss
+    /// is NaN or infinite: the run diverged, and is rolled back to the start of the latest chunk
+    /// whose loss looked healthy (at most 1.5 times the lowest so far: a loss is measured before
+    /// the step's update, so it vouches for the state the chunk started from; the chunks that blew
+    /// the weights up before the loss overflowed are undone too). Model, optimizer, generator and
+    /// step are restored, so nothing non-finite ever reaches the weights.
     pub async fn train_steps(&mut self, data: &Dataset, n: usize) -> Result<ChunkMetrics> {
         if n == 0 {
             return Err(VaeError::Argument("train_steps needs at least one step".into()));
         }
+        let saved = self.save_point();
         let started = now_ms();
         let epoch_before = self.batcher.epoch();
         let mut sum: Option<LossParts> = None;
@@ -199,16 +253,30 @@ impl Trainer {
             });
         }
         let sum = sum.expect("n > 0 steps should have produced a loss");
-        let [loss, reconstruction, kl] = read_scalars([sum.loss, sum.reconstruction, sum.kl]).await?;
+        let [loss, reconstruction, kl] = match read_scalars([sum.loss, sum.reconstruction, sum.kl]).await {
+            Ok(values) => values,
+            Err(e) => {
+                self.restore(saved);
+                return Err(e);
+            }
+        };
         if !loss.is_finite() {
-            return Err(VaeError::NonFinite(loss));
+            let anchor = self.anchor.take().unwrap_or(saved);
+            self.restore(anchor);
+            return Err(VaeError::NonFinite { loss, step: self.step });
         }
         if loss == 0.0 && reconstruction == 0.0 && kl == 0.0 {
             // What a WebGPU device that failed without raising an error reads back.
+            self.restore(saved);
             return Err(VaeError::Backend("the device returned all-zero losses: it has probably failed".into()));
         }
         let elapsed = (now_ms() - started).max(1e-3);
         let per = |v: f32| v as f64 / n as f64;
+        let mean = per(loss);
+        if mean <= HEALTHY_RATIO * self.best_loss || self.anchor.is_none() {
+            self.anchor = Some(saved);
+        }
+        self.best_loss = self.best_loss.min(mean);
         Ok(ChunkMetrics {
             step: self.step,
             epoch: self.batcher.epoch(),

@@ -4,14 +4,28 @@
 
 use burn::prelude::*;
 use burn::tensor::Transaction;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Result, VaeError};
 
+/// The generator of every random draw on the host: ChaCha with 12 rounds, the generator rand's
+/// `StdRng` wraps (so the same seed gives the same draws as before), used directly because its
+/// state can be saved (49 bytes, [`save_rng`]) and restored ([`restore_rng`]).
+pub type HostRng = chacha20::ChaCha12Rng;
+
+/// The generator's whole state.
+pub fn save_rng(rng: &HostRng) -> [u8; 49] {
+    rng.serialize_state()
+}
+
+/// A generator that continues exactly where the saved one was.
+pub fn restore_rng(state: &[u8; 49]) -> HostRng {
+    HostRng::deserialize_state(state)
+}
+
 /// `n` standard-normal draws from `rng`: the ε of the reparameterisation, drawn on the host so that
 /// every backend sees the same noise for the same seed.
-pub fn standard_normal(rng: &mut StdRng, n: usize) -> Vec<f32> {
+pub fn standard_normal(rng: &mut HostRng, n: usize) -> Vec<f32> {
     (0..n).map(|_| StandardNormal.sample(rng)).collect()
 }
 

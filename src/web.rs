@@ -300,10 +300,31 @@ impl VaeSession {
         })
     }
 
+    /// Changes the learning rate from the next step on, keeping the model and the optimizer's
+    /// state (the remedy for a divergence). Resolves to the config in use; rejects, changing
+    /// nothing, when the rate is out of range.
+    #[wasm_bindgen(js_name = setLearningRate)]
+    pub fn set_learning_rate(&self, learning_rate: f64) -> Promise {
+        let snapshot = self.snapshot.clone();
+        with_state(&self.state, move |state| async move {
+            let mut s = state.lock().await;
+            let config = VaeConfig { learning_rate, ..s.config.clone() };
+            config.validate()?;
+            if let Some(trainer) = s.trainer.as_mut() {
+                trainer.set_learning_rate(learning_rate)?;
+            }
+            s.config = config.clone();
+            snapshot.borrow_mut().config = config.clone();
+            to_js(&config)
+        })
+    }
+
     /// Runs `n` training steps, then reads the losses back once. Resolves to
     /// `{ step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, steps,
     ///    examplesPerSecond, msPerStep, epochEnded }` (losses: means over the chunk, nats per
-    /// datapoint; `epochEnded`: an epoch was completed, time for a test bound).
+    /// datapoint; `epochEnded`: an epoch was completed, time for a test bound). When the loss comes
+    /// back NaN or infinite the run is rolled back to the start of its last healthy chunk, and the
+    /// promise resolves to `{ diverged: true, loss, step }` (`step`: where it is now).
     #[wasm_bindgen(js_name = trainSteps)]
     pub fn train_steps(&self, n: u32) -> Promise {
         with_state(&self.state, move |state| async move {
@@ -313,7 +334,15 @@ impl VaeSession {
                 (Some(t), Some(d)) => (t, d),
                 _ => return Err(VaeError::NoData),
             };
-            to_js(&trainer.train_steps(train, n as usize).await?)
+            match trainer.train_steps(train, n as usize).await {
+                Ok(metrics) => to_js(&metrics),
+                Err(VaeError::NonFinite { loss, step }) => Ok(object(&[
+                    ("diverged", JsValue::TRUE),
+                    ("loss", JsValue::from(loss)),
+                    ("step", JsValue::from(step as f64)),
+                ])),
+                Err(e) => Err(e),
+            }
         })
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use futures::executor::block_on;
-use rand::rngs::StdRng;
+use vae_web::transfer::HostRng;
 use rand::SeedableRng;
 use vae_web::config::{Binarization, VaeConfig, PIXELS};
 use vae_web::data::Dataset;
@@ -46,7 +46,7 @@ fn batches_are_the_idx_bytes() {
     let raw = read("t10k-images-idx3-ubyte");
     let test = Dataset::from_idx(raw.clone(), read("t10k-labels-idx1-ubyte")).unwrap();
     let indices = [0, 1, 4_999, 9_999];
-    let batch = test.batch(&indices, Binarization::None, &mut StdRng::seed_from_u64(0));
+    let batch = test.batch(&indices, Binarization::None, &mut HostRng::seed_from_u64(0));
     for (row, &i) in indices.iter().enumerate() {
         let bytes = &raw[16 + i * PIXELS..16 + (i + 1) * PIXELS];
         let back: Vec<u8> = batch[row * PIXELS..(row + 1) * PIXELS].iter().map(|&v| (v * 255.0).round() as u8).collect();

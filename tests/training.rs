@@ -6,9 +6,10 @@ mod common;
 
 use burn::prelude::*;
 use futures::executor::block_on;
-use rand::rngs::StdRng;
+use vae_web::transfer::HostRng;
 use rand::SeedableRng;
 use vae_web::config::{DecoderKind, Estimator, VaeConfig, PIXELS};
+use vae_web::VaeError;
 use vae_web::eval::{evaluate, log_likelihood_estimate};
 use vae_web::loss::{kl_standard_normal, log_normal, log_standard_normal, negative_elbo};
 use vae_web::model::Vae;
@@ -71,7 +72,7 @@ fn sampled_kl_agrees_with_the_closed_form_in_expectation() {
     let n = 40_000;
     let mu_t = tensor2(mu.repeat(n), n, 3, &device);
     let lv_t = tensor2(log_var.repeat(n), n, 3, &device);
-    let eps = tensor2(standard_normal(&mut StdRng::seed_from_u64(3), n * 3), n, 3, &device);
+    let eps = tensor2(standard_normal(&mut HostRng::seed_from_u64(3), n * 3), n, 3, &device);
     let z = Vae::reparameterize(mu_t.clone(), lv_t.clone(), eps);
     let sampled = scalar((log_normal(z.clone(), mu_t.clone(), lv_t.clone()) - log_standard_normal(z)).mean());
     let closed = scalar(kl_standard_normal(mu_t, lv_t).mean());
@@ -86,11 +87,11 @@ fn sgvb_a_and_sgvb_b_agree_on_a_model_in_expectation() {
     let device = Device::flex().autodiff();
     let b = VaeConfig { hidden: vec![32], samples: 64, ..VaeConfig::default() };
     let a = VaeConfig { estimator: Estimator::SgvbA, ..b.clone() };
-    let model = Vae::new(&b, &mut StdRng::seed_from_u64(5), &device).valid();
+    let model = Vae::new(&b, &mut HostRng::seed_from_u64(5), &device).valid();
     let device = device.inner();
     let m = data.len();
     let x = tensor2(data.range(0, m), m, PIXELS, &device);
-    let eps = tensor2(standard_normal(&mut StdRng::seed_from_u64(6), 64 * m * 2), 64 * m, 2, &device);
+    let eps = tensor2(standard_normal(&mut HostRng::seed_from_u64(6), 64 * m * 2), 64 * m, 2, &device);
     let pa = negative_elbo(&model, x.clone(), eps.clone(), &a);
     let pb = negative_elbo(&model, x, eps, &b);
     assert_eq!(scalar(pa.reconstruction), scalar(pb.reconstruction));
@@ -172,7 +173,7 @@ fn saved_weights_load_back_into_a_fresh_model() {
     // The same bytes as a file: what `vae train --out` writes and Burn's own loader reads.
     let path = std::env::temp_dir().join(format!("vae-roundtrip-{}.bpk", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
-    let fresh = Vae::new(&config, &mut StdRng::seed_from_u64(999), &device).try_load_file(&path).unwrap();
+    let fresh = Vae::new(&config, &mut HostRng::seed_from_u64(999), &device).try_load_file(&path).unwrap();
     // Burnpack reads tensors lazily from the file: remove it only once they are used.
     let (got, _) = block_on(vae_web::eval::encode(&fresh, &images, 3, &device)).unwrap();
     std::fs::remove_file(&path).ok();
@@ -207,4 +208,46 @@ fn the_grid_posterior_is_normalised_and_its_log_p_x_agrees_with_importance_sampl
     assert!((grid - bound.log_likelihood).abs() < 0.5, "grid {grid} vs IS {}", bound.log_likelihood);
     assert!(bound.elbo <= bound.log_likelihood + 0.05, "ELBO {} above log p(x) {}", bound.elbo, bound.log_likelihood);
     assert!(block_on(digit_bound(&model, &image[..10], 10, 9, &device)).is_err());
+}
+
+#[test]
+fn a_diverging_run_rolls_back_to_a_healthy_state_and_a_smaller_step_carries_on() {
+    let data = common::synthetic(10, 4);
+    let config = small(VaeConfig { latent_dim: 2, ..VaeConfig::default() });
+    let device = Device::flex();
+    let mut trainer = Trainer::new(config.clone(), &device, data.len()).unwrap();
+    block_on(trainer.train_steps(&data, 5)).unwrap();
+    let healthy = block_on(trainer.train_steps(&data, 5)).unwrap();
+    let images = data.range(0, 3);
+    let encode = |t: &Trainer| block_on(vae_web::eval::encode(&t.inference_model(), &images, 3, &device)).unwrap();
+
+    // A step size that blows the run up: back to the start of the last healthy chunk, step 5.
+    trainer.set_learning_rate(1.0).unwrap();
+    let err = block_on(trainer.train_steps(&data, 40)).unwrap_err();
+    assert!(matches!(err, VaeError::NonFinite { step: 5, .. }), "{err}");
+    assert_eq!(trainer.step_count(), 5);
+    let mut straight = Trainer::new(config.clone(), &device, data.len()).unwrap();
+    block_on(straight.train_steps(&data, 5)).unwrap();
+    assert_eq!(encode(&trainer), encode(&straight), "the weights are those of step 5");
+
+    // The original step size from there: exactly the run that never diverged.
+    trainer.set_learning_rate(config.learning_rate).unwrap();
+    let resumed = block_on(trainer.train_steps(&data, 5)).unwrap();
+    assert_eq!(resumed.loss, healthy.loss);
+
+    // Chunks that wreck the weights while their losses still look finite are undone too.
+    trainer.set_learning_rate(1.0).unwrap();
+    let mut diverged = false;
+    for _ in 0..60 {
+        if let Err(err) = block_on(trainer.train_steps(&data, 1)) {
+            assert!(matches!(err, VaeError::NonFinite { .. }), "{err}");
+            diverged = true;
+            break;
+        }
+    }
+    assert!(diverged, "learning rate 1 should diverge within 60 steps");
+    trainer.set_learning_rate(config.learning_rate).unwrap();
+    let after = block_on(trainer.train_steps(&data, 1)).unwrap();
+    assert!(after.loss <= 1.5 * resumed.loss, "rolled back to a healthy state: loss {} vs {}", after.loss, resumed.loss);
+    assert!(trainer.set_learning_rate(0.0).is_err());
 }

@@ -75,6 +75,13 @@ export class VaeClient extends EventTarget {
     return applied;
   }
 
+  /** A new learning rate from the next step on, keeping the model; resolves to the config in use. */
+  async setLearningRate(learningRate) {
+    const applied = await this.#request(Request.setLearningRate, { learningRate });
+    this.#config = applied;
+    return applied;
+  }
+
   /** `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits, row-major, [0, 1]. */
   reconstruct(n) {
     return this.#request(Request.reconstruct, { n });

@@ -293,6 +293,41 @@ function onRunning({ running }) {
   if (!running) refreshReconstructions({ force: true });
 }
 
+/** The loss became NaN: the worker undid the chunk and paused; offer a smaller step in one click. */
+function onDiverged({ step, learningRate, suggested }) {
+  // The chart and the readouts go back with the model.
+  const seen = step * (page.client.config?.batchSize ?? 0);
+  const h = page.history.train;
+  while (h.x.length && h.x[h.x.length - 1] > seen) for (const key of ['x', 'loss', 'reconstruction', 'kl']) h[key].pop();
+  ui.chart.dataset.points = String(h.x.length);
+  status.setReadout(ui.readouts.step, 'step', step, step.toLocaleString('en-US'));
+  status.setReadout(ui.readouts.examplesSeen, 'examples-seen', seen, seen.toLocaleString('en-US'));
+  queueChart();
+  showError(
+    `Training diverged with learning rate ${learningRate}: the loss became NaN. ` +
+      `The model was rolled back to step ${step.toLocaleString('en-US')}, the last healthy one, and training paused; nothing was lost.`,
+    {
+      kind: 'warning',
+      key: 'diverged',
+      action: {
+        label: `Resume with learning rate ${suggested}`,
+        run: async () => {
+          try {
+            const config = await page.client.setLearningRate(suggested);
+            page.settings = page.state.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
+            page.state.writeSettings(page.settings);
+            fillForm(page.settings);
+            setPhase('running');
+            page.client.start();
+          } catch (error) {
+            showError(`The learning rate was not changed: ${error.message}`, { key: 'diverged' });
+          }
+        },
+      },
+    },
+  );
+}
+
 function onModelReset({ config }) {
   page.settings = page.state.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
   page.state.writeSettings(page.settings);
@@ -434,6 +469,7 @@ async function main() {
   client.addEventListener(Event.running, (e) => onRunning(e.detail));
   client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
   client.addEventListener(Event.error, (e) => showError(e.detail.message));
+  client.addEventListener(Event.diverged, (e) => onDiverged(e.detail));
   ui.start.addEventListener('click', () => {
     setPhase('running');
     client.start();

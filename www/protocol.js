@@ -23,6 +23,8 @@ export const Request = Object.freeze({
   pause: 'pause',
   /** `{ config }` -> the config applied: a fresh model at step 0 ('reset' follows); rejects and keeps the model on a bad config. */
   reset: 'reset',
+  /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
+  setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
   loadWeights: 'loadWeights',
   /** `{ n }` -> `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits. */
@@ -56,6 +58,11 @@ export const Event = Object.freeze({
   evaluated: 'evaluated',
   /** `{ running: boolean }`: the training loop started or stopped. */
   running: 'running',
+  /**
+   * `{ step, learningRate, suggested, loss }`: the loss became NaN or infinite; the run was rolled
+   * back to `step` (the start of its last healthy chunk) and training paused.
+   */
+  diverged: 'diverged',
   /** `{ config }`: a new model (reset or loaded weights); views clear and refetch. */
   reset: 'reset',
   /** `{ message }`: something failed; nothing was lost, the page shows the message. */

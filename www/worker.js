@@ -289,6 +289,18 @@ async function trainLoop() {
       // While the user drags or draws, one step per chunk, so the next decode waits less.
       const interactive = performance.now() - lastUrgentAt < INTERACTIVE_MS;
       const m = await enqueue(() => requireData().trainSteps(interactive ? 1 : stepsPerChunk));
+      if (m.diverged) {
+        // The facade rolled the run back to m.step (the start of its last healthy chunk). Pause,
+        // and suggest a tenth of the rate, no more than the default (a rate far above it rarely
+        // works for this model).
+        running = false;
+        lastStep = m.step;
+        const learningRate = session.config().learningRate;
+        const fallback = facade.configSchema().defaults.learningRate;
+        const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
+        emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
+        break;
+      }
       if (!Number.isFinite(m.loss) || m.loss === 0) {
         // A poisoned GPU device has been seen to report a loss of exactly 0 without an error.
         throw new Error(
@@ -391,6 +403,7 @@ const handlers = {
   [Request.pause]: pause,
   [Request.reset]: reset,
   [Request.loadWeights]: loadWeights,
+  [Request.setLearningRate]: ({ learningRate }) => inLane(Request.setLearningRate, () => requireSession().setLearningRate(learningRate)),
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => requireData().reconstruct(n)),
   [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => requireData().testImages(count)),
   [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, () => requireData().encodeTest(count)),

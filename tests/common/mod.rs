@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use rand::rngs::StdRng;
+use vae_web::transfer::HostRng;
 use rand::{RngExt, SeedableRng};
 use vae_web::config::PIXELS;
 use vae_web::data::Dataset;
@@ -16,7 +16,7 @@ pub fn synthetic(per_class: usize, seed: u64) -> Dataset {
 
 /// The digits of [`synthetic`] as raw bytes (784 per digit, row-major) and labels.
 pub fn synthetic_raw(per_class: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = HostRng::seed_from_u64(seed);
     let mut pixels = Vec::with_capacity(per_class * 10 * PIXELS);
     let mut labels = Vec::new();
     for i in 0..per_class * 10 {

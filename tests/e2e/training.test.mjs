@@ -217,3 +217,36 @@ describe('training page on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
     await p.close();
   });
 });
+
+describe('a run that diverges is rolled back, not lost', { timeout: 300_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: false });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('learning rate 1: the loss turns NaN, the run rolls back and pauses, one click resumes with a smaller step', async () => {
+    const p = await app.page({ backend: 'cpu', lr: '1' });
+    await p.click('start');
+    await p.page.waitForSelector('[data-testid="error"] li[data-key="diverged"]', { timeout: 120_000 });
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    const text = await p.text('error');
+    assert.match(text, /diverged with learning rate 1: the loss became NaN/);
+    const step = await p.readNumber('step', 'data-step');
+    assert.match(text, new RegExp(`rolled back to step ${step.toLocaleString('en-US')}`));
+    // Nothing NaN reached the model: the explorer still decodes finite digits, the bound is a number.
+    const loss = await p.readNumber('loss', 'data-loss');
+    assert.ok(!(step > 0) || Number.isFinite(loss), `the last loss shown is finite: ${loss}`);
+    await p.page.click('[data-testid="error"] button[data-action="diverged"]');
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { message: 'training resumed after the rollback' });
+    // A tenth of the rate, and no more than the default 0.001.
+    assert.equal(await p.page.inputValue('[data-testid="setting-lr"]'), '0.001');
+    assert.match(p.page.url(), /lr=0\.001/);
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+});

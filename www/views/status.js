@@ -63,9 +63,10 @@ const formatBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ro
 /**
  * Adds a message to the message area and shows it. `kind`: 'error' | 'warning' | 'info'. `key` groups
  * messages so `clearMessages(el, key)` can take them back (e.g. the settings' messages once fixed).
- * Repeating the text of a message already shown only counts it.
+ * Repeating the text of a message already shown only counts it. `action`, `{ label, run }`, adds a
+ * button that runs it and takes the message away.
  */
-export function addMessage(el, text, { kind = 'error', key = '' } = {}) {
+export function addMessage(el, text, { kind = 'error', key = '', action = null } = {}) {
   const list = el.querySelector('ul') ?? el.appendChild(document.createElement('ul'));
   for (const item of list.children) {
     if (item.dataset.text === text) {
@@ -94,7 +95,21 @@ export function addMessage(el, text, { kind = 'error', key = '' } = {}) {
     item.remove();
     update(el);
   });
-  item.append(message, count, close);
+  item.append(message, count);
+  if (action) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'action';
+    button.dataset.action = key;
+    button.textContent = action.label;
+    button.addEventListener('click', () => {
+      item.remove();
+      update(el);
+      action.run();
+    });
+    item.append(button);
+  }
+  item.append(close);
   list.append(item);
   update(el);
 }
