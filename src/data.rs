@@ -354,6 +354,24 @@ impl Batcher {
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
+
+    /// Its whole state: the epoch, the place in it, and this epoch's order.
+    pub fn to_parts(&self) -> (usize, usize, &[usize]) {
+        (self.epoch, self.cursor, &self.order)
+    }
+
+    /// A batcher that continues exactly where the one `to_parts` described was; `None` when the
+    /// parts do not describe one over `len` items (a permutation of 0..len, a cursor within it).
+    pub fn from_parts(epoch: usize, cursor: usize, order: Vec<usize>, batch_size: usize, len: usize) -> Option<Self> {
+        let mut seen = vec![false; len];
+        let permutation = order.len() == len && order.iter().all(|&i| i < len && !std::mem::replace(&mut seen[i], true));
+        (permutation && cursor <= len && batch_size >= 1).then(|| Self {
+            order,
+            cursor,
+            batch_size: batch_size.min(len).max(1),
+            epoch,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! between host and device through [`transfer`]. [`web`] is the only module that knows about
 //! JavaScript.
 
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;

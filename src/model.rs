@@ -1,6 +1,6 @@
 //! The recognition model q_φ(z|x) and the generative model p_θ(x|z) (the paper's appendix C).
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softplus, tanh};
@@ -16,9 +16,23 @@ use crate::config::{Activation, DecoderKind, VaeConfig, PIXELS};
 /// softplus) so the gradient never vanishes.
 pub const GAUSSIAN_MIN_LOG_VAR: f64 = -9.210_340_371_976_182;
 
+/// Numbers the parameters of a model in the order they are made, so that the same config always
+/// gives the same parameter ids: the optimizer's saved state is keyed by them, and a checkpoint's
+/// optimizer state must find its parameters again in the model rebuilt from it.
+struct ParamIds(u64);
+
+impl ParamIds {
+    fn next<const D: usize>(&mut self, tensor: Tensor<D>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        let mut param = Param::from_tensor(tensor);
+        param.id = ParamId::from(self.0);
+        param
+    }
+}
+
 /// A fully connected layer initialised on the host from `rng`, the same way on every backend:
 /// weights and biases uniform in ±1/√fan_in (PyTorch's and Burn's default for linear layers).
-fn linear(d_in: usize, d_out: usize, rng: &mut HostRng, device: &Device) -> Linear {
+fn linear(d_in: usize, d_out: usize, rng: &mut HostRng, ids: &mut ParamIds, device: &Device) -> Linear {
     let bound = 1.0 / (d_in as f32).sqrt();
     let mut uniform = |n: usize| -> Vec<f32> {
         (0..n).map(|_| rng.random_range(-bound..bound)).collect()
@@ -26,8 +40,8 @@ fn linear(d_in: usize, d_out: usize, rng: &mut HostRng, device: &Device) -> Line
     let weight = Tensor::<2>::from_data(TensorData::new(uniform(d_in * d_out), [d_in, d_out]), device);
     let bias = Tensor::<1>::from_data(TensorData::new(uniform(d_out), [d_out]), device);
     Linear {
-        weight: Param::from_tensor(weight),
-        bias: Some(Param::from_tensor(bias)),
+        weight: ids.next(weight),
+        bias: Some(ids.next(bias)),
     }
 }
 
@@ -40,10 +54,10 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    fn new(sizes: &[usize], activation: Activation, rng: &mut HostRng, device: &Device) -> Self {
+    fn new(sizes: &[usize], activation: Activation, rng: &mut HostRng, ids: &mut ParamIds, device: &Device) -> Self {
         let layers = sizes
             .windows(2)
-            .map(|w| linear(w[0], w[1], rng, device))
+            .map(|w| linear(w[0], w[1], rng, ids, device))
             .collect();
         Self { layers, activation }
     }
@@ -108,14 +122,15 @@ impl Vae {
         dec_sizes.extend(config.hidden.iter().rev());
         let last_hidden = *config.hidden.last().expect("a validated config should have a hidden layer");
         let first_hidden = config.hidden[0];
+        let ids = &mut ParamIds(0);
         Self {
-            encoder: Mlp::new(&enc_sizes, config.activation, rng, device),
-            mu: linear(last_hidden, d, rng, device),
-            log_var: linear(last_hidden, d, rng, device),
-            decoder: Mlp::new(&dec_sizes, config.activation, rng, device),
-            out: linear(first_hidden, PIXELS, rng, device),
+            encoder: Mlp::new(&enc_sizes, config.activation, rng, ids, device),
+            mu: linear(last_hidden, d, rng, ids, device),
+            log_var: linear(last_hidden, d, rng, ids, device),
+            decoder: Mlp::new(&dec_sizes, config.activation, rng, ids, device),
+            out: linear(first_hidden, PIXELS, rng, ids, device),
             out_log_var: (config.decoder == DecoderKind::Gaussian)
-                .then(|| linear(first_hidden, PIXELS, rng, device)),
+                .then(|| linear(first_hidden, PIXELS, rng, ids, device)),
             latent_dim: d,
         }
     }

@@ -11,6 +11,7 @@ use crate::transfer::HostRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use crate::checkpoint::Checkpoint;
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
@@ -134,6 +135,47 @@ impl Trainer {
             ))
         })?;
         Ok(())
+    }
+
+    /// The whole run (see [`Checkpoint`]), with `extra` bytes of the caller's.
+    ///
+    /// Reads every tensor back synchronously: on the CPU only (it panics on WebGPU in wasm).
+    pub fn checkpoint(&self, extra: Vec<u8>) -> Result<Checkpoint> {
+        let optimizer = self.optim.into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
+        let (epoch, cursor, order) = self.batcher.to_parts();
+        Ok(Checkpoint {
+            config: self.config.clone(),
+            weights: self.weights_bytes()?,
+            optimizer: optimizer.to_vec(),
+            rng: save_rng(&self.rng),
+            epoch,
+            cursor,
+            order: order.to_vec(),
+            step: self.step,
+            extra,
+        })
+    }
+
+    /// The run `checkpoint` saved, continuing exactly where it was, on `device`, to train on a set
+    /// of `train_len` datapoints (the one it was trained on).
+    pub fn resume(checkpoint: Checkpoint, device: &Device, train_len: usize) -> Result<Self> {
+        let mut trainer = Self::new(checkpoint.config.clone(), device, train_len)?;
+        trainer.load_weights(checkpoint.weights)?;
+        trainer.optim = trainer
+            .optim
+            .clone()
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
+            .map_err(|e| VaeError::Record(format!("the optimizer state cannot be read: {e}")))?;
+        let order_len = checkpoint.order.len();
+        trainer.batcher = Batcher::from_parts(checkpoint.epoch, checkpoint.cursor, checkpoint.order, checkpoint.config.batch_size, train_len)
+            .ok_or_else(|| {
+                VaeError::Record(format!(
+                    "this run was trained on {order_len} digits, not the {train_len} loaded here"
+                ))
+            })?;
+        trainer.rng = restore_rng(&checkpoint.rng);
+        trainer.step = checkpoint.step;
+        Ok(trainer)
     }
 
     /// The model's weights as a burnpack file's bytes (what `vae train --out` writes).

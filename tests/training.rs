@@ -251,3 +251,33 @@ fn a_diverging_run_rolls_back_to_a_healthy_state_and_a_smaller_step_carries_on()
     assert!(after.loss <= 1.5 * resumed.loss, "rolled back to a healthy state: loss {} vs {}", after.loss, resumed.loss);
     assert!(trainer.set_learning_rate(0.0).is_err());
 }
+
+#[test]
+fn a_checkpointed_run_continues_bit_for_bit() {
+    use vae_web::checkpoint::Checkpoint;
+    let data = common::synthetic(10, 8);
+    let device = Device::flex();
+    for config in [
+        small(VaeConfig { latent_dim: 2, ..VaeConfig::default() }),
+        small(VaeConfig { latent_dim: 3, optimizer: vae_web::config::OptimizerKind::Adagrad, learning_rate: 0.02, ..VaeConfig::default() }),
+    ] {
+        // 20 steps, save, 10 more; against 20 steps, save, restore from the bytes, 10 more.
+        let mut straight = Trainer::new(config.clone(), &device, data.len()).unwrap();
+        block_on(straight.train_steps(&data, 20)).unwrap();
+        let bytes = straight.checkpoint(b"chart".to_vec()).unwrap().to_bytes();
+        let want: Vec<f64> = (0..10).map(|_| block_on(straight.train_steps(&data, 1)).unwrap().loss).collect();
+
+        let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
+        assert_eq!(checkpoint.extra, b"chart");
+        let mut resumed = Trainer::resume(checkpoint, &device, data.len()).unwrap();
+        assert_eq!(resumed.step_count(), 20);
+        let got: Vec<f64> = (0..10).map(|_| block_on(resumed.train_steps(&data, 1)).unwrap().loss).collect();
+        assert_eq!(got, want, "{:?}", config.optimizer);
+    }
+    // A run from another data set is refused with the reason.
+    let config = small(VaeConfig::default());
+    let trainer = Trainer::new(config, &device, data.len()).unwrap();
+    let checkpoint = trainer.checkpoint(vec![]).unwrap();
+    let err = Trainer::resume(checkpoint, &device, data.len() + 1).err().unwrap();
+    assert!(err.to_string().contains("trained on 100 digits"), "{err}");
+}
