@@ -10,7 +10,10 @@
 //! `1e-30 / ε = 1e-22` per step, far below f32's resolution of any weight that matters.
 
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdaGradConfig, Adam, AdamConfig, AdamState, LearningRate, ModuleOptimizer, Optimizer};
+use burn::optim::{
+    AdaGrad, AdaGradConfig, AdaGradState, Adam, AdamConfig, AdamState, LearningRate, ModuleOptimizer, Optimizer,
+    RecordState, StateSink, StateSource,
+};
 use burn::prelude::*;
 
 use crate::config::{OptimizerKind, VaeConfig};
@@ -24,14 +27,32 @@ pub fn flush_tiny<const D: usize>(t: Tensor<D>) -> Tensor<D> {
     t.mask_fill(tiny, 0.0)
 }
 
-/// Burn's Adam, with both moments flushed to zero below [`FLUSH_BELOW`] after every step.
+/// An optimizer state that a saved run rebuilds on the CPU.
+///
+/// Burn rebuilds a saved optimizer state on `Device::default()`, which in the browser build is the
+/// WebGPU device: without an initialised WebGPU runtime that panics, and on the CPU backend there
+/// is none. The state is rebuilt on Flex instead; the next step moves it to its parameter's device.
 #[derive(Clone)]
-pub struct FlushAdam {
-    inner: Adam,
+pub struct OnHost<S>(S);
+
+impl<S: RecordState> RecordState for OnHost<S> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        self.0.state_flatten(prefix, out);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, _device: &Device) -> Option<Self> {
+        S::state_unflatten(prefix, src, &Device::flex()).map(OnHost)
+    }
 }
 
-impl Optimizer for FlushAdam {
-    type State<const D: usize> = AdamState<D>;
+/// Burn's Adagrad, its state rebuilt on the host (see [`OnHost`]).
+#[derive(Clone)]
+pub struct HostAdagrad {
+    inner: AdaGrad,
+}
+
+impl Optimizer for HostAdagrad {
+    type State<const D: usize> = OnHost<AdaGradState<D>>;
 
     fn step<const D: usize>(
         &self,
@@ -40,17 +61,43 @@ impl Optimizer for FlushAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (tensor, state) = self.inner.step(lr, tensor, grad, state);
+        let (tensor, state) = self.inner.step(lr, tensor, grad, state.map(|s| s.0));
+        (tensor, state.map(OnHost))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        OnHost(AdaGrad::to_device(state.0, device))
+    }
+}
+
+/// Burn's Adam, with both moments flushed to zero below [`FLUSH_BELOW`] after every step, its
+/// state rebuilt on the host (see [`OnHost`]).
+#[derive(Clone)]
+pub struct FlushAdam {
+    inner: Adam,
+}
+
+impl Optimizer for FlushAdam {
+    type State<const D: usize> = OnHost<AdamState<D>>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let (tensor, state) = self.inner.step(lr, tensor, grad, state.map(|s| s.0));
         let state = state.map(|mut s| {
             s.momentum.moment_1 = flush_tiny(s.momentum.moment_1);
             s.momentum.moment_2 = flush_tiny(s.momentum.moment_2);
-            s
+            OnHost(s)
         });
         (tensor, state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        Adam::to_device(state, device)
+        OnHost(Adam::to_device(state.0, device))
     }
 }
 
@@ -64,7 +111,9 @@ pub fn optimizer(config: &VaeConfig) -> ModuleOptimizer {
         }),
         // ε = 1e-8 keeps the first steps (accumulated squares near zero) close to the paper's
         // Adagrad. Its accumulator only grows, so it never goes subnormal.
-        OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).init(),
+        OptimizerKind::Adagrad => ModuleOptimizer::from(HostAdagrad {
+            inner: AdaGradConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).build(),
+        }),
     }
 }
 

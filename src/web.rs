@@ -16,6 +16,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::checkpoint::Checkpoint;
 use crate::config::VaeConfig;
 use crate::data::Dataset;
 use crate::device::{self, BackendKind, ComputeDevice};
@@ -297,6 +298,61 @@ impl VaeSession {
             s.rebuild(config.clone(), Some(bytes))?;
             snapshot.borrow_mut().config = config.clone();
             to_js(&config)
+        })
+    }
+
+    /// The whole run as one file's bytes (`Uint8Array`, see `src/checkpoint.rs`): config, weights,
+    /// optimizer and generator state, the batcher's place, the step, and `extra` (bytes of the
+    /// caller's: the page keeps its chart's history there). On the CPU backend only for now (it
+    /// reads every tensor back synchronously); on WebGPU it rejects and says so.
+    pub fn checkpoint(&self, extra: Vec<u8>) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let s = state.lock().await;
+            if s.device()?.kind == BackendKind::WebGpu {
+                return Err(VaeError::Backend(
+                    "saving a run from the WebGPU backend is not supported yet; the CPU backend (?backend=cpu) keeps runs".into(),
+                ));
+            }
+            let bytes = s.trainer()?.checkpoint(extra)?.to_bytes();
+            Ok(Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+
+    /// Continues the run saved in `bytes` (a `checkpoint()` file, from the page or from
+    /// `vae train --checkpoint`) exactly where it was. Resolves to `{ config, step, epoch,
+    /// examplesSeen, extra: Uint8Array }`; on bytes that are not a run, a run from another format
+    /// version or of another data set, rejects with the reason and keeps the model in use.
+    pub fn resume(&self, bytes: Vec<u8>) -> Promise {
+        let snapshot = self.snapshot.clone();
+        with_state(&self.state, move |state| async move {
+            let checkpoint = Checkpoint::from_bytes(&bytes)?;
+            drop(bytes);
+            let mut s = state.lock().await;
+            let (device, train) = match (&s.device, &s.train) {
+                (Some(d), _) if d.kind == BackendKind::WebGpu => {
+                    return Err(VaeError::Backend(
+                        "resuming a saved run on the WebGPU backend is not supported yet; open the page with ?backend=cpu".into(),
+                    ))
+                }
+                (Some(d), Some(t)) => (d.device.clone(), t.len()),
+                _ => return Err(VaeError::NoData),
+            };
+            let extra = checkpoint.extra.clone();
+            let config = checkpoint.config.clone();
+            let trainer = Trainer::resume(checkpoint, &device, train)?;
+            let out = object(&[
+                ("config", to_js(&config)?),
+                ("step", JsValue::from(trainer.step_count() as f64)),
+                ("epoch", JsValue::from(trainer.epoch() as f64)),
+                ("examplesSeen", JsValue::from(trainer.examples_seen() as f64)),
+                ("extra", Uint8Array::from(extra.as_slice()).into()),
+            ]);
+            s.trainer = Some(trainer);
+            s.config = config.clone();
+            s.samples_drawn = 0;
+            s.evaluation = None;
+            snapshot.borrow_mut().config = config;
+            Ok(out)
         })
     }
 

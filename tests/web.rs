@@ -283,3 +283,38 @@ async fn the_grid_posterior_is_normalised_and_peaks_where_a_brute_force_search_d
     let err = resolve(s.posterior(vec![0.0; 3], points, 2)).await.unwrap_err();
     assert!(message(err).contains("image"));
 }
+
+#[wasm_bindgen_test]
+async fn a_saved_run_resumes_bit_for_bit_and_bad_files_change_nothing() {
+    let a = session("cpu", &[]).await;
+    resolve(a.train_steps(20)).await.unwrap();
+    let bytes = resolve(a.checkpoint(b"{\"chart\":1}".to_vec())).await.unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    let mut want = Vec::new();
+    for _ in 0..10 {
+        want.push(num(&resolve(a.train_steps(1)).await.unwrap(), "loss"));
+    }
+
+    let b = session("cpu", &[("latentDim", 4.into())]).await;
+    resolve(b.train_steps(3)).await.unwrap();
+    // Not a run, or a truncated one: refused, the model in use kept.
+    for bad in [b"not a run".to_vec(), bytes[..bytes.len() / 2].to_vec()] {
+        let err = resolve(b.resume(bad)).await.unwrap_err();
+        assert!(message(err).contains("not a training run"));
+        assert_eq!(b.latent_dim(), 4);
+    }
+    let info = resolve(b.resume(bytes)).await.unwrap();
+    assert_eq!(num(&info, "step"), 20.0);
+    assert_eq!(b.latent_dim(), 2);
+    let extra = Reflect::get(&info, &"extra".into()).unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    assert_eq!(extra, b"{\"chart\":1}");
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.push(num(&resolve(b.train_steps(1)).await.unwrap(), "loss"));
+    }
+    assert_eq!(got, want, "steps 21-30 after a resume are those of the run that went on");
+
+    // On WebGPU, saving says it is not supported yet (instead of panicking on a synchronous read).
+    let gpu = session("webgpu", &[]).await;
+    let err = resolve(gpu.checkpoint(vec![])).await.unwrap_err();
+    assert!(message(err).contains("not supported yet"));
+}

@@ -75,6 +75,35 @@ export class VaeClient extends EventTarget {
     return applied;
   }
 
+  /** Saves the run in the browser now; resolves to the step saved, or null. */
+  save() {
+    return this.#request(Request.save);
+  }
+
+  /** The run saved in this browser (its description), or null. */
+  savedRun() {
+    return this.#request(Request.savedRun);
+  }
+
+  /** Continues the run saved in this browser: protocol.js's Resumed. */
+  async resumeSaved() {
+    const resumed = await this.#request(Request.resumeSaved);
+    this.#config = resumed.config;
+    return resumed;
+  }
+
+  /** Continues the run in a file's bytes (a saved run): protocol.js's Resumed. */
+  async resume(bytes) {
+    const resumed = await this.#request(Request.resume, { bytes }, [bytes.buffer]);
+    this.#config = resumed.config;
+    return resumed;
+  }
+
+  /** The whole run as a file's bytes (Uint8Array). */
+  checkpoint() {
+    return this.#request(Request.checkpoint);
+  }
+
   /** A new learning rate from the next step on, keeping the model; resolves to the config in use. */
   async setLearningRate(learningRate) {
     const applied = await this.#request(Request.setLearningRate, { learningRate });

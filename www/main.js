@@ -58,6 +58,10 @@ const ui = {
   modeTrained: $('mode-trained'),
   modeScratch: $('mode-scratch'),
   modeNote: $('mode-note'),
+  modeResume: $('mode-resume'),
+  modeResumeDetail: $('mode-resume-detail'),
+  download: $('download'),
+  savedNote: $('saved-note'),
 };
 
 /** The models scripts/train-models.sh trains for the page, by latent dimension. */
@@ -87,7 +91,8 @@ function setPhase(phase) {
   page.phase = phase;
   document.body.dataset.phase = phase;
   const usable = ['ready', 'running', 'pausing', 'paused'].includes(phase);
-  ui.modeTrained.disabled = ui.modeScratch.disabled = !usable;
+  ui.modeTrained.disabled = ui.modeScratch.disabled = ui.modeResume.disabled = !usable;
+  ui.download.disabled = !usable;
   ui.start.disabled = !(phase === 'ready' || phase === 'paused');
   ui.pause.disabled = phase !== 'running';
   ui.reset.disabled = !usable;
@@ -165,10 +170,15 @@ async function onLoadWeights() {
   const files = [...ui.loadWeights.files];
   ui.loadWeights.value = '';
   status.clearMessages(ui.errors, 'weights');
+  const run = files.find((f) => f.name.toLowerCase().endsWith('.vaerun'));
+  if (run) {
+    await openRun(run);
+    return;
+  }
   const weights = files.find((f) => f.name.toLowerCase().endsWith('.bpk'));
   const configFile = files.find((f) => f.name.toLowerCase().endsWith('.json'));
   if (!weights) {
-    showError('Pick the weights file (.bpk) that `vae train --out` wrote, and its .json config with it.', { key: 'weights' });
+    showError('Pick a saved run (.vaerun), or the weights file (.bpk) that `vae train --out` wrote with its .json config.', { key: 'weights' });
     return;
   }
   let config = null;
@@ -191,14 +201,107 @@ async function onLoadWeights() {
   }
 }
 
+// ---- runs that survive a reload: saved in the browser, downloaded, opened ----------------------
+
+/** Shows a resumed run: its chart, its readouts, paused where it was. */
+function showResumed({ config, step, epoch, examplesSeen, history }, how) {
+  page.history = {
+    train: { x: [], loss: [], reconstruction: [], kl: [], ...history.train },
+    test: { x: [], loss: [], reconstruction: [], kl: [], ...history.test },
+  };
+  const last = (series, key) => series[key][series[key].length - 1];
+  const t = page.history.train;
+  status.showMetrics(ui.readouts, {
+    step, epoch, epochProgress: 0, examplesSeen, examplesPerSecond: NaN,
+    loss: last(t, 'loss'), reconstruction: last(t, 'reconstruction'), kl: last(t, 'kl'),
+  });
+  const test = page.history.test;
+  if (test.x.length) status.showTest(ui.testLoss, { step, loss: last(test, 'loss'), reconstruction: last(test, 'reconstruction'), kl: last(test, 'kl') });
+  ui.chart.dataset.points = String(t.x.length);
+  ui.chart.dataset.testPoints = String(test.x.length);
+  page.settings = page.state.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
+  fillForm(page.settings);
+  setPhase('paused');
+  showMode('resumed', `${how} at step ${step.toLocaleString('en-US')}: press Resume to train on from exactly where it was.`);
+  queueChart();
+  refreshReconstructions({ force: true });
+}
+
+async function resumeSaved() {
+  ui.modeResume.disabled = true;
+  try {
+    if (page.client.running) page.client.pause();
+    showResumed(await page.client.resumeSaved(), 'Your run, resumed from this browser’s storage');
+    status.clearMessages(ui.errors, 'runs');
+  } catch (error) {
+    showError(`The saved run could not be resumed: ${sentence(error.message)} The model in use is kept.`, { key: 'runs' });
+  } finally {
+    setPhase(page.phase);
+  }
+}
+
+async function openRun(file) {
+  try {
+    if (page.client.running) page.client.pause();
+    showResumed(await page.client.resume(new Uint8Array(await file.arrayBuffer())), `${file.name} opened`);
+    status.clearMessages(ui.errors, 'weights');
+  } catch (error) {
+    showError(`${sentence(`${file.name} was not opened: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+  } finally {
+    setPhase(page.phase);
+  }
+}
+
+/** Saves the whole run as a file. */
+async function downloadRun() {
+  ui.download.disabled = true;
+  try {
+    const bytes = await page.client.checkpoint();
+    const step = Number(ui.readouts.step.dataset.step) || 0;
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    link.download = `vae-latent${page.settings.latentDim}-step${step}.vaerun`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    showError(`The model could not be downloaded: ${error.message}`, { key: 'runs' });
+  } finally {
+    setPhase(page.phase);
+  }
+}
+
+/** Offers the run saved in this browser, if there is one. */
+async function offerSavedRun() {
+  let saved = null;
+  try {
+    saved = await page.client.savedRun();
+  } catch {
+    return;
+  }
+  if (!saved) return;
+  const bound = Number.isFinite(saved.testLoss) ? `, test −ELBO ${saved.testLoss.toFixed(1)}` : '';
+  ui.modeResumeDetail.textContent = `step ${saved.step.toLocaleString('en-US')}${bound}, ${saved.latentDim}-D, saved ${new Date(saved.savedAt).toLocaleString()}`;
+  ui.modeResume.dataset.step = String(saved.step);
+  ui.modeResume.hidden = false;
+}
+
+function onSaved({ step, savedAt }) {
+  ui.savedNote.textContent = `Saved in this browser at step ${step.toLocaleString('en-US')} (${new Date(savedAt).toLocaleTimeString()}).`;
+  ui.savedNote.dataset.step = String(step);
+}
+
 // ---- the first choice: a trained model, or training from scratch ------------------------------
 
 function showMode(mode, note) {
-  page.settings.model = mode;
+  // A resumed run is one trained here: a reload opens from scratch and offers it again.
+  page.settings.model = mode === 'resumed' ? 'scratch' : mode;
   page.state.writeSettings(page.settings);
   ui.mode.dataset.mode = mode;
   ui.modeTrained.setAttribute('aria-pressed', String(mode === 'trained'));
   ui.modeScratch.setAttribute('aria-pressed', String(mode === 'scratch'));
+  ui.modeResume.setAttribute('aria-pressed', String(mode === 'resumed'));
   if (note !== undefined) ui.modeNote.textContent = note;
 }
 
@@ -470,6 +573,7 @@ async function main() {
   client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
   client.addEventListener(Event.error, (e) => showError(e.detail.message));
   client.addEventListener(Event.diverged, (e) => onDiverged(e.detail));
+  client.addEventListener(Event.saved, (e) => onSaved(e.detail));
   ui.start.addEventListener('click', () => {
     setPhase('running');
     client.start();
@@ -513,6 +617,14 @@ async function main() {
   queueChart();
   ui.modeTrained.addEventListener('click', exploreTrained);
   ui.modeScratch.addEventListener('click', trainFromScratch);
+  ui.modeResume.addEventListener('click', resumeSaved);
+  ui.download.addEventListener('click', downloadRun);
+  // Leaving or hiding the page saves the run (the worker saves every ~10 s while training too).
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') client.save().catch(() => {});
+  });
+  window.addEventListener('pagehide', () => client.save().catch(() => {}));
+  await offerSavedRun();
   if (settings.model === 'trained') {
     await exploreTrained();
   } else {

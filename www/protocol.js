@@ -23,6 +23,16 @@ export const Request = Object.freeze({
   pause: 'pause',
   /** `{ config }` -> the config applied: a fresh model at step 0 ('reset' follows); rejects and keeps the model on a bad config. */
   reset: 'reset',
+  /** `{}` -> the step saved, or null (nothing to save, or no storage): saves the run in the browser now. */
+  save: 'save',
+  /** `{}` -> `{ step, examplesSeen, testLoss, latentDim, savedAt, bytes }` of the run saved in this browser, or null. */
+  savedRun: 'savedRun',
+  /** `{}` -> {@link Resumed}: continues the run saved in this browser exactly where it was. */
+  resumeSaved: 'resumeSaved',
+  /** `{ bytes: Uint8Array }` -> {@link Resumed}: continues the run in a file ("Open model"). */
+  resume: 'resume',
+  /** `{}` -> Uint8Array: the whole run as a file ("Download model"; CPU backend). */
+  checkpoint: 'checkpoint',
   /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
@@ -63,6 +73,8 @@ export const Event = Object.freeze({
    * back to `step` (the start of its last healthy chunk) and training paused.
    */
   diverged: 'diverged',
+  /** `{ step, savedAt, bytes }`: the run was saved in the browser. */
+  saved: 'saved',
   /** `{ config }`: a new model (reset or loaded weights); views clear and refetch. */
   reset: 'reset',
   /** `{ message }`: something failed; nothing was lost, the page shows the message. */
@@ -135,6 +147,13 @@ export const PLANE_DIGITS = 2000;
  * @property {number|null} gridLogLikelihood  log p(x) integrated on a grid (2-D latent spaces only)
  * @property {number[]} mu
  * @property {number[]} logVar
+ *
+ * @typedef {object} Resumed  A run continued where it was saved.
+ * @property {object} config
+ * @property {number} step
+ * @property {number} epoch
+ * @property {number} examplesSeen
+ * @property {{train: object, test: object}} history  the chart's series, `{ x, loss, reconstruction, kl }` each
  *
  * @typedef {object} TestBound  Over every test digit (src/eval.rs, `Evaluation`).
  * @property {number} step

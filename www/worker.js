@@ -9,6 +9,7 @@
 // explorer.
 
 import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
+import { RunStoreError, loadRun, saveRun } from './runs.js';
 
 /** The MNIST files, gzip-compressed (about 11 MB in all; 55 MB once inflated). */
 const DATA_FILES = [
@@ -21,6 +22,9 @@ const DATA_DIR = new URL('../data/mnist/', import.meta.url);
 
 /** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
 const EVALUATION_PIECE = 500;
+
+/** While training, the run is saved in the browser this often (and on pause, and when hidden). */
+const SAVE_EVERY_MS = 10_000;
 
 /**
  * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
@@ -48,6 +52,16 @@ let stepsPerChunk = 1;
 let lastStep = 0;
 let lastEvaluatedStep = -1;
 let evaluation = null; // the promise of the evaluation in progress
+
+// The run's record, saved with it: the chart's points (x = examples seen) and the last test bound.
+const emptyLog = () => ({
+  train: { x: [], loss: [], reconstruction: [], kl: [] },
+  test: { x: [], loss: [], reconstruction: [], kl: [] },
+});
+let runLog = emptyLog();
+let lastSaveAt = performance.now();
+let saving = null; // the promise of the save in progress
+let storageWarned = false;
 
 // Every session call runs one at a time, each after the previous one settled, in the lanes of
 // protocol.js: urgent calls go before whatever waits in the normal lane, so a drag is answered as
@@ -265,6 +279,7 @@ function evaluateAndEmit() {
         const bound = await enqueue(() => requireData().evaluate(EVALUATION_PIECE));
         if (bound) {
           lastEvaluatedStep = bound.step;
+          record(runLog.test, bound);
           emit(Event.evaluated, bound);
           return bound;
         }
@@ -309,9 +324,11 @@ async function trainLoop() {
         );
       }
       lastStep = m.step;
+      record(runLog.train, m);
       emit(Event.metrics, m);
       adaptChunk(m.msPerStep);
       if (m.epochEnded) evaluateInBackground();
+      if (performance.now() - lastSaveAt > SAVE_EVERY_MS) saveInBackground();
       // Let requests that came in during the chunk run before the next chunk is queued.
       await nextTask();
     }
@@ -350,6 +367,7 @@ async function pause() {
   // A test bound for where the user paused, unless one was just taken. Not awaited: the pause
   // itself is done; the bound follows as an 'evaluated' event.
   if (dataLoaded && !running && lastStep > 0 && lastEvaluatedStep !== lastStep) evaluateInBackground();
+  if (dataLoaded && !running && lastStep > 0) saveInBackground();
   return null;
 }
 
@@ -371,10 +389,107 @@ async function startOver(make) {
   stepsPerChunk = 1;
   lastStep = 0;
   lastEvaluatedStep = -1;
+  runLog = emptyLog();
   await evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
   const applied = session.config();
   emit(Event.reset, { config: applied });
   return applied;
+}
+
+/** Appends a metrics or test-bound payload to one of the run log's series (x = examples seen). */
+function record(series, point) {
+  const last = series.x.length - 1;
+  if (last >= 0 && series.x[last] === point.examplesSeen) for (const key of Object.keys(series)) series[key].pop();
+  series.x.push(point.examplesSeen);
+  series.loss.push(point.loss);
+  series.reconstruction.push(point.reconstruction);
+  series.kl.push(point.kl);
+}
+
+/**
+ * Saves the run in the browser (www/runs.js): a checkpoint with the run log as its extra bytes.
+ * On the CPU backend only (WebGPU cannot be read back synchronously yet). One save at a time.
+ */
+function saveNow() {
+  saving ??= (async () => {
+    try {
+      if (!dataLoaded || lastStep === 0 || backend !== 'cpu') return null;
+      lastSaveAt = performance.now();
+      const extra = new TextEncoder().encode(JSON.stringify(runLog));
+      const bytes = await enqueue(() => session.checkpoint(extra));
+      const config = session.config();
+      const test = runLog.test;
+      const run = {
+        bytes,
+        step: lastStep,
+        examplesSeen: lastStep * config.batchSize,
+        testLoss: test.loss.length ? test.loss[test.loss.length - 1] : null,
+        latentDim: config.latentDim,
+        savedAt: Date.now(),
+      };
+      await saveRun(run);
+      lastSaveAt = performance.now();
+      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength });
+      return run.step;
+    } catch (error) {
+      if (!(error instanceof RunStoreError)) throw error;
+      if (!storageWarned) emit(Event.error, { message: `${error.message[0].toUpperCase()}${error.message.slice(1)}; training goes on.` });
+      storageWarned = true;
+      return null;
+    } finally {
+      saving = null;
+    }
+  })();
+  return saving;
+}
+
+function saveInBackground() {
+  saveNow().catch((error) => emit(Event.error, { message: `Saving the run failed: ${messageOf(error)}; training goes on.` }));
+}
+
+/** The saved run's description (not its bytes), or null. */
+async function savedRun() {
+  try {
+    const run = await loadRun();
+    if (!run) return null;
+    const { bytes, ...about } = run;
+    return { ...about, bytes: bytes?.byteLength ?? 0 };
+  } catch (error) {
+    if (error instanceof RunStoreError) return null;
+    throw error;
+  }
+}
+
+/** Continues the run in `bytes` (a checkpoint) exactly where it was: its model, step and chart. */
+async function resumeFrom(bytes) {
+  requireData();
+  let info = null;
+  await startOver(async () => {
+    info = await session.resume(bytes);
+  });
+  lastStep = info.step;
+  lastEvaluatedStep = -1;
+  try {
+    runLog = { ...emptyLog(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
+  } catch {
+    runLog = emptyLog(); // a run saved by the native trainer carries no chart
+  }
+  const test = runLog.test;
+  if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) lastEvaluatedStep = info.step;
+  return { config: info.config, step: info.step, epoch: info.epoch, examplesSeen: info.examplesSeen, history: runLog };
+}
+
+async function resumeSaved() {
+  const run = await loadRun();
+  if (!run) throw new Error('there is no saved run in this browser');
+  return resumeFrom(run.bytes);
+}
+
+/** The run as a file's bytes, for "Download model". */
+function checkpointBytes() {
+  requireData();
+  const extra = new TextEncoder().encode(JSON.stringify(runLog));
+  return enqueue(() => session.checkpoint(extra));
 }
 
 /** A fresh model with `config`. */
@@ -403,6 +518,11 @@ const handlers = {
   [Request.pause]: pause,
   [Request.reset]: reset,
   [Request.loadWeights]: loadWeights,
+  [Request.save]: () => saveNow(),
+  [Request.savedRun]: () => savedRun(),
+  [Request.resumeSaved]: () => resumeSaved(),
+  [Request.resume]: ({ bytes }) => resumeFrom(bytes),
+  [Request.checkpoint]: () => checkpointBytes(),
   [Request.setLearningRate]: ({ learningRate }) => inLane(Request.setLearningRate, () => requireSession().setLearningRate(learningRate)),
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => requireData().reconstruct(n)),
   [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => requireData().testImages(count)),

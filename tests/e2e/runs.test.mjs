@@ -1,0 +1,68 @@
+// End-to-end: a run is never lost to a reload. Train, pause (the run is saved in the browser),
+// reload: the page offers "resume where you left off" at that step, and resuming continues it.
+// "Download model" saves the run as one file, and "Open model" continues it in a fresh page.
+//   node --test tests/e2e/runs.test.mjs
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { missingArtifacts, openApp } from './harness.mjs';
+
+const missing = missingArtifacts();
+if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
+
+describe('runs survive a reload and travel as files', { timeout: 300_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: false });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('train, pause, reload: resume where you left off, and train on', async () => {
+    const p = await app.page({ backend: 'cpu' });
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s >= 30, { message: '30 steps' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });
+    const points = await p.readNumber('chart', 'data-points');
+
+    await p.page.reload();
+    await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 60_000 });
+    await p.page.waitForSelector('[data-testid="mode-resume"]:not([hidden])', { timeout: 10_000 });
+    assert.equal(await p.readNumber('mode-resume', 'data-step'), step);
+    assert.match(await p.text('mode-resume'), new RegExp(`step ${step.toLocaleString('en-US')}`));
+    await p.click('mode-resume');
+    await p.waitFor('mode', 'data-mode', (v) => v === 'resumed', { message: 'resumed' });
+    assert.equal(await p.readNumber('step', 'data-step'), step);
+    assert.equal(await p.readNumber('chart', 'data-points'), points, 'the chart came back with the run');
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { message: 'training on from the saved step' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+
+    // Download the run, open it in another page.
+    const [download] = await Promise.all([p.page.waitForEvent('download'), p.click('download')]);
+    const path = await download.path();
+    const bytes = readFileSync(path);
+    assert.equal(bytes.subarray(0, 6).toString(), 'VAERUN');
+    const at = await p.readNumber('step', 'data-step');
+    const q = await app.page({ backend: 'cpu', latentDim: '5' });
+    await q.page.setInputFiles('[data-testid="load-weights"]', { name: download.suggestedFilename(), mimeType: 'application/octet-stream', buffer: bytes });
+    await q.waitFor('mode', 'data-mode', (v) => v === 'resumed', { message: 'opened' });
+    assert.equal(await q.readNumber('step', 'data-step'), at);
+    assert.equal(await q.page.inputValue('[data-testid="setting-latentDim"]'), '2');
+    // A damaged run (cut in half) is refused with a message; the model stays.
+    await q.page.setInputFiles('[data-testid="load-weights"]', { name: 'broken.vaerun', mimeType: 'application/octet-stream', buffer: bytes.subarray(0, bytes.length >> 1) });
+    await q.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'a message about the bad file' });
+    assert.match(await q.text('error'), /broken\.vaerun was not opened: .*not a training run this app can read: it is truncated/);
+    assert.equal(await q.readNumber('step', 'data-step'), at);
+    assert.deepEqual(p.errors, []);
+    assert.deepEqual(q.errors, []);
+    await q.close();
+    await p.close();
+  });
+});

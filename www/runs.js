@@ -1,0 +1,79 @@
+// Where the worker keeps the latest training run between visits: one record in the browser's
+// IndexedDB, `{ bytes: Uint8Array (a checkpoint, src/checkpoint.rs), step, examplesSeen,
+// testLoss, latentDim, savedAt }`. Every failure (no IndexedDB in a private window, the quota
+// exhausted, a blocked database) is a `RunStoreError` with a message a person can act on; the
+// caller reports it and trains on.
+
+const DB = 'vae-web';
+const STORE = 'runs';
+const KEY = 'latest';
+
+export class RunStoreError extends Error {}
+
+function describe(error) {
+  const name = error?.name ?? '';
+  if (name === 'QuotaExceededError') {
+    return 'the browser’s storage for this site is full, so the run is not saved (free some space, or download the model)';
+  }
+  if (name === 'SecurityError' || name === 'InvalidStateError') {
+    return 'this browser does not let the page store data (a private window?), so the run is not saved across reloads (download the model to keep it)';
+  }
+  return `the run could not be saved in the browser: ${error?.message ?? error}`;
+}
+
+let opening = null;
+function open() {
+  opening ??= new Promise((resolve, reject) => {
+    let request;
+    try {
+      if (typeof indexedDB === 'undefined') throw Object.assign(new Error('no IndexedDB'), { name: 'SecurityError' });
+      request = indexedDB.open(DB, 1);
+    } catch (error) {
+      reject(new RunStoreError(describe(error)));
+      return;
+    }
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(new RunStoreError(describe(request.error)));
+    request.onblocked = () => reject(new RunStoreError('the run store is blocked by another tab of this page'));
+  }).catch((error) => {
+    opening = null;
+    throw error;
+  });
+  return opening;
+}
+
+function transact(mode, body) {
+  return open().then(
+    (db) =>
+      new Promise((resolve, reject) => {
+        let result;
+        let tx;
+        try {
+          tx = db.transaction(STORE, mode);
+          result = body(tx.objectStore(STORE));
+        } catch (error) {
+          reject(new RunStoreError(describe(error)));
+          return;
+        }
+        tx.oncomplete = () => resolve(result?.result);
+        tx.onerror = () => reject(new RunStoreError(describe(tx.error)));
+        tx.onabort = () => reject(new RunStoreError(describe(tx.error)));
+      }),
+  );
+}
+
+/** Saves `run` as the latest, replacing the one before. */
+export function saveRun(run) {
+  return transact('readwrite', (store) => store.put(run, KEY));
+}
+
+/** The latest run, or null when there is none. */
+export async function loadRun() {
+  return (await transact('readonly', (store) => store.get(KEY))) ?? null;
+}
+
+/** Forgets the latest run. */
+export function clearRun() {
+  return transact('readwrite', (store) => store.delete(KEY));
+}
