@@ -19,6 +19,7 @@ mod cli {
     use futures::executor::block_on;
     use indicatif::{ProgressBar, ProgressStyle};
 
+    use vae_web::checkpoint::Checkpoint;
     use vae_web::config::{Activation, Binarization, DecoderKind, Estimator, OptimizerKind, VaeConfig};
     use vae_web::data::Dataset;
     use vae_web::eval::{evaluate, log_likelihood_estimate};
@@ -77,7 +78,15 @@ mod cli {
         /// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain IDX, or gzip under the same name).
         #[arg(long, default_value = "data/mnist")]
         data: PathBuf,
-        /// Passes over the training set.
+        /// Continue the run saved in this file (a `.vaerun`: "Download model" in the page, or
+        /// `--checkpoint` here) exactly where it was; its config is used, the options below are not.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Save the whole run (weights, optimizer state, where it is) to this `.vaerun` file at the
+        /// end, for `--resume` or the page's "Open model".
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Passes over the training set (more of them, with `--resume`).
         #[arg(long, default_value_t = 10)]
         epochs: usize,
         /// Start from the paper's MNIST set-up (tanh, 500 hidden, Adagrad) instead of the default
@@ -168,11 +177,18 @@ mod cli {
     }
 
     fn train(args: &TrainArgs) -> Result<()> {
-        let config = args.config()?;
         let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
         let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
         let cpu = device::cpu();
-        let mut trainer = Trainer::new(config.clone(), &cpu.device, train_set.len())?;
+        let mut trainer = match &args.resume {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
+                Trainer::resume(Checkpoint::from_bytes(&bytes)?, &cpu.device, train_set.len())?
+            }
+            None => Trainer::new(args.config()?, &cpu.device, train_set.len())?,
+        };
+        let config = trainer.config().clone();
         let steps = trainer.steps_per_epoch();
         if !args.json {
             eprintln!(
@@ -189,7 +205,8 @@ mod cli {
         .expect("the progress template should parse")
         .progress_chars("=> ");
         let mut train_seconds = 0.0;
-        for epoch in 1..=args.epochs {
+        let first_epoch = trainer.epoch() + 1;
+        for epoch in first_epoch..first_epoch + args.epochs {
             let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(steps as u64) };
             bar.set_style(style.clone());
             bar.set_prefix(epoch.to_string());
@@ -231,6 +248,10 @@ mod cli {
                 &model, &test_set, &config, &cpu.device, args.importance_samples, config.seed ^ 0x15,
             ))?;
             println!("test log p(x) ≈ {ll:.3} nats (importance sampling, k = {})", args.importance_samples);
+        }
+        if let Some(path) = &args.checkpoint {
+            std::fs::write(path, trainer.checkpoint(b"{}".to_vec())?.to_bytes())?;
+            println!("saved the run in {} (step {})", path.display(), trainer.step_count());
         }
         if let Some(out) = &args.out {
             if let Some(parent) = out.parent() {

@@ -4,9 +4,11 @@
 //   node --test tests/e2e/runs.test.mjs
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, ROOT, missingArtifacts, openApp } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -60,6 +62,18 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     await q.waitFor('error', 'data-count', (v) => Number(v) >= 1, { message: 'a message about the bad file' });
     assert.match(await q.text('error'), /broken\.vaerun was not opened: .*not a training run this app can read: it is truncated/);
     assert.equal(await q.readNumber('step', 'data-step'), at);
+
+    // The native trainer continues the page's run, and the page opens the trainer's.
+    const vae = join(ROOT, 'target/release/vae');
+    assert.ok(existsSync(vae), `${vae} is missing: build it with cargo build --release`);
+    const dir = join(ARTIFACTS, 'runs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'page.vaerun'), bytes);
+    const log = execFileSync(vae, ['train', '--resume', join(dir, 'page.vaerun'), '--epochs', '1', '--json', '--checkpoint', join(dir, 'native.vaerun')], { cwd: ROOT }).toString();
+    const native = Number(/step (\d+)\)/.exec(log)?.[1]);
+    assert.equal(native, at + 600, `one more epoch of 600 steps after step ${at}: ${log}`);
+    await q.page.setInputFiles('[data-testid="load-weights"]', { name: 'native.vaerun', mimeType: 'application/octet-stream', buffer: readFileSync(join(dir, 'native.vaerun')) });
+    await q.waitForNumber('step', 'data-step', (s) => s === native, { message: 'the native run opened in the page' });
     assert.deepEqual(p.errors, []);
     assert.deepEqual(q.errors, []);
     await q.close();
