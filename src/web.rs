@@ -60,6 +60,13 @@ pub fn config_schema() -> Result<JsValue, JsError> {
     to_js(&VaeConfig::schema()).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Panics inside the module, for the tests that prove a crash loses nothing (the page restarts
+/// its worker and resumes the saved run). The page calls it only when opened with `?faults=1`.
+#[wasm_bindgen(js_name = panicForTesting)]
+pub fn panic_for_testing() {
+    panic!("a panic asked for by a fault-injection test");
+}
+
 /// The manifold's coordinates along one axis: `Float32Array` n of Φ⁻¹((k + ½)/n), increasing
 /// (the paper's figure 4). n is 1 to 64.
 #[wasm_bindgen(js_name = manifoldQuantiles)]

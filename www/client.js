@@ -2,7 +2,10 @@
 // its messages (www/protocol.js) into promises, one per request matched by id, and into events:
 // an EventTarget whose events are protocol.js's `Event`s, `event.detail` carrying the payload.
 
-import { Event, PLANE_DIGITS, Request } from './protocol.js';
+import { DEADLINE_MS, DEFAULT_DEADLINE_MS, Event, PLANE_DIGITS, Request } from './protocol.js';
+
+/** The client's own event: the worker crashed and a fresh one replaced it (`detail.message`). */
+export const RESTARTED = 'restarted';
 
 export class VaeClient extends EventTarget {
   #worker;
@@ -13,20 +16,52 @@ export class VaeClient extends EventTarget {
   #running = false;
   #failure = null; // set once the worker itself has died: every later request rejects with it
 
+  #workerUrl;
+  #started = false; // the worker answered `ready` once: from then on a crash restarts it
+
   constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
     super();
-    this.#worker = new Worker(workerUrl, { type: 'module' });
-    this.#worker.onmessage = ({ data }) => this.#receive(data);
-    // A module worker that fails to load or throws at top level reports only a bare ErrorEvent.
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      this.#fail(
-        event.message
-          ? `The training worker failed: ${event.message}${event.filename ? ` (${event.filename}:${event.lineno})` : ''}`
-          : 'The training worker could not start (www/worker.js failed to load or threw while loading).',
-      );
+    this.#workerUrl = workerUrl;
+    this.#spawn();
+  }
+
+  #spawn() {
+    const worker = new Worker(this.#workerUrl, { type: 'module' });
+    this.#worker = worker;
+    worker.onmessage = ({ data }) => {
+      if (worker === this.#worker) this.#receive(data);
     };
-    this.#worker.onmessageerror = () => this.#emit(Event.error, { message: 'A message from the training worker could not be read.' });
+    // A module worker that fails to load or throws at top level reports only a bare ErrorEvent.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      if (worker !== this.#worker) return;
+      const message = event.message
+        ? `The training worker failed: ${event.message}${event.filename ? ` (${event.filename}:${event.lineno})` : ''}`
+        : 'The training worker could not start (www/worker.js failed to load or threw while loading).';
+      if (this.#started) this.#restart(message);
+      else this.#fail(message);
+    };
+    worker.onmessageerror = () => this.#emit(Event.error, { message: 'A message from the training worker could not be read.' });
+  }
+
+  /**
+   * The worker crashed (its module trapped, or it stopped answering): every pending request
+   * rejects, a fresh worker replaces it, and 'restarted' `{ message }` tells the page, which
+   * starts the model again (ready, loadData) and restores the saved run.
+   */
+  #restart(message) {
+    this.#worker.terminate();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#running = false;
+    this.#backend = null;
+    this.#spawn();
+    for (const { reject, timer } of pending) {
+      clearTimeout(timer);
+      reject(new Error(message));
+    }
+    this.#emit(Event.running, { running: false });
+    this.#emit(RESTARTED, { message });
   }
 
   /** The model's default config and the checks of each field: protocol.js's ConfigSchema. */
@@ -39,7 +74,13 @@ export class VaeClient extends EventTarget {
     const info = await this.#request(Request.ready, { backend, config });
     this.#backend = info.backend;
     this.#config = info.config;
+    this.#started = true;
     return info;
+  }
+
+  /** Makes the wasm module panic (fault-injection tests only): 'restarted' follows. */
+  panicForTesting() {
+    return this.#request(Request.panicForTesting).catch(() => null);
   }
 
   /** The worker fetches data/mnist/*.gz; `onProgress({ loaded, total, file })`, total 0 while unknown. */
@@ -183,13 +224,25 @@ export class VaeClient extends EventTarget {
     if (this.#failure) return Promise.reject(new Error(this.#failure));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress });
+      // A request unanswered past its deadline means a worker that is stuck or dead.
+      const deadline = DEADLINE_MS[type] ?? DEFAULT_DEADLINE_MS;
+      const timer = setTimeout(() => {
+        if (!this.#pending.has(id)) return;
+        const message = `The model did not answer a "${type}" request within ${deadline / 1000} s`;
+        if (this.#started) this.#restart(message);
+        else this.#fail(message);
+      }, deadline);
+      this.#pending.set(id, { resolve, reject, onProgress, timer });
       this.#worker.postMessage({ id, type, ...args }, transfer);
     });
   }
 
   #receive(message) {
     if (message.event) {
+      if (message.event === Event.crashed) {
+        this.#restart(`The model crashed: ${message.detail.message}`);
+        return;
+      }
       if (message.event === Event.running) this.#running = message.detail.running;
       if (message.event === Event.reset) this.#config = message.detail.config;
       this.#emit(message.event, message.detail);
@@ -202,6 +255,7 @@ export class VaeClient extends EventTarget {
       return;
     }
     this.#pending.delete(message.id);
+    clearTimeout(pending.timer);
     if (message.ok) pending.resolve(message.result);
     else pending.reject(new Error(message.error));
   }
@@ -209,7 +263,10 @@ export class VaeClient extends EventTarget {
   #fail(message, announce = true) {
     this.#failure = message;
     this.#running = false;
-    for (const { reject } of this.#pending.values()) reject(new Error(message));
+    for (const { reject, timer } of this.#pending.values()) {
+      clearTimeout(timer);
+      reject(new Error(message));
+    }
     this.#pending.clear();
     if (announce) this.#emit(Event.error, { message });
   }

@@ -16,7 +16,7 @@
 //   [data-testid=reconstructions]  data-step (the step its images were taken at)
 //   [data-testid=error]   data-count, data-kind; one <li data-kind data-key> per message
 
-import { VaeClient } from './client.js';
+import { RESTARTED, VaeClient } from './client.js';
 import { Event } from './protocol.js';
 import { createSettings } from './state.js';
 import { drawChart } from './views/chart.js';
@@ -537,6 +537,76 @@ async function mountExplorer(client) {
 
 // ---- start -----------------------------------------------------------------------------------
 
+/**
+ * Starts the model in the worker with the settings (device, model) and loads the data. Returns
+ * whether it worked; on failure the page says why and stops.
+ */
+async function boot(settings) {
+  const { client, state } = page;
+  status.showBackend(ui.backend, {
+    pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
+  });
+  let info;
+  try {
+    info = await client.ready({ backend: settings.backend, config: state.toConfig(settings, {}) });
+  } catch (error) {
+    const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
+    fail(`The model could not start: ${sentence(error.message)}${hint}`);
+    return false;
+  }
+  if (info.configError) showError(info.configError, { kind: 'warning', key: 'url' });
+  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
+  fillForm(page.settings);
+  status.showBackend(ui.backend, info, settings.backend);
+
+  setPhase('loading');
+  status.showProgress(ui.progress, { loaded: 0, total: 0 });
+  let counts;
+  try {
+    counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
+  } catch (error) {
+    fail(`The MNIST data could not be loaded: ${sentence(error.message)}`);
+    return false;
+  }
+  status.showProgress(ui.progress, { done: true, ...counts });
+  ui.progress.dataset.wasmMemoryBefore = String(counts.wasmMemory.before);
+  ui.progress.dataset.wasmMemoryAfter = String(counts.wasmMemory.after);
+  return true;
+}
+
+/**
+ * The worker crashed and the client started a fresh one: start the model again and restore the
+ * run saved in this browser (saved every ~10 s while training, and on pause), saying what happened.
+ */
+async function recover(message) {
+  const at = Number(ui.readouts.step.dataset.step) || 0;
+  setPhase('starting');
+  showError(`${sentence(message)} Restarting the model…`, { kind: 'warning', key: 'crash' });
+  if (!(await boot({ ...page.settings }))) return;
+  setPhase('ready');
+  status.clearMessages(ui.errors, 'crash');
+  let saved = null;
+  try {
+    saved = await page.client.savedRun();
+  } catch {
+    // No storage: start afresh below.
+  }
+  if (saved) {
+    try {
+      showResumed(await page.client.resumeSaved(), 'Restored after a crash');
+      const lost = at > saved.step ? ` (the ${(at - saved.step).toLocaleString('en-US')} steps after it were lost)` : '';
+      showError(`${sentence(message)} The model was restarted and your run restored from step ${saved.step.toLocaleString('en-US')}${lost}.`, { kind: 'warning', key: 'crash' });
+      ui.mode.dataset.recovered = String(saved.step);
+      return;
+    } catch (error) {
+      showError(`The saved run could not be restored: ${error.message}`, { key: 'crash' });
+    }
+  }
+  showError(`${sentence(message)} The model was restarted; there was no saved run to restore, so it starts afresh.`, { kind: 'warning', key: 'crash' });
+  ui.mode.dataset.recovered = '0';
+  await trainFromScratch();
+}
+
 async function main() {
   setPhase('starting');
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
@@ -574,6 +644,9 @@ async function main() {
   client.addEventListener(Event.error, (e) => showError(e.detail.message));
   client.addEventListener(Event.diverged, (e) => onDiverged(e.detail));
   client.addEventListener(Event.saved, (e) => onSaved(e.detail));
+  client.addEventListener(RESTARTED, (e) => recover(e.detail.message));
+  // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module.
+  if (new URLSearchParams(location.search).get('faults') === '1') window.__faults = { panic: () => client.panicForTesting() };
   ui.start.addEventListener('click', () => {
     setPhase('running');
     client.start();
@@ -587,32 +660,7 @@ async function main() {
   new ResizeObserver(queueChart).observe(ui.chart);
   queueChart();
 
-  status.showBackend(ui.backend, {
-    pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
-  });
-  let info;
-  try {
-    info = await client.ready({ backend: settings.backend, config: state.toConfig(settings, {}) });
-  } catch (error) {
-    const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
-    return fail(`The model could not start: ${sentence(error.message)}${hint}`);
-  }
-  if (info.configError) showError(info.configError, { kind: 'warning', key: 'url' });
-  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
-  fillForm(page.settings);
-  status.showBackend(ui.backend, info, settings.backend);
-
-  setPhase('loading');
-  status.showProgress(ui.progress, { loaded: 0, total: 0 });
-  let counts;
-  try {
-    counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
-  } catch (error) {
-    return fail(`The MNIST data could not be loaded: ${sentence(error.message)}`);
-  }
-  status.showProgress(ui.progress, { done: true, ...counts });
-  ui.progress.dataset.wasmMemoryBefore = String(counts.wasmMemory.before);
-  ui.progress.dataset.wasmMemoryAfter = String(counts.wasmMemory.after);
+  if (!(await boot(settings))) return;
   setPhase('ready');
   queueChart();
   ui.modeTrained.addEventListener('click', exploreTrained);

@@ -33,6 +33,8 @@ export const Request = Object.freeze({
   resume: 'resume',
   /** `{}` -> Uint8Array: the whole run as a file ("Download model"; CPU backend). */
   checkpoint: 'checkpoint',
+  /** `{}` -> never answers: makes the wasm module panic (fault-injection tests; `?faults=1`). */
+  panicForTesting: 'panicForTesting',
   /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
@@ -73,6 +75,11 @@ export const Event = Object.freeze({
    * back to `step` (the start of its last healthy chunk) and training paused.
    */
   diverged: 'diverged',
+  /**
+   * `{ message }`: the wasm module trapped (a panic, out of memory): the worker is unusable. The
+   * client replaces it and emits 'restarted'; the page restores the saved run.
+   */
+  crashed: 'crashed',
   /** `{ step, savedAt, bytes }`: the run was saved in the browser. */
   saved: 'saved',
   /** `{ config }`: a new model (reset or loaded weights); views clear and refetch. */
@@ -93,6 +100,13 @@ export const LANE_OF = Object.freeze({
   [Request.encode]: Lane.urgent,
   [Request.decode]: Lane.urgent,
 });
+
+/**
+ * How long a request may go unanswered before the client calls the worker dead, in ms, by
+ * request type (others: DEFAULT_DEADLINE_MS). Generous: a first WebGPU compile takes ~20 s.
+ */
+export const DEADLINE_MS = Object.freeze({ [Request.ready]: 120_000, [Request.loadData]: 120_000 });
+export const DEFAULT_DEADLINE_MS = 60_000;
 
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
 export const PLANE_DIGITS = 2000;

@@ -518,6 +518,7 @@ const handlers = {
   [Request.pause]: pause,
   [Request.reset]: reset,
   [Request.loadWeights]: loadWeights,
+  [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
   [Request.save]: () => saveNow(),
   [Request.savedRun]: () => savedRun(),
   [Request.resumeSaved]: () => resumeSaved(),
@@ -544,17 +545,29 @@ self.onmessage = async ({ data }) => {
     post({ id, ok: true, result }, transferables(result));
   } catch (error) {
     post({ id, ok: false, error: messageOf(error) });
+    if (isTrap(error)) reportUncaught(error, messageOf(error));
   }
 };
 
 // Anything that escapes a handler still reaches the page as a readable message.
 // preventDefault keeps the worker alive in the page's eyes (the client treats a Worker 'error' event
 // as fatal: a worker that could not load).
+// A trap of the wasm module (a Rust panic, out of memory) leaves it unusable: say so, and the
+// client replaces this worker.
+const isTrap = (error) => error instanceof WebAssembly.RuntimeError || /RuntimeError|unreachable/.test(String(error?.message ?? error));
+function reportUncaught(error, text) {
+  if (isTrap(error)) {
+    running = false;
+    emit(Event.crashed, { message: text });
+  } else {
+    emit(Event.error, { message: `Worker error: ${text}` });
+  }
+}
 self.addEventListener('error', (event) => {
   event.preventDefault();
-  emit(Event.error, { message: `Worker error: ${event.message ?? messageOf(event.error)}` });
+  reportUncaught(event.error ?? event.message, event.message ?? messageOf(event.error));
 });
 self.addEventListener('unhandledrejection', (event) => {
   event.preventDefault();
-  emit(Event.error, { message: `Worker error: ${messageOf(event.reason)}` });
+  reportUncaught(event.reason, messageOf(event.reason));
 });

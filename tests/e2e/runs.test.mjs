@@ -79,4 +79,32 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     await q.close();
     await p.close();
   });
+
+  test('a panic inside the module: noticed at once, a fresh worker, the saved run restored', async () => {
+    const p = await app.page({ backend: 'cpu', faults: '1' });
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s >= 20, { message: '20 steps' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'saved on pause' });
+
+    const started = Date.now();
+    await p.page.evaluate(() => window.__faults.panic());
+    await p.page.waitForSelector('body[data-phase="starting"], body[data-phase="loading"]', { timeout: 5_000 });
+    const noticed = Date.now() - started;
+    console.log(`# the crash was noticed after ${noticed} ms`);
+    assert.ok(noticed < 1_000, `noticed after ${noticed} ms`);
+    await p.waitFor('mode', 'data-recovered', (v) => v !== null, { timeout: 60_000, message: 'recovered' });
+    assert.equal(await p.readNumber('mode', 'data-recovered'), step);
+    assert.equal(await p.readNumber('step', 'data-step'), step);
+    assert.match(await p.text('error'), new RegExp(`crashed: .*restored from step ${step}`));
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { message: 'training on after the crash' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    // The panic's own report on the console is expected; nothing else.
+    assert.deepEqual(p.errors.filter((e) => !/fault-injection|unreachable|RuntimeError/.test(e)), []);
+    await p.close();
+  });
 });
