@@ -146,6 +146,9 @@ pub mod limits {
     pub const WEIGHT_DECAY: RangeInclusive<f64> = 0.0..=1.0;
     /// β, the KL weight.
     pub const BETA: RangeInclusive<f64> = 0.0..=100.0;
+    /// What a configuration may need at its peak, in bytes (see [`super::VaeConfig::memory_estimate`]):
+    /// a wasm32 worker addresses 4 GiB at most, and browsers often give less.
+    pub const MEMORY_BUDGET: u64 = 1 << 30;
     /// The seed: any integer JavaScript holds exactly (below 2⁵³).
     pub const SEED: RangeInclusive<u64> = 0..=(1 << 53) - 1;
 }
@@ -295,7 +298,45 @@ impl VaeConfig {
         if !SEED.contains(&self.seed) {
             return Err(bad("seed", format!("must be 0 to {}, got {}", SEED.end(), self.seed)));
         }
+        let needed = self.memory_estimate();
+        if needed > MEMORY_BUDGET {
+            return Err(bad(
+                "hidden, batchSize, samples",
+                format!(
+                    "this configuration needs about {:.1} GB ({} parameters with their gradients and optimizer state, \
+                     and activations for M × L = {} rows), more than the {} GB a browser worker can hold; \
+                     use fewer or smaller hidden layers, or a smaller batch or fewer samples",
+                    needed as f64 / 1e9,
+                    self.parameter_count(),
+                    self.batch_size * self.samples,
+                    MEMORY_BUDGET as f64 / 1e9,
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// The number of weights and biases of the model this config describes.
+    pub fn parameter_count(&self) -> u64 {
+        let dense = |i: usize, o: usize| (i * o + o) as u64;
+        let (d, first, last) = (self.latent_dim, self.hidden[0], *self.hidden.last().unwrap_or(&0));
+        let chain = |sizes: &[usize]| sizes.windows(2).map(|w| dense(w[0], w[1])).sum::<u64>();
+        let mut encoder = vec![PIXELS];
+        encoder.extend(&self.hidden);
+        let mut decoder = vec![d];
+        decoder.extend(self.hidden.iter().rev());
+        let outputs = if self.decoder == DecoderKind::Gaussian { 2 } else { 1 };
+        chain(&encoder) + 2 * dense(last, d) + chain(&decoder) + outputs * dense(first, PIXELS)
+    }
+
+    /// Bytes training this config holds at its peak, roughly: the parameters eight times over
+    /// (the model, its gradients, the optimizer's state, the state a divergence rolls back to,
+    /// and a new model built while the old one is still kept), and the activations of a batch of
+    /// M × L rows three times over (forward, backward and temporaries).
+    pub fn memory_estimate(&self) -> u64 {
+        let rows = (self.batch_size * self.samples) as u64;
+        let widths: u64 = 2 * self.hidden.iter().map(|&h| h as u64).sum::<u64>() + 4 * PIXELS as u64 + 4 * self.latent_dim as u64;
+        4 * (8 * self.parameter_count() + 3 * rows * widths)
     }
 
     /// Parses a config from JSON, filling missing fields with defaults, then validates it.
@@ -337,6 +378,22 @@ mod tests {
         for (config, field) in cases {
             assert_eq!(config.validate().unwrap_err().field, field, "{config:?}");
         }
+    }
+
+    #[test]
+    fn configurations_beyond_the_memory_budget_are_refused_naming_the_fields() {
+        // The default: 784-400-2: 632,404 parameters, well within the budget.
+        let c = VaeConfig::default();
+        assert_eq!(c.parameter_count(), 784 * 400 + 400 + 2 * (400 * 2 + 2) + 2 * 400 + 400 + 400 * 784 + 784);
+        assert!(c.memory_estimate() < 50 << 20);
+        let big = VaeConfig { hidden: vec![4096; 4], latent_dim: 256, ..Default::default() };
+        let e = big.validate().unwrap_err();
+        assert_eq!(e.field, "hidden, batchSize, samples");
+        assert!(e.reason.contains("GB"), "{e}");
+        let rows = VaeConfig { batch_size: 1000, samples: 64, hidden: vec![4096], ..Default::default() };
+        assert!(rows.validate().is_err());
+        VaeConfig::paper().validate().unwrap();
+        VaeConfig { latent_dim: 200, ..VaeConfig::paper() }.validate().unwrap();
     }
 
     #[test]

@@ -170,13 +170,20 @@ pub async fn log_likelihood_estimate(
     Ok(total as f64 / n as f64)
 }
 
+/// Most rows one call may ask for (a decode of this many digits is 3 GB of pixels).
+pub const MAX_ROWS: usize = 1 << 20;
+
 fn check_len(what: &'static str, values: &[f32], rows: usize, cols: usize) -> Result<()> {
-    if values.len() != rows * cols || rows == 0 {
+    if rows > MAX_ROWS {
+        return Err(VaeError::Argument(format!("{what}: {rows} rows is more than the {MAX_ROWS} one call may take")));
+    }
+    let expected = rows.checked_mul(cols).ok_or_else(|| VaeError::Argument(format!("{what}: {rows} × {cols} is too large")))?;
+    if values.len() != expected || rows == 0 {
         return Err(VaeError::Shape {
             what,
             rows,
             cols,
-            expected: rows * cols,
+            expected,
             found: values.len(),
         });
     }

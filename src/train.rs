@@ -81,6 +81,9 @@ pub struct Trainer {
     best_loss: f64,
 }
 
+/// The largest weights file read (a 4-layer 4096-unit model is about 300 MB).
+pub const MAX_WEIGHTS_BYTES: usize = 512 << 20;
+
 /// A chunk is healthy when its mean loss is at most this many times the lowest so far.
 const HEALTHY_RATIO: f64 = 1.5;
 
@@ -125,6 +128,13 @@ impl Trainer {
     /// file's bytes). The weights must fit this trainer's config (latent dimension, hidden sizes,
     /// decoder); otherwise the model is left as it was.
     pub fn load_weights(&mut self, bytes: Vec<u8>) -> Result<()> {
+        if bytes.len() > MAX_WEIGHTS_BYTES {
+            return Err(VaeError::Record(format!(
+                "the weights file is {} MB; the largest this app reads is {} MB",
+                bytes.len() >> 20,
+                MAX_WEIGHTS_BYTES >> 20
+            )));
+        }
         let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
             .map_err(|e| VaeError::Record(format!("not a weights file (burnpack) this model can read: {e}")))?;
         self.model = self.model.clone().try_load_record(record).map_err(|e| {
@@ -176,6 +186,22 @@ impl Trainer {
         trainer.rng = restore_rng(&checkpoint.rng);
         trainer.step = checkpoint.step;
         Ok(trainer)
+    }
+
+    /// Whether every weight is a finite number (one asynchronous read): weights from a file are
+    /// checked before the model that holds them is used.
+    pub async fn weights_are_finite(&self) -> Result<bool> {
+        struct Sums(Vec<Tensor<1>>);
+        impl burn::module::ModuleVisitor for Sums {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                self.0.push(param.val().abs().sum());
+            }
+        }
+        let mut sums = Sums(Vec::new());
+        self.inference_model().visit(&mut sums);
+        let total = Tensor::cat(sums.0, 0).sum();
+        let [total] = read_scalars([total]).await?;
+        Ok(total.is_finite())
     }
 
     /// The model's weights as a burnpack file's bytes (what `vae train --out` writes).

@@ -302,7 +302,21 @@ impl VaeSession {
         with_state(&self.state, move |state| async move {
             let mut s = state.lock().await;
             let config = parsed?.unwrap_or_else(|| s.config.clone());
-            s.rebuild(config.clone(), Some(bytes))?;
+            let before = (s.config.clone(), s.trainer.take());
+            let checked = match s.rebuild(config.clone(), Some(bytes)) {
+                Ok(()) => match s.trainer.as_ref() {
+                    Some(t) if !t.weights_are_finite().await? => {
+                        Err(VaeError::Record("these weights hold NaN or infinite values".into()))
+                    }
+                    _ => Ok(()),
+                },
+                Err(e) => Err(e),
+            };
+            if let Err(e) = checked {
+                // Nothing changes: the model in use comes back.
+                (s.config, s.trainer) = before;
+                return Err(e);
+            }
             snapshot.borrow_mut().config = config.clone();
             to_js(&config)
         })

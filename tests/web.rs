@@ -189,7 +189,14 @@ async fn bad_input_gets_a_clear_error_and_loses_nothing() {
     assert!(message(err).contains("training set"), "the message names the file");
     let err = resolve(s.reset(config(&[("batchSize", 0.into())]))).await.unwrap_err();
     assert!(message(err).contains("batchSize"));
-    // The model, its step count and the data survived both.
+    // Sizes that would overflow are errors, not panics.
+    let err = message(resolve(s.decode(vec![], 1 << 31)).await.unwrap_err());
+    assert!(err.contains("rows"), "{err}");
+    // A config beyond the memory budget is refused, naming the fields.
+    let big = config(&[("hidden", js_sys::Array::of4(&4096.into(), &4096.into(), &4096.into(), &4096.into()).into()), ("latentDim", 256.into())]);
+    let err = message(resolve(s.reset(big)).await.unwrap_err());
+    assert!(err.contains("hidden, batchSize, samples"), "{err}");
+    // The model, its step count and the data survived all of it.
     assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 5.0);
     // A good reset starts over.
     resolve(s.reset(config(&[("latentDim", 4.into())]))).await.unwrap();
@@ -238,6 +245,14 @@ async fn weights_load_on_both_backends_and_bad_bytes_change_nothing() {
         assert!(message(err).contains("not a weights file"));
         assert_eq!(s.latent_dim(), 2);
         assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 3.0);
+        // Weights holding a NaN: refused too (8 bytes of 0xff hold at least one NaN float).
+        let mut poisoned = bytes.clone();
+        let at = poisoned.len() * 3 / 4;
+        poisoned[at..at + 8].fill(0xff);
+        let err = resolve(s.load_weights(poisoned, config_js.clone())).await.unwrap_err();
+        assert!(message(err).contains("NaN"), "{backend}");
+        assert_eq!(s.latent_dim(), 2);
+        assert_eq!(num(&resolve(s.train_steps(1)).await.unwrap(), "step"), 4.0);
         // Weights with their config: the same encodings as the model that saved them.
         resolve(s.load_weights(bytes.clone(), config_js)).await.unwrap();
         assert_eq!(s.latent_dim(), 3);
