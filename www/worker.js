@@ -348,16 +348,22 @@ function adaptChunk(perStep) {
   stepsPerChunk = Math.max(1, Math.round((stepsPerChunk + ideal) / 2));
 }
 
+// The control requests (start, pause, reset, open a model or a run) run one after another, in the
+// order they came, each to its end: a Start clicked while a Reset is half done waits for it, so
+// the sequence of 'running' and 'reset' events the page sees is the worker's own, in order.
+let controlChain = Promise.resolve();
+function inOrder(op) {
+  const run = controlChain.then(op);
+  controlChain = run.catch(() => {});
+  return run;
+}
+
 function start() {
   requireData();
   running = true;
-  if (!loop) {
-    loop = trainLoop().finally(() => {
-      loop = null;
-      // start() while the loop was winding down: go again.
-      if (running) start();
-    });
-  }
+  loop ??= trainLoop().finally(() => {
+    loop = null;
+  });
   return null;
 }
 
@@ -514,15 +520,15 @@ const handlers = {
   [Request.schema]: schema,
   [Request.ready]: ready,
   [Request.loadData]: (_, id) => loadData(id),
-  [Request.start]: start,
-  [Request.pause]: pause,
-  [Request.reset]: reset,
-  [Request.loadWeights]: loadWeights,
+  [Request.start]: () => inOrder(start),
+  [Request.pause]: () => inOrder(pause),
+  [Request.reset]: (args) => inOrder(() => reset(args)),
+  [Request.loadWeights]: (args) => inOrder(() => loadWeights(args)),
   [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
   [Request.save]: () => saveNow(),
   [Request.savedRun]: () => savedRun(),
-  [Request.resumeSaved]: () => resumeSaved(),
-  [Request.resume]: ({ bytes }) => resumeFrom(bytes),
+  [Request.resumeSaved]: () => inOrder(resumeSaved),
+  [Request.resume]: ({ bytes }) => inOrder(() => resumeFrom(bytes)),
   [Request.checkpoint]: () => checkpointBytes(),
   [Request.setLearningRate]: ({ learningRate }) => inLane(Request.setLearningRate, () => requireSession().setLearningRate(learningRate)),
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => requireData().reconstruct(n)),

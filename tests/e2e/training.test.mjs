@@ -250,3 +250,55 @@ describe('a run that diverges is rolled back, not lost', { timeout: 300_000 }, (
     await p.close();
   });
 });
+
+describe('fast random clicks: the page and the worker agree', { timeout: 300_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: false });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('Start, Pause, Reset, Resume in fast random sequences end in a state both sides agree on', async () => {
+    const p = await app.page({ backend: 'cpu' });
+    // A fixed pseudo-random sequence (mulberry32), so a failure can be replayed.
+    let seed = 0x5eed;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const buttons = ['start', 'pause', 'reset', 'mode-scratch', 'mode-resume'];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 25; i++) {
+        const testid = buttons[Math.floor(random() * buttons.length)];
+        // A click as a user makes it: nothing happens on a disabled or hidden button.
+        await p.page.evaluate((t) => document.querySelector(`[data-testid="${t}"]`)?.click(), testid);
+        await p.page.waitForTimeout(Math.floor(random() * 120));
+      }
+      // Let the last requests settle (queued ones still run: a "train from scratch" clicked last
+      // starts training when its turn comes), then compare what the page says with what the
+      // worker does: steps move exactly when the page says it is running.
+      let phase = null;
+      let a = null;
+      let b = null;
+      for (let tries = 0; tries < 10; tries++) {
+        await p.page.waitForFunction(() => !['pausing', 'starting', 'loading'].includes(document.body.dataset.phase), null, { timeout: 30_000 });
+        phase = await p.page.locator('body').getAttribute('data-phase');
+        a = await p.readNumber('step', 'data-step');
+        await p.page.waitForTimeout(1500);
+        b = await p.readNumber('step', 'data-step');
+        if ((await p.page.locator('body').getAttribute('data-phase')) === phase) break;
+      }
+      if (phase === 'running') assert.ok(b > a, `round ${round}: the page says running, the steps must move (${a} -> ${b})`);
+      else assert.equal(b, a, `round ${round}: the page says ${phase}, the steps must not move`);
+      assert.ok(['ready', 'running', 'paused'].includes(phase), `round ${round}: phase ${phase}`);
+      // The buttons match the phase.
+      assert.equal(await p.page.isDisabled('[data-testid="pause"]'), phase !== 'running');
+    }
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+});
