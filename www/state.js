@@ -120,10 +120,23 @@ function fromConfigWith(fields, config) {
  * value (the default where the URL had none or a bad one); `errors` holds one
  * `{ param, label, value, message }` per bad field, `message` a full sentence for the page.
  */
+/** URL parameters the page reads besides the settings (fault injection for the tests). */
+const OTHER_PARAMS = ['faults'];
+
 export function readSettings(fields, search, defaults) {
   const query = new URLSearchParams(search);
   const settings = { ...defaults };
   const errors = [];
+  const known = new Set([...fields.map((f) => f.param), ...OTHER_PARAMS]);
+  const unknown = [...new Set([...query.keys()].filter((key) => !known.has(key)))];
+  if (unknown.length) {
+    errors.push({
+      param: unknown[0],
+      label: unknown[0],
+      value: query.get(unknown[0]),
+      message: `The address names ${unknown.length === 1 ? 'a setting' : 'settings'} this page does not have: ${unknown.join(', ')} (ignored). It has ${fields.map((f) => f.param).join(', ')}.`,
+    });
+  }
   for (const field of fields) {
     if (!query.has(field.param)) continue;
     const text = query.get(field.param);

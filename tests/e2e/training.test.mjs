@@ -147,8 +147,9 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
   });
 
   test('a bad setting in the URL gets a clear message and a working default', async () => {
-    const p = await app.page('backend=cpu&latentDim=abc&lr=-1&estimator=sgvb-z', { viewport: { width: 420, height: 900 } });
+    const p = await app.page('backend=cpu&latentDim=abc&lr=-1&estimator=sgvb-z&colour=blue', { viewport: { width: 420, height: 900 } });
     const message = await p.text('error');
+    assert.match(message, /names a setting this page does not have: colour \(ignored\)/);
     assert.match(message, /latentDim in the URL: "abc" is not a whole number; using the default, 2\./);
     assert.match(message, /lr in the URL: -1 is outside \(0, 1\]; using the default, 0\.001\./);
     assert.match(message, /estimator in the URL: "sgvb-z" is not one of sgvb-b, sgvb-a/);
