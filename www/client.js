@@ -47,9 +47,9 @@ export class VaeClient extends EventTarget {
   /**
    * The worker crashed (its module trapped, or it stopped answering): every pending request
    * rejects, a fresh worker replaces it, and 'restarted' `{ message }` tells the page, which
-   * starts the model again (ready, loadData) and restores the saved run.
+   * starts the model again (ready, loadData; on `backend` when given) and restores the saved run.
    */
-  #restart(message) {
+  #restart(message, backend = null) {
     this.#worker.terminate();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
@@ -61,7 +61,7 @@ export class VaeClient extends EventTarget {
       reject(new Error(message));
     }
     this.#emit(Event.running, { running: false });
-    this.#emit(RESTARTED, { message });
+    this.#emit(RESTARTED, { message, backend });
   }
 
   /** The model's default config and the checks of each field: protocol.js's ConfigSchema. */
@@ -81,6 +81,11 @@ export class VaeClient extends EventTarget {
   /** Makes the wasm module panic (fault-injection tests only): 'restarted' follows. */
   panicForTesting() {
     return this.#request(Request.panicForTesting).catch(() => null);
+  }
+
+  /** Destroys the GPU device, as a lost one would be (fault-injection tests only). */
+  loseGpuForTesting() {
+    return this.#request(Request.loseGpuForTesting).catch(() => null);
   }
 
   /** The worker fetches data/mnist/*.gz; `onProgress({ loaded, total, file })`, total 0 while unknown. */
@@ -240,7 +245,8 @@ export class VaeClient extends EventTarget {
   #receive(message) {
     if (message.event) {
       if (message.event === Event.crashed) {
-        this.#restart(`The model crashed: ${message.detail.message}`);
+        const { message: why, backend } = message.detail;
+        this.#restart(backend ? `${why[0].toUpperCase()}${why.slice(1)}` : `The model crashed: ${why}`, backend ?? null);
         return;
       }
       if (message.event === Event.running) this.#running = message.detail.running;

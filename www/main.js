@@ -288,6 +288,7 @@ async function offerSavedRun() {
 }
 
 function onSaved({ step, savedAt }) {
+  page.savedThisVisit = true;
   ui.savedNote.textContent = `Saved in this browser at step ${step.toLocaleString('en-US')} (${new Date(savedAt).toLocaleTimeString()}).`;
   ui.savedNote.dataset.step = String(step);
 }
@@ -578,16 +579,23 @@ async function boot(settings) {
  * The worker crashed and the client started a fresh one: start the model again and restore the
  * run saved in this browser (saved every ~10 s while training, and on pause), saying what happened.
  */
-async function recover(message) {
+async function recover(message, backend = null) {
   const at = Number(ui.readouts.step.dataset.step) || 0;
   setPhase('starting');
-  showError(`${sentence(message)} Restarting the model…`, { kind: 'warning', key: 'crash' });
+  // A lost GPU: go on on the CPU (the address says so, so a reload does not go back to it).
+  if (backend) {
+    page.settings = { ...page.settings, backend };
+    page.state.writeSettings(page.settings);
+    fillForm(page.settings);
+  }
+  showError(`${sentence(message)} Restarting the model${backend ? ` on the ${backend.toUpperCase()}` : ''}…`, { kind: 'warning', key: 'crash' });
   if (!(await boot({ ...page.settings }))) return;
   setPhase('ready');
   status.clearMessages(ui.errors, 'crash');
+  // Only a run saved during this visit is this run (the one in storage may be an older one).
   let saved = null;
   try {
-    saved = await page.client.savedRun();
+    saved = page.savedThisVisit ? await page.client.savedRun() : null;
   } catch {
     // No storage: start afresh below.
   }
@@ -602,7 +610,8 @@ async function recover(message) {
       showError(`The saved run could not be restored: ${error.message}`, { key: 'crash' });
     }
   }
-  showError(`${sentence(message)} The model was restarted; there was no saved run to restore, so it starts afresh.`, { kind: 'warning', key: 'crash' });
+  const why = at > 0 && page.client.backend !== 'cpu' && backend ? ' (runs on WebGPU are not saved yet)' : '';
+  showError(`${sentence(message)} The model was restarted; there was no saved run of this visit to restore${why}, so it starts afresh.`, { kind: 'warning', key: 'crash' });
   ui.mode.dataset.recovered = '0';
   await trainFromScratch();
 }
@@ -644,9 +653,9 @@ async function main() {
   client.addEventListener(Event.error, (e) => showError(e.detail.message));
   client.addEventListener(Event.diverged, (e) => onDiverged(e.detail));
   client.addEventListener(Event.saved, (e) => onSaved(e.detail));
-  client.addEventListener(RESTARTED, (e) => recover(e.detail.message));
+  client.addEventListener(RESTARTED, (e) => recover(e.detail.message, e.detail.backend));
   // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module.
-  if (new URLSearchParams(location.search).get('faults') === '1') window.__faults = { panic: () => client.panicForTesting() };
+  if (new URLSearchParams(location.search).get('faults') === '1') window.__faults = { panic: () => client.panicForTesting(), loseGpu: () => client.loseGpuForTesting() };
   ui.start.addEventListener('click', () => {
     setPhase('running');
     client.start();

@@ -35,6 +35,8 @@ export const Request = Object.freeze({
   checkpoint: 'checkpoint',
   /** `{}` -> never answers: makes the wasm module panic (fault-injection tests; `?faults=1`). */
   panicForTesting: 'panicForTesting',
+  /** `{}` -> null: destroys the GPU device, as a lost device would be (fault-injection tests). */
+  loseGpuForTesting: 'loseGpuForTesting',
   /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
@@ -76,8 +78,9 @@ export const Event = Object.freeze({
    */
   diverged: 'diverged',
   /**
-   * `{ message }`: the wasm module trapped (a panic, out of memory): the worker is unusable. The
-   * client replaces it and emits 'restarted'; the page restores the saved run.
+   * `{ message, backend? }`: the wasm module trapped (a panic, out of memory), or the GPU device
+   * was lost (then `backend: 'cpu'`, the way on): the worker is unusable. The client replaces it
+   * and emits 'restarted'; the page starts the model again and restores the saved run.
    */
   crashed: 'crashed',
   /** `{ step, savedAt, bytes }`: the run was saved in the browser. */

@@ -20,6 +20,24 @@ const DATA_FILES = [
 ];
 const DATA_DIR = new URL('../data/mnist/', import.meta.url);
 
+// A lost GPU device (a driver reset, a GPU taken away, a crash of the GPU process) is announced by
+// the GPUDevice's \`lost\` promise, which Burn's runtime does not watch: keep the device Burn asks
+// for, and when it is lost, say so as a crash with the CPU as the way on (the client restarts
+// the worker, the page restores the saved run on the CPU).
+let gpuDevice = null;
+if (typeof GPUAdapter === 'function' && GPUAdapter.prototype.requestDevice) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    gpuDevice = device;
+    device.lost.then((info) => {
+      running = false;
+      emit(Event.crashed, { message: `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`, backend: 'cpu' });
+    });
+    return device;
+  };
+}
+
 /** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
 const EVALUATION_PIECE = 500;
 
@@ -317,11 +335,7 @@ async function trainLoop() {
         break;
       }
       if (!Number.isFinite(m.loss) || m.loss === 0) {
-        // A poisoned GPU device has been seen to report a loss of exactly 0 without an error.
-        throw new Error(
-          `training produced a loss of ${m.loss} at step ${m.step}: the ${backend === 'webgpu' ? 'GPU device may have failed' : 'model diverged'}` +
-            ' (try a smaller learning rate, then Reset)',
-        );
+        throw new Error(`training produced a loss of ${m.loss} at step ${m.step}`);
       }
       lastStep = m.step;
       record(runLog.train, m);
@@ -334,7 +348,12 @@ async function trainLoop() {
     }
   } catch (error) {
     running = false;
-    emit(Event.error, { message: `Training stopped: ${messageOf(error)}` });
+    if (backend === 'webgpu' && /all-zero|device|lost/i.test(messageOf(error))) {
+      // A GPU device that failed silently reads back zeros (the trainer undid the chunk).
+      emit(Event.crashed, { message: `the GPU device failed: ${messageOf(error)}`, backend: 'cpu' });
+    } else {
+      emit(Event.error, { message: `Training stopped: ${messageOf(error)}` });
+    }
   }
   emit(Event.running, { running: false });
 }
@@ -525,6 +544,11 @@ const handlers = {
   [Request.reset]: (args) => inOrder(() => reset(args)),
   [Request.loadWeights]: (args) => inOrder(() => loadWeights(args)),
   [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
+  [Request.loseGpuForTesting]: () => {
+    if (!gpuDevice) throw new Error('there is no GPU device to lose');
+    gpuDevice.destroy();
+    return null;
+  },
   [Request.save]: () => saveNow(),
   [Request.savedRun]: () => savedRun(),
   [Request.resumeSaved]: () => inOrder(resumeSaved),

@@ -108,3 +108,28 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     await p.close();
   });
 });
+
+describe('a lost GPU device', { timeout: 600_000 }, () => {
+  let app;
+  before(async () => {
+    app = await openApp({ webgpu: true });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test('is noticed, and training goes on on the CPU, saying so', async () => {
+    const p = await app.page({ backend: 'webgpu', faults: '1', hidden: '64' });
+    assert.equal(await p.read('backend', 'data-backend'), 'webgpu');
+    await p.page.evaluate(() => window.__faults.loseGpu());
+    await p.waitFor('backend', 'data-backend', (v) => v === 'cpu', { timeout: 120_000, message: 'on the CPU after the device was lost' });
+    await p.waitFor('mode', 'data-recovered', (v) => v !== null, { timeout: 60_000, message: 'recovered' });
+    assert.match(await p.text('error'), /The GPU device was lost \(destroyed.*\)\. The model was restarted/);
+    assert.match(p.page.url(), /backend=cpu/);
+    await p.waitForNumber('step', 'data-step', (s) => s > 0, { message: 'training on the CPU' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    assert.deepEqual(p.errors.filter((e) => !/lost|destroy/i.test(e)), []);
+    await p.close();
+  });
+});
