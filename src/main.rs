@@ -312,7 +312,27 @@ mod cli {
         Ok(())
     }
 
+    /// Sets the x86 flush-to-zero and denormals-are-zero bits (MXCSR) on this thread: arithmetic on
+    /// subnormal floats is many times slower. The optimizer already keeps its moments out of that
+    /// range (`src/optim.rs`, the only remedy in WebAssembly); natively this covers the rest.
+    #[allow(deprecated)] // _mm_setcsr: no stable replacement yet
+    fn flush_subnormals_to_zero() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: setting MXCSR's FTZ (bit 15) and DAZ (bit 6) only changes how this thread rounds
+        // results below f32's normal range; every x86_64 CPU has SSE2 and these bits.
+        unsafe {
+            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+            _mm_setcsr(_mm_getcsr() | 0x8040);
+        }
+    }
+
     pub fn main() -> ExitCode {
+        flush_subnormals_to_zero();
+        // Flex's matrix products run on rayon's global pool: the same bits on each of its threads.
+        rayon::ThreadPoolBuilder::new()
+            .start_handler(|_| flush_subnormals_to_zero())
+            .build_global()
+            .expect("the global thread pool should not have been started yet");
         let cli = Cli::parse();
         let result = match &cli.command {
             Command::Train(args) => train(args),
