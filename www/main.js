@@ -313,6 +313,19 @@ async function fetchModelFile(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** ", 6 epochs (test −ELBO 155.6)" from the trainer's log beside a trained model, or "". */
+async function describeTraining(path) {
+  try {
+    const response = await fetch(`${path}.log`);
+    if (!response.ok) return '';
+    const epochs = (await response.text()).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    const last = epochs[epochs.length - 1];
+    return last ? ` for ${last.epoch} epochs (test −ELBO ${last.testLoss.toFixed(1)})` : '';
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Loads the natively trained model for the latent dimension in use (2 unless the settings ask
  * for 20) and explores it. Where there is none, says so and trains from scratch instead.
@@ -327,9 +340,10 @@ async function exploreTrained() {
     const config = JSON.parse(new TextDecoder().decode(configBytes));
     if (page.client.running) page.client.pause();
     await page.client.loadWeights(weights, config);
+    const how = await describeTraining(path);
     showMode(
       'trained',
-      `A ${dim}-D model trained natively on the 60,000 training digits, ready to explore below. ` +
+      `A ${dim}-D model trained natively on the 60,000 training digits${how}, ready to explore below. ` +
         'Press Start to train it further here, or train one from scratch to watch it learn.',
     );
     status.clearMessages(ui.errors, 'mode');
