@@ -2,8 +2,8 @@
 // plane and asks the decoder for (www/explorer/geometry.js), with answers worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axisNames, coordsText, fmt, muText, selectedText, sliceNoteText, statusText, vectorData, zName } from '../../www/explorer/format.js';
-import { chooseDims, interpolationPath, markerFor, planeGrid, segmentOnPlane } from '../../www/explorer/geometry.js';
+import { axisNames, coordsText, fmt, muText, posteriorCaption, selectedText, sliceNoteText, statusText, vectorData, zName } from '../../www/explorer/format.js';
+import { chooseDims, interpolationPath, markerFor, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
 import { Slice } from '../../www/explorer/slice.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
@@ -44,7 +44,7 @@ test('the slice note and the selected digit’s caption', () => {
   assert.equal(selectedText({ selected: 1, test, dim: 5 }), 'Test digit #1, labelled 8. μ = (0.50, 0.60, 0.70, 0.80, 0.90)');
 });
 
-test('markers and the segment on the plane', () => {
+test('markers and the interpolation path on the plane', () => {
   const slice = new Slice(3);
   slice.setDims(2, 0);
   const item = { mu: Float32Array.of(1, 2, 3), logVar: Float32Array.of(0, Math.log(4), Math.log(9)) };
@@ -57,8 +57,8 @@ test('markers and the segment on the plane', () => {
   assert.equal(markerFor('upload', { mu: Float32Array.of(1, 2), logVar: Float32Array.of(0, 0) }, slice), null, 'μ of another dimension');
   assert.equal(markerFor('upload', null, slice), null);
 
-  assert.deepEqual(segmentOnPlane({ a: Float32Array.of(1, 2, 3), b: Float32Array.of(0, 0, -1) }, slice), { a: [3, 1], b: [-1, 0] });
-  assert.equal(segmentOnPlane(null, slice), null);
+  assert.deepEqual(Array.from(pathOnPlane({ a: Float32Array.of(1, 2, 3), b: Float32Array.of(0, 0, -1) }, slice).points), [3, 1, -1, 0]);
+  assert.equal(pathOnPlane(null, slice), null);
 });
 
 test('the interpolation path runs from μA to μB in equal steps', () => {
@@ -96,4 +96,12 @@ test('choosing the plane’s two dimensions: the same one twice swaps them', () 
   assert.deepEqual(chooseDims([0, 1], 1, 1, 'x'), [1, 0], 'horizontal takes the vertical’s: they swap');
   assert.deepEqual(chooseDims([0, 1], 0, 0, 'y'), [1, 0], 'vertical takes the horizontal’s: they swap');
   assert.deepEqual(chooseDims([3, 4], 3, 3, 'y'), [4, 3]);
+});
+
+test('the true posterior panel says whose posterior it is', () => {
+  assert.match(posteriorCaption(1, 'test', null, 96), /at least two dimensions/);
+  assert.match(posteriorCaption(2, 'test', null, 96), /^Click a test digit/);
+  assert.equal(posteriorCaption(2, 'drawing', null, 96), 'No drawing yet: draw a digit below.');
+  assert.equal(posteriorCaption(2, 'test', { text: 'test digit #3 (a 5)' }, 96), 'Of test digit #3 (a 5), on a 96×96 grid over the plane as shown.');
+  assert.match(posteriorCaption(20, 'upload', { text: 'your upload a.png' }, 96), /^Of your upload a\.png, .* On this plane through the latent space only/);
 });

@@ -59,3 +59,18 @@ export function statusText(n, step, dim) {
   const at = step ? ` at training step ${step.toLocaleString('en')}` : '';
   return `${n.toLocaleString('en')} test digits encoded${at}; latent dimension ${dim}.`;
 }
+
+/**
+ * What the true posterior's panel is of (controllers/posterior.js).
+ * @param {'test'|'upload'|'drawing'} source
+ * @param {{text: string}|null} digit the digit of that source, if there is one
+ */
+export function posteriorCaption(dim, source, digit, side) {
+  if (!(dim >= 2)) return 'The posterior needs a latent space of at least two dimensions.';
+  if (!digit) {
+    if (source === 'test') return 'Click a test digit on the plane to see its posterior (or upload or draw one, and pick it above).';
+    return `No ${source} yet: ${source === 'upload' ? 'upload' : 'draw'} a digit below.`;
+  }
+  const where = dim > 2 ? ' On this plane through the latent space only: the posterior restricted to the plane, normalised there.' : '';
+  return `Of ${digit.text}, on a ${side}×${side} grid over the plane as shown.${where}`;
+}

@@ -22,24 +22,68 @@ export function markerFor(kind, item, slice) {
   return { a, b, cov, ...MARKER_STYLES[kind] };
 }
 
-/** The interpolation's segment on the plane ({a: [a, b], b: [a, b]}), or null. */
-export function segmentOnPlane(segment, slice) {
+/**
+ * The interpolation's path on the plane: `points` (m×2, the fine polyline the plane draws) and
+ * `marks` (k×2, the digits decoded along it), or null.
+ * @param {{a: Float32Array, b: Float32Array, line?: Float32Array, steps?: Float32Array}|null} segment
+ *   the ends' μ, and (when the interpolation has computed them) the path's fine polyline and its
+ *   decoded steps in latent space, m×D and k×D; without them the path is the straight segment
+ */
+export function pathOnPlane(segment, slice) {
   if (!slice || !segment || segment.a.length !== slice.dim || segment.b.length !== slice.dim) return null;
-  return { a: slice.coords(segment.a), b: slice.coords(segment.b) };
+  const line = segment.line ?? Float32Array.from([...segment.a, ...segment.b]);
+  const steps = segment.steps ?? new Float32Array(0);
+  return { points: slice.project(line, line.length / slice.dim), marks: slice.project(steps, steps.length / slice.dim) };
 }
 
 /**
- * `steps` latent vectors evenly spaced on the straight line from muA to muB, ends included.
+ * `steps` latent vectors evenly spaced in t from muA to muB, ends included: on the straight line
+ * (`'linear'`), or on the great circle through them (`'slerp'`, see slerp).
+ * @param {'linear'|'slerp'} [kind]
  * @returns {Float32Array} steps×D
  */
-export function interpolationPath(muA, muB, steps) {
+export function interpolationPath(muA, muB, steps, kind = 'linear') {
   const D = muA.length;
   if (muB.length !== D) throw new RangeError(`the ends have ${D} and ${muB.length} values`);
   const z = new Float32Array(steps * D);
   for (let k = 0; k < steps; k++) {
     const t = steps > 1 ? k / (steps - 1) : 0;
-    for (let d = 0; d < D; d++) z[k * D + d] = (1 - t) * muA[d] + t * muB[d];
+    if (kind === 'slerp') {
+      z.set(slerp(muA, muB, t), k * D);
+    } else {
+      for (let d = 0; d < D; d++) z[k * D + d] = (1 - t) * muA[d] + t * muB[d];
+    }
   }
+  return z;
+}
+
+/**
+ * Spherical interpolation (White 2016, "Sampling Generative Networks", §2.1): with ω the angle
+ * between a and b,
+ *
+ *     slerp(a, b; t) = sin((1 − t) ω) / sin ω · a + sin(t ω) / sin ω · b.
+ *
+ * Under a Gaussian prior in many dimensions almost all mass lies near the sphere |z| ≈ √D, and the
+ * straight line between two such points cuts through the middle, where the prior has next to no
+ * mass (its midpoint has norm |a| cos(ω/2) when |a| = |b|); slerp keeps the norm (exactly, when
+ * |a| = |b|) and follows the shell. Parallel or opposite ends, where ω or π − ω is too small for
+ * sin ω to divide by, fall back to the straight line, as White's code does.
+ * @returns {Float64Array} D
+ */
+export function slerp(a, b, t) {
+  const D = a.length;
+  let ab = 0, aa = 0, bb = 0;
+  for (let d = 0; d < D; d++) {
+    ab += a[d] * b[d];
+    aa += a[d] * a[d];
+    bb += b[d] * b[d];
+  }
+  const cos = aa > 0 && bb > 0 ? Math.max(-1, Math.min(1, ab / Math.sqrt(aa * bb))) : 1;
+  const omega = Math.acos(cos);
+  const so = Math.sin(omega);
+  const [p, q] = so < 1e-6 ? [1 - t, t] : [Math.sin((1 - t) * omega) / so, Math.sin(t * omega) / so];
+  const z = new Float64Array(D);
+  for (let d = 0; d < D; d++) z[d] = p * a[d] + q * b[d];
   return z;
 }
 

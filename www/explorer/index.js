@@ -1,13 +1,14 @@
 // The explorer: what the VAE has learned, live while it learns. The latent plane with the test
 // digits' encodings and a handle to decode any z; the manifold and prior samples of the paper's
 // figures 4 and 5; a digit uploaded or drawn by the user, encoded onto the plane; interpolation
-// between two encodings.
+// between two encodings; the true posterior of one digit beside the encoder's guess, and where
+// the prior has holes.
 //
 //   mountExplorer(root, client) -> { refresh(), destroy() }
 //
 // This module builds the layout (layout.js), creates the store that holds what the features
 // share (store.js), mounts one controller per feature (controllers/: plane, grids, yours,
-// interpolation), and runs the refresh cycle. Controllers read the store and ask it to change;
+// interpolation, posterior), and runs the refresh cycle. Controllers read the store and ask it to change;
 // none reaches into another. Only controllers talk to the model, through the `VaeClient` they are
 // given (docs/client.md); the views they draw with never see it.
 //
@@ -30,6 +31,7 @@ import { mountPlane } from './controllers/plane.js';
 import { mountGrids } from './controllers/grids.js';
 import { mountYours } from './controllers/yours.js';
 import { mountInterpolation } from './controllers/interpolation.js';
+import { mountPosterior } from './controllers/posterior.js';
 import { listen } from './controllers/listen.js';
 
 /** Least time between two refreshes of everything while training runs, in ms. */
@@ -63,7 +65,8 @@ export function mountExplorer(root, client) {
   const grids = mountGrids(ui.grids, context);
   const yours = mountYours(ui.yours, context);
   const interpolation = mountInterpolation(ui.interpolation, context);
-  const controllers = [plane, grids, yours, interpolation];
+  const posterior = mountPosterior(ui.posterior, context);
+  const controllers = [plane, grids, yours, interpolation, posterior];
 
   const debug = {
     /** Float32Array 784: the last upload's 28×28 input. */

@@ -1,42 +1,72 @@
 // The latent plane: test digits' encodings as coloured dots (optionally their posteriors as 1-σ
-// ellipses), a few special markers (the upload, the drawing, the interpolation's ends), and a
-// handle the user drags, clicks to, or moves with the arrow keys.
+// ellipses), a few special markers (the upload, the drawing, the interpolation's ends and path),
+// layers of fields drawn under the dots (a density as an image stretched over a window of the
+// plane, with its lines and ellipses on top), and a handle the user drags, clicks to, or moves
+// with the arrow keys.
 //
 // A view: it takes plane coordinates (already projected by slice.js) and labels as typed arrays
 // and reports what the user does through callbacks; it never sees the model or the client.
 //
-// Two canvases: the base one (grid, ellipses, dots) is redrawn when the data or the options
-// change; the overlay (selection, markers, interpolation segment) is cheap to redraw each frame
-// while the user draws. The handle is a DOM element, so moving it redraws nothing.
+// Two canvases: the base one (grid, layers' images, ellipses, dots) is redrawn when the data or
+// the options change; the overlay (layers' lines and ellipses, selection, markers, interpolation
+// path) is cheap to redraw each frame while the user draws. The handle is a DOM element, so moving
+// it redraws nothing.
+//
+// The visible square (centre and half-width, the same scale on both axes) fits the dots, or is
+// fixed to ±fixedHalf, or to a `focus` a controller asks for; onView reports each new one.
 
 import { digitColour } from './palette.js';
 import { covarianceEllipse } from './slice.js';
 
 const PICK_RADIUS_PX = 7;
 const DOT_RADIUS_PX = 2.3;
+/** The dots' opacity, and theirs while a layer's image lies under them. */
+const DOT_ALPHA = 0.85;
+const DOT_ALPHA_OVER_LAYER = 0.3;
+
+/**
+ * @typedef {object} Layer  a field on the plane (see setLayers)
+ * @property {string} [name] listed in the plane's data-layers (for tests)
+ * @property {{a0: number, a1: number, b0: number, b1: number}} [window] where the image goes
+ * @property {Uint8ClampedArray} [rgba] width×height RGBA, row by row from the top
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {Array<{lines: Float32Array[], colour: string, width?: number, dash?: number[]}>} [lines]
+ *   polylines in plane coordinates (a, b pairs)
+ * @property {Array<{a: number, b: number, cov: ArrayLike<number>, sigmas: number[], colour: string,
+ *   width?: number, dash?: number[]}>} [ellipses] a 2-D Gaussian (covariance var a, cov ab, var b)
+ *   drawn at each of `sigmas` standard deviations
+ * @property {Array<{a: number, b: number, text: string, colour: string, below?: boolean}>} [labels]
+ *   words just above (or below) plane points
+ */
 
 export class LatentPlane {
   /**
    * @param {{root: HTMLElement, base: HTMLCanvasElement, overlay: HTMLCanvasElement, handle: HTMLElement}} elements
-   * @param {{onMove?: (a: number, b: number, time: number) => void, onPick?: (index: number) => void}} callbacks
+   * @param {{onMove?: (a: number, b: number, time: number) => void, onPick?: (index: number) => void,
+   *          onView?: (view: {cx: number, cy: number, half: number}) => void}} callbacks
    *   onMove: the handle moved to plane point (a, b) at `time` (performance.now());
-   *   onPick: the user clicked test digit `index`.
+   *   onPick: the user clicked test digit `index`; onView: the visible square changed.
    */
-  constructor({ root, base, overlay, handle }, { onMove = () => {}, onPick = () => {} } = {}) {
-    Object.assign(this, { root, base, overlay, handle, onMove, onPick });
+  constructor({ root, base, overlay, handle }, { onMove = () => {}, onPick = () => {}, onView = () => {} } = {}) {
+    Object.assign(this, { root, base, overlay, handle, onMove, onPick, onView });
     this.xy = null; // Float32Array n×2
     this.labels = null; // Uint8Array n
     this.cov = null; // Float32Array n×3 or null
     this.count = 0;
     this.showEllipses = false;
     this.fixedHalf = null; // a number: axes fixed to ±fixedHalf; null: fit the data
+    this.focus = null; // {cx, cy, half}: the visible square, before fixedHalf and the data
     this.flat = false; // 1-D latent space: dots spread vertically by jitter only
     this.axisNames = ['z₁', 'z₂'];
     this.view = { cx: 0, cy: 0, half: 3 };
+    this.reported = null; // the view onView last reported
     this.handlePos = { a: 0, b: 0 };
     this.markers = new Map();
     this.selected = null;
-    this.segment = null;
+    this.path = null;
+    this.layers = [];
+    this.layerImages = new WeakMap(); // layer -> canvas of its image
     this.size = 0; // CSS px
     this.dragId = null;
     this.message = 'Waiting for the model…';
@@ -74,11 +104,13 @@ export class LatentPlane {
   }
 
   /**
-   * @param {{ellipses?: boolean, fixedHalf?: number|null, flat?: boolean, axisNames?: [string, string]}} options
+   * @param {{ellipses?: boolean, fixedHalf?: number|null, focus?: {cx: number, cy: number, half: number}|null,
+   *          flat?: boolean, axisNames?: [string, string]}} options
    */
   setOptions(options) {
     if ('ellipses' in options) this.showEllipses = options.ellipses;
     if ('fixedHalf' in options) this.fixedHalf = options.fixedHalf;
+    if ('focus' in options) this.focus = options.focus;
     if ('flat' in options) this.flat = options.flat;
     if ('axisNames' in options) this.axisNames = options.axisNames;
     this.#fit();
@@ -110,10 +142,24 @@ export class LatentPlane {
     this.renderOverlay();
   }
 
-  /** A dashed segment between two plane points (the interpolation), or null. */
-  setSegment(segment) {
-    this.segment = segment;
+  /**
+   * The interpolation's path, or null: a dashed polyline from A to B and a tick at each decoded step.
+   * @param {{points: Float32Array, marks: Float32Array}|null} path m×2 and k×2 plane coordinates
+   */
+  setPath(path) {
+    this.path = path;
+    this.root.dataset.path = path ? String(path.points.length / 2) : '';
     this.renderOverlay();
+  }
+
+  /**
+   * Fields drawn under the dots, in order (see the Layer type); their images fade the dots.
+   * @param {Layer[]} layers
+   */
+  setLayers(layers) {
+    this.layers = layers;
+    this.root.dataset.layers = layers.map((l) => l.name ?? '').join(' ');
+    this.render();
   }
 
   /** The plane's visible range: centre and half-width (same scale on both axes). */
@@ -136,6 +182,20 @@ export class LatentPlane {
   // ---- geometry ----
 
   #fit() {
+    this.#fitView();
+    this.#placeHandle();
+    const { cx, cy, half } = this.view;
+    if (cx !== this.reported?.cx || cy !== this.reported?.cy || half !== this.reported?.half) {
+      this.reported = this.range;
+      this.onView(this.range);
+    }
+  }
+
+  #fitView() {
+    if (this.focus) {
+      this.view = { ...this.focus };
+      return;
+    }
     if (this.fixedHalf) {
       this.view = { cx: 0, cy: 0, half: this.fixedHalf };
       return;
@@ -155,7 +215,6 @@ export class LatentPlane {
     // and a plane zoomed onto that would hide how small it is next to the prior N(0, I).
     const half = Math.max(0.5, (Math.max(x1 - x0, y1 - y0) / 2) * 1.1);
     this.view = { cx: (x0 + x1) / 2, cy: this.flat ? 0 : (y0 + y1) / 2, half };
-    this.#placeHandle();
   }
 
   #toPx(a, b) {
@@ -261,6 +320,9 @@ export class LatentPlane {
       ctx.fillText(this.message, S / 2, S / 2);
     }
 
+    let faded = false;
+    for (const layer of this.layers) faded = this.#drawLayerImage(ctx, layer) || faded;
+
     const n = this.count;
     if (n) {
       const scale = S / 2 / this.view.half;
@@ -275,7 +337,7 @@ export class LatentPlane {
           ctx.fill();
         }
       }
-      ctx.globalAlpha = 0.85;
+      ctx.globalAlpha = faded ? DOT_ALPHA_OVER_LAYER : DOT_ALPHA;
       for (let i = 0; i < n; i++) {
         const [x, y] = this.#toPx(this.xy[2 * i], this.#pointY(i));
         ctx.fillStyle = digitColour(this.labels[i]);
@@ -298,15 +360,31 @@ export class LatentPlane {
     ctx.clearRect(0, 0, S, S);
     const scale = S / 2 / this.view.half;
 
-    if (this.segment) {
-      const [xa, ya] = this.#toPx(this.segment.a[0], this.flat ? 0 : this.segment.a[1]);
-      const [xb, yb] = this.#toPx(this.segment.b[0], this.flat ? 0 : this.segment.b[1]);
+    for (const layer of this.layers) this.#drawLayerLines(ctx, layer, scale);
+
+    const points = this.path?.points;
+    if (points?.length >= 4) {
+      const px = (k) => this.#toPx(points[k], this.flat ? 0 : points[k + 1]);
       ctx.save();
       ctx.setLineDash([6, 4]);
       ctx.strokeStyle = '#202124';
       ctx.lineWidth = 1.5;
-      line(ctx, xa, ya, xb, yb);
+      ctx.lineJoin = 'round';
+      ctx.beginPath();
+      for (let k = 0; k < points.length; k += 2) ctx.lineTo(...px(k));
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = '#202124';
+      const marks = this.path.marks;
+      for (let k = 2; k < marks.length - 2; k += 2) {
+        const [x, y] = this.#toPx(marks[k], this.flat ? 0 : marks[k + 1]);
+        ctx.beginPath();
+        ctx.arc(x, y, 2.2, 0, 2 * Math.PI);
+        ctx.fill();
+      }
       ctx.restore();
+      const [xa, ya] = px(0);
+      const [xb, yb] = px(points.length - 2);
       ctx.font = 'bold 12px system-ui, sans-serif';
       ctx.fillStyle = '#202124';
       ctx.textAlign = 'center';
@@ -341,6 +419,69 @@ export class LatentPlane {
       }
       drawMarker(ctx, x, y, m);
     }
+  }
+
+  /** Draws a layer's image stretched over its window; true if there was one. */
+  #drawLayerImage(ctx, layer) {
+    if (!layer.rgba) return false;
+    let image = this.layerImages.get(layer);
+    if (!image) {
+      image = document.createElement('canvas');
+      image.width = layer.width;
+      image.height = layer.height;
+      image.getContext('2d').putImageData(new ImageData(layer.rgba, layer.width, layer.height), 0, 0);
+      this.layerImages.set(layer, image);
+    }
+    const { a0, a1, b0, b1 } = layer.window;
+    const [x0, y0] = this.#toPx(a0, b1);
+    const [x1, y1] = this.#toPx(a1, b0);
+    ctx.save();
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(image, x0, y0, x1 - x0, y1 - y0);
+    ctx.restore();
+    return true;
+  }
+
+  /** Draws a layer's lines and ellipses. */
+  #drawLayerLines(ctx, layer, scale) {
+    ctx.save();
+    ctx.lineJoin = 'round';
+    for (const { lines, colour, width = 1.5, dash = [] } of layer.lines ?? []) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.setLineDash(dash);
+      for (const xy of lines) {
+        ctx.beginPath();
+        for (let k = 0; k < xy.length; k += 2) ctx.lineTo(...this.#toPx(xy[k], xy[k + 1]));
+        ctx.stroke();
+      }
+    }
+    for (const { a, b, cov, sigmas, colour, width = 1.8, dash = [] } of layer.ellipses ?? []) {
+      const e = covarianceEllipse(cov[0], cov[1], this.flat ? 0 : cov[2]);
+      const [x, y] = this.#toPx(a, this.flat ? 0 : b);
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.setLineDash(dash);
+      for (const k of sigmas) {
+        ctx.beginPath();
+        ctx.ellipse(x, y, Math.max(1, k * e.rx * scale), Math.max(1, k * e.ry * scale), -e.angle, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+    }
+    ctx.setLineDash([]);
+    ctx.font = '600 12px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.lineWidth = 3;
+    for (const { a, b, text, colour, below = false } of layer.labels ?? []) {
+      const [x, y] = this.#toPx(a, this.flat ? 0 : b);
+      const ty = below ? y + 15 : y - 6;
+      ctx.strokeStyle = 'rgba(255,255,255,0.9)';
+      ctx.strokeText(text, x, ty);
+      ctx.fillStyle = colour;
+      ctx.fillText(text, x, ty);
+    }
+    ctx.restore();
   }
 
   // ---- interaction ----

@@ -51,11 +51,46 @@ const HTML = /* html */ `
             </p>
           </div>
         </div>
+        <section class="vx-posterior" data-part="posterior" data-ref="panel" data-testid="posterior-panel" aria-live="polite" hidden>
+          <h4>The true posterior</h4>
+          <p class="vx-posterior-of" data-ref="caption"></p>
+          <ul class="vx-key">
+            <li><span class="vx-key-heat"></span>p(z|x) ∝ p(x|z) p(z), the decoder's answer to “which z made this x?”</li>
+            <li><span class="vx-key-line"></span><span class="vx-key-line vx-key-dashed"></span>where it holds 39 % and 86 % of its mass</li>
+            <li><span class="vx-key-q"></span><span class="vx-key-q vx-key-dashed"></span>the encoder's guess q(z|x) at 1σ and 2σ (39 % and 86 % of q)</li>
+          </ul>
+          <dl class="vx-numbers" data-ref="numbers" data-testid="posterior-numbers">
+            <dt>ELBO</dt><dd data-ref="elbo">…</dd>
+            <dt data-ref="isLabel">log p(x), importance sampling</dt><dd data-ref="logLikelihood">…</dd>
+            <dt>log p(x), integrated on a grid</dt><dd data-ref="gridLogLikelihood">…</dd>
+            <dt>log p(x) − ELBO = KL(q ‖ p(z|x))</dt><dd data-ref="gap">…</dd>
+          </dl>
+          <p class="vx-note">The gap: how far the encoder's guess is from the truth. All in nats, for this digit.</p>
+        </section>
+        <section class="vx-posterior" data-part="posterior" data-ref="holesPanel" data-testid="holes-panel" hidden>
+          <h4>Where the prior has holes</h4>
+          <ul class="vx-key">
+            <li><span class="vx-key-below"></span>the prior N(0, I) has mass but the test digits' encodings, q(z) = mean of their q(z|x), have little: a z drawn there decodes to something the decoder was rarely trained on</li>
+            <li><span class="vx-key-above"></span>the encodings are denser than the prior</li>
+            <li><span class="vx-key-line vx-key-dashed vx-key-grey"></span>the prior's 1σ and 2σ circles</li>
+          </ul>
+          <p class="vx-note" data-ref="holesText" data-testid="holes-share"></p>
+        </section>
       </div>
     </div>
     <div class="vx-controls">
       <label><input type="checkbox" data-ref="ellipses" data-testid="show-ellipses"> posteriors as ellipses μ ± σ</label>
       <label><input type="checkbox" data-ref="fixedAxes" data-testid="fixed-axes"> fixed axes ±3</label>
+      <span class="vx-controls-group" data-part="posterior">
+        <label title="The decoder's posterior over z for one digit, on a grid over the plane, beside the encoder's guess">
+          <input type="checkbox" data-ref="show" data-testid="show-posterior"> true posterior</label>
+        <label>of <select data-ref="source" data-testid="posterior-source" aria-label="Whose posterior">
+          <option value="test">the selected test digit</option><option value="upload">your upload</option><option value="drawing">your drawing</option>
+        </select></label>
+        <label><input type="checkbox" data-ref="zoom" data-testid="posterior-zoom" checked> zoom in on it</label>
+        <label title="The test digits' encodings, all together, against the prior N(0, I)">
+          <input type="checkbox" data-ref="holes" data-testid="show-holes"> where the prior has holes</label>
+      </span>
     </div>
     <div class="vx-slice" data-ref="slice" data-testid="slice-dims" hidden>
       <label>horizontal <select data-ref="dimX" data-testid="slice-x"></select></label>
@@ -115,8 +150,11 @@ const HTML = /* html */ `
   <article class="vx-card vx-interp" data-part="interpolation">
     <header class="vx-head">
       <h3>Interpolation</h3>
-      <p class="vx-sub">Ten digits decoded along the straight line from μ<sub>A</sub> to μ<sub>B</sub>.
+      <p class="vx-sub">Ten digits decoded along the straight line from μ<sub>A</sub> to μ<sub>B</sub>, or along the great circle
+        through them (slerp, as White recommends in “Sampling Generative Networks”, 2016: in many dimensions the prior's mass lies
+        near a sphere, and the straight line cuts through its empty middle).
         Pick A and B with the “Set as” buttons: an upload, a drawing, or a test digit selected on the plane.</p>
+      <label class="vx-toggle"><input type="checkbox" data-ref="slerp" data-testid="interp-slerp"> spherical (slerp)</label>
     </header>
     <div class="vx-interp-body">
       <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpA" data-testid="interp-a"></canvas><figcaption data-ref="interpAText">A: –</figcaption></figure>
@@ -155,7 +193,7 @@ const HTML = /* html */ `
 /**
  * Builds the explorer's DOM inside `root` and links its stylesheet once per document.
  * @param {HTMLElement} root
- * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, yours: Refs, interpolation: Refs, grids: Refs}}
+ * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, posterior: Refs, yours: Refs, interpolation: Refs, grids: Refs}}
  *   the explorer's top element, its status line, and each part's elements by their data-ref (a
  *   part's own element is its `part`)
  * @typedef {Record<string, HTMLElement>} Refs
@@ -171,7 +209,8 @@ export function buildLayout(root) {
   }
   root.innerHTML = HTML;
   const refs = { root: root.querySelector('.vx') };
-  for (const part of refs.root.querySelectorAll('[data-part]')) refs[part.dataset.part] = { part };
+  // A feature may own several places on the page (controls here, a panel there): `part` is its first.
+  for (const part of refs.root.querySelectorAll('[data-part]')) refs[part.dataset.part] ??= { part };
   for (const el of refs.root.querySelectorAll('[data-ref]')) {
     const part = el.closest('[data-part]');
     (part && refs.root.contains(part) ? refs[part.dataset.part] : refs)[el.dataset.ref] = el;

@@ -29,8 +29,15 @@ import { Slice } from './slice.js';
  *   latent vector under it, and when the user moved it there (performance.now(); null: not the user)
  * @property {{upload: Yours|null, drawing: Yours|null}} yours
  * @property {{A: End|null, B: End|null}} ends the interpolation's ends, as the user picked them
- * @property {{a: Float32Array, b: Float32Array}|null} segment μ of the two ends under the current model
+ * @property {{a: Float32Array, b: Float32Array, kind?: 'linear'|'slerp', line?: Float32Array, steps?: Float32Array}|null} segment
+ *   μ of the two ends under the current model, and the interpolation's path between them: a fine
+ *   polyline (m×D) and the decoded steps (k×D)
  * @property {number} step the training step last reported
+ * @property {{cx: number, cy: number, half: number}|null} view the plane's visible square
+ * @property {{cx: number, cy: number, half: number}|null} focus a visible square a feature asks
+ *   the plane for (the true posterior's zoom), before its fixed axes and the data's extent
+ * @property {Record<string, import('./latent-plane.js').Layer & {z: number}|null>} layers fields
+ *   the plane draws under its dots, by name, lowest z first
  *
  * @typedef {{pixels: Float32Array, name?: string, mu: Float32Array|null, logVar: Float32Array|null}} Yours
  *   a digit of the user's: its 28×28 input and (once encoded) its posterior
@@ -51,6 +58,9 @@ export function initialState() {
     ends: { A: null, B: null },
     segment: null,
     step: 0,
+    view: null,
+    focus: null,
+    layers: {},
   };
 }
 
@@ -137,6 +147,8 @@ export function withDimension(state, dim) {
     handle: handleAt(slice, 0, 0),
     yours: { upload: forget(state.yours.upload), drawing: forget(state.yours.drawing) },
     segment: null,
+    focus: null,
+    layers: {},
   };
 }
 
@@ -209,6 +221,11 @@ export function selectDigit(state, index, time = null) {
   slice.setBase(mu);
   const [a, b] = slice.coords(mu);
   return { selected: index, slice, handle: handleAt(slice, a, b, time) };
+}
+
+/** Layer `name` of the plane is now `layer` (null: none). */
+export function withLayer(state, name, layer) {
+  return state.layers[name] === layer ? {} : { layers: { ...state.layers, [name]: layer } };
 }
 
 /** One of the user's digits changed (null: cleared). */

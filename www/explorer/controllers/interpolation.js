@@ -1,16 +1,20 @@
-// Interpolation: ten digits decoded along the straight line from μ_A to μ_B, the two ends picked
-// with the "Set as" buttons of the other features, and computed again under each new model.
+// Interpolation: ten digits decoded along the straight line from μ_A to μ_B, or along the great
+// circle through them (slerp), the two ends picked with the "Set as" buttons of the other
+// features, and computed again under each new model.
 //
 // Reads: dim, test (a new model), ends.
-// Asks for: segment (the ends' μ, which the plane draws).
+// Asks for: segment (the ends' μ and the path between them, which the plane draws).
 
 import { clearDigit, drawDigit, drawDigits, WHITE_ON_BLACK } from '../../views/digits.js';
 import { latestOnly } from '../schedule.js';
 import { interpolationPath } from '../geometry.js';
 import { testMu } from '../store.js';
+import { listen } from './listen.js';
 
 /** Digits on the path, ends included. */
 export const INTERPOLATION_STEPS = 10;
+/** Points of the path the plane draws (a great circle projected on the plane is a curve). */
+const LINE_POINTS = 61;
 
 /**
  * @param {Record<string, HTMLElement>} ui the interpolation part's elements (layout.js)
@@ -38,12 +42,15 @@ export function mountInterpolation(ui, { store, client, report }) {
     const [muA, muB] = [await endMu(A, state), await endMu(B, state)];
     const { dim } = store.get();
     if (!muA || !muB || muA.length !== dim || muB.length !== dim) return;
-    store.update({ segment: { a: muA, b: muB } });
-    const images = await client.decode(interpolationPath(muA, muB, INTERPOLATION_STEPS), INTERPOLATION_STEPS);
+    const kind = ui.slerp.checked ? 'slerp' : 'linear';
+    const steps = interpolationPath(muA, muB, INTERPOLATION_STEPS, kind);
+    store.update({ segment: { a: muA, b: muB, kind, steps, line: interpolationPath(muA, muB, LINE_POINTS, kind) } });
+    const images = await client.decode(steps, INTERPOLATION_STEPS);
     drawDigits(ui.strip, images, INTERPOLATION_STEPS, INTERPOLATION_STEPS, { ...WHITE_ON_BLACK, scale: 1, gap: 2, gapColour: [255, 255, 255] });
     ui.strip.hidden = false;
     ui.stripEmpty.hidden = true;
     ui.strip.dataset.count = String(INTERPOLATION_STEPS);
+    ui.strip.dataset.kind = kind;
     ui.strip.dataset.updates = String(Number(ui.strip.dataset.updates ?? 0) + 1);
   }, report);
 
@@ -66,8 +73,13 @@ export function mountInterpolation(ui, { store, client, report }) {
     }
   });
 
+  const off = listen([[ui.slerp, 'change', () => queue.submit(null)]]);
+
   return {
     idle: () => queue.idle(),
-    destroy: unsubscribe,
+    destroy() {
+      unsubscribe();
+      off();
+    },
   };
 }

@@ -1,14 +1,15 @@
-// The latent plane and its handle: the test digits' μ, the user's digits and the interpolation's
-// segment drawn on the slice; the handle's z decoded as it moves; the selected test digit; the
-// slice controls for D > 2 and the plane's display options.
+// The latent plane and its handle: the test digits' μ, the user's digits, the interpolation's
+// path and other features' layers drawn on the slice; the handle's z decoded as it moves; the
+// selected test digit; the slice controls for D > 2 and the plane's display options.
 //
-// Reads: dim, slice, test, images, selected, handle, yours (markers), segment.
-// Asks for: moveHandle, selectDigit, withDims / withPrincipalAxes, setEnd (the selected digit).
+// Reads: dim, slice, test, images, selected, handle, yours (markers), segment, focus, layers.
+// Asks for: moveHandle, selectDigit, withDims / withPrincipalAxes, setEnd (the selected digit),
+// view (what the plane shows, for features that compute over it).
 
 import { LatentPlane } from '../latent-plane.js';
 import { clearDigit, drawDigit } from '../../views/digits.js';
 import { latestOnly } from '../schedule.js';
-import { chooseDims, markerFor, segmentOnPlane } from '../geometry.js';
+import { chooseDims, markerFor, pathOnPlane } from '../geometry.js';
 import { axisNames, coordsText, selectedText, sliceNoteText, vectorData, zName } from '../format.js';
 import { endFromTest, moveHandle, selectDigit, setEnd, withDims, withPrincipalAxes } from '../store.js';
 import { listen } from './listen.js';
@@ -27,6 +28,7 @@ export function mountPlane(ui, { store, client, report }) {
     {
       onMove: (a, b, time) => store.update((s) => moveHandle(s, a, b, time)),
       onPick: (index) => store.update((s) => selectDigit(s, index, performance.now())),
+      onView: (view) => store.update({ view }),
     },
   );
   for (const c of [ui.decoded, ui.selectedImage]) clearDigit(c);
@@ -124,7 +126,9 @@ export function mountPlane(ui, { store, client, report }) {
       plane.setPoints(slice.project(test.mu, test.n), test.labels, slice.projectCovariance(test.logVar, test.n));
     }
     if (has('slice', 'yours')) for (const kind of ['upload', 'drawing']) plane.setMarker(kind, markerFor(kind, state.yours[kind], state.slice));
-    if (has('slice', 'segment')) plane.setSegment(segmentOnPlane(state.segment, state.slice));
+    if (has('slice', 'segment')) plane.setPath(pathOnPlane(state.segment, state.slice));
+    if (has('focus')) plane.setOptions({ focus: state.focus });
+    if (has('layers')) plane.setLayers(Object.values(state.layers).filter(Boolean).sort((p, q) => p.z - q.z));
     if (has('dim', 'slice', 'selected', 'test')) showSliceNote(state);
     if (has('selected', 'images', 'test')) showSelected(state);
     if (has('handle')) showHandle(state);
