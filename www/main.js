@@ -287,8 +287,10 @@ async function offerSavedRun() {
   ui.modeResume.hidden = false;
 }
 
-function onSaved({ step, savedAt }) {
+function onSaved({ step, savedAt, bytes, ms }) {
   page.savedThisVisit = true;
+  ui.savedNote.dataset.ms = ms.toFixed(1);
+  ui.savedNote.dataset.bytes = String(bytes);
   ui.savedNote.textContent = `Saved in this browser at step ${step.toLocaleString('en-US')} (${new Date(savedAt).toLocaleTimeString()}).`;
   ui.savedNote.dataset.step = String(step);
 }

@@ -441,7 +441,13 @@ function saveNow() {
       if (!dataLoaded || lastStep === 0 || backend !== 'cpu') return null;
       lastSaveAt = performance.now();
       const extra = new TextEncoder().encode(JSON.stringify(runLog));
-      const bytes = await enqueue(() => session.checkpoint(extra));
+      let ms = 0;
+      const bytes = await enqueue(async () => {
+        const started = performance.now();
+        const made = await session.checkpoint(extra);
+        ms = performance.now() - started;
+        return made;
+      });
       const config = session.config();
       const test = runLog.test;
       const run = {
@@ -454,7 +460,7 @@ function saveNow() {
       };
       await saveRun(run);
       lastSaveAt = performance.now();
-      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength });
+      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms });
       return run.step;
     } catch (error) {
       if (!(error instanceof RunStoreError)) throw error;

@@ -30,6 +30,7 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
     const step = await p.readNumber('step', 'data-step');
     await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });
+    console.log(`# saving the run (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms`);
     const points = await p.readNumber('chart', 'data-points');
 
     await p.page.reload();
