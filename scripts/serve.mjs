@@ -6,12 +6,19 @@
 //   `text/javascript` for module scripts and module workers;
 // - `.gz` files as plain bytes (`application/octet-stream`, no `Content-Encoding`), so the page
 //   receives the gzip stream itself and the app decompresses the IDX data;
+// - precompressed siblings, as a static host serves a published site (dist/, scripts/build-site.sh):
+//   for a file F with `F.br` and/or `F.gz` beside it, the smallest one the request's
+//   `Accept-Encoding` allows (br before gzip) is sent with `Content-Encoding` and F's own
+//   Content-Type, and `Vary: Accept-Encoding`; F itself otherwise. Nothing is compressed on the
+//   fly, and a `.gz` (or `.br`) file asked for by its own name is never negotiated: it goes out
+//   as its bytes (the MNIST files data/mnist/*.gz, which the page inflates itself);
 // - `Cache-Control: no-store`, so a rebuilt pkg/ is always the one the browser runs;
 // - 404 for missing files and for hidden paths (any segment starting with "."), 403 for paths
 //   that would leave the root (`..`, or a symbolic link pointing outside it).
 //
 // CLI:     node scripts/serve.mjs [--port N] [--root DIR] [--verbose]
-//          port from --port, else $PORT, else 8080; --port 0 picks a free port.
+//          port from --port, else $PORT, else 8080; --port 0 picks a free port. The root is the
+//          repository (the page as developed); `--root dist` serves the built site.
 //          Prints `Serving http://127.0.0.1:PORT/` once listening.
 // Library: import { startServer } from './scripts/serve.mjs';
 //          const { url, close } = await startServer({ root, port: 0 });   // ... await close();
@@ -47,6 +54,54 @@ const MIME_TYPES = {
   '.ts': 'text/plain; charset=utf-8', // wasm-pack's .d.ts files, for reading, not running
   '.woff2': 'font/woff2',
 };
+
+/** Encodings with a precompressed sibling, by the sibling's suffix, in order of preference. */
+const ENCODINGS = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+];
+
+/**
+ * Parses an `Accept-Encoding` header into a Map from coding (lower case; `*` for the wildcard) to
+ * its quality (0 to 1). A missing or empty header gives an empty Map (identity only); a malformed
+ * `q` counts as 0 (not acceptable).
+ */
+export function parseAcceptEncoding(header) {
+  const qualities = new Map();
+  for (const part of String(header ?? '').split(',')) {
+    const [coding, ...params] = part.split(';').map((token) => token.trim());
+    if (!coding) continue;
+    let q = 1;
+    for (const param of params) {
+      const [key, value = ''] = param.split('=').map((token) => token.trim());
+      if (key.toLowerCase() !== 'q') continue;
+      q = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value) ? Number(value) : 0;
+    }
+    const name = coding.toLowerCase();
+    // A coding listed twice keeps its best quality.
+    qualities.set(name, Math.max(q, qualities.get(name) ?? 0));
+  }
+  return qualities;
+}
+
+/**
+ * The content coding to send, among `available` (e.g. ['br', 'gzip'], in order of preference),
+ * for an `Accept-Encoding` header: the acceptable one (q > 0, named or through `*`) with the
+ * highest quality, ties going to the earlier in `available`; null for none (send the file as is).
+ */
+export function negotiateEncoding(header, available) {
+  const qualities = parseAcceptEncoding(header);
+  let best = null;
+  let bestQ = 0;
+  for (const coding of available) {
+    const q = qualities.get(coding) ?? qualities.get('*') ?? 0;
+    if (q > bestQ) {
+      best = coding;
+      bestQ = q;
+    }
+  }
+  return best;
+}
 
 /** Content type for a file name; unknown extensions are served as bytes. */
 export function contentType(path) {
@@ -125,19 +180,39 @@ async function handle(root, request, response, log) {
   if (!info?.isFile()) return reply(404, 'Not Found');
 
   // The resolved file, after symbolic links, must still lie inside the root.
+  const inside = (real) => real === root || real.startsWith(root + sep);
   const real = await realpath(path);
-  if (real !== root && !real.startsWith(root + sep)) return reply(403, 'Forbidden');
+  if (!inside(real)) return reply(403, 'Forbidden');
 
-  log(`200 ${request.method} ${request.url}`);
+  // Precompressed siblings (F.br, F.gz) of a file that is not itself a compressed one.
+  let body = real;
+  let size = info.size;
+  let encoding = null;
+  const variants = [];
+  if (!ENCODINGS.some(([, suffix]) => real.toLowerCase().endsWith(suffix))) {
+    for (const [coding, suffix] of ENCODINGS) {
+      const sibling = await realpath(path + suffix).catch(() => null);
+      if (!sibling || !inside(sibling)) continue;
+      const siblingInfo = await stat(sibling).catch(() => null);
+      if (siblingInfo?.isFile()) variants.push({ coding, path: sibling, size: siblingInfo.size });
+    }
+    const chosen = negotiateEncoding(request.headers['accept-encoding'], variants.map((variant) => variant.coding));
+    const variant = variants.find((candidate) => candidate.coding === chosen);
+    if (variant) ({ path: body, size, coding: encoding } = variant);
+  }
+
+  log(`200 ${request.method} ${request.url}${encoding ? ` (${encoding})` : ''}`);
   response.writeHead(200, {
     'Content-Type': contentType(real),
-    'Content-Length': info.size,
+    'Content-Length': size,
+    ...(encoding ? { 'Content-Encoding': encoding } : {}),
+    ...(variants.length ? { Vary: 'Accept-Encoding' } : {}),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
   });
   if (request.method === 'HEAD') return response.end();
   await new Promise((resolveStream, rejectStream) => {
-    const stream = createReadStream(real);
+    const stream = createReadStream(body);
     stream.on('error', rejectStream);
     response.on('close', () => {
       stream.destroy();

@@ -3,10 +3,13 @@
 #   1. setup                        tools, npm packages, MNIST files (scripts/setup.sh)
 #   2. cargo test --release         native unit and integration tests of the Rust crate
 #   3. wasm-pack build              the browser build the page loads (pkg/)
-#   4. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
+#   4. scripts/build-site.sh        the site that can be published (dist/: wasm-opt, precompressed
+#                                   .br/.gz siblings), with its sizes over the wire
+#   5. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
 #                                   (Flex on wasm, and WebGPU on SwiftShader; flags in webdriver.json)
-#   5. node --test tests/js tests/e2e  the page's pure JavaScript (image preprocessing, maths), then
-#                                   the real page driven in headless Chromium (playwright-core)
+#   6. node --test tests/js tests/e2e  the page's pure JavaScript (image preprocessing, maths, the
+#                                   static server), then the real page driven in headless Chromium
+#                                   (playwright-core), and the built site (dist/) on a plain server
 # Exit status: 0 when all pass, else the failing step's status.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,7 +24,7 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 # Browser tests that train on SwiftShader take minutes; the runner's default is 20 s.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 
-TOTAL=5
+TOTAL=6
 started=$(date +%s)
 step=0
 summary=()
@@ -74,6 +77,7 @@ e2e_tests() {
 run_step "setup" bash scripts/setup.sh
 run_step "native tests" cargo test --release
 run_step "browser build" wasm-pack build --release --target web --out-dir pkg
+run_step "site build" bash scripts/build-site.sh
 run_step "browser tests of the crate" \
   wasm-pack test --release --headless --chrome --chromedriver "$CHROMEDRIVER"
 run_step "JavaScript and end-to-end tests of the page" e2e_tests
