@@ -14,7 +14,17 @@
 //   as its bytes (the MNIST files data/mnist/*.gz, which the page inflates itself);
 // - `Cache-Control: no-store`, so a rebuilt pkg/ is always the one the browser runs;
 // - 404 for missing files and for hidden paths (any segment starting with "."), 403 for paths
-//   that would leave the root (`..`, or a symbolic link pointing outside it).
+//   that would leave the root (`..`, or a symbolic link pointing outside it);
+// - the site's files only: index.html, www/, pkg/, data/mnist/, models/ (what dist/ holds); the
+//   rest of the repository (src/, Cargo.toml, target/, node_modules/, …) is 404;
+// - requests whose Host header is not this server's own address (127.0.0.1, localhost or [::1],
+//   with its port) are refused with 421: a page on another site cannot reach it through DNS
+//   rebinding;
+// - a directory asked for without its slash is redirected to the same path on this server, never
+//   to another one (`//evil.example/` is not a path a Location may start with);
+// - a Content-Security-Policy the page passes without a violation (the end-to-end tests fail on
+//   any console error, a violation included): scripts, workers and connections from this origin
+//   only, WebAssembly compilation allowed, no plugins, no framing.
 //
 // CLI:     node scripts/serve.mjs [--port N] [--root DIR] [--verbose]
 //          port from --port, else $PORT, else 8080; --port 0 picks a free port. The root is the
@@ -30,6 +40,30 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HOST = '127.0.0.1';
+
+/** What a browser may ask for: the site (see scripts/build-site.sh). Everything else is 404. */
+const SITE = [/^index\.html$/, /^www\//, /^pkg\//, /^data\/mnist\//, /^models\//];
+
+/** Sent with every response; the page's markup, scripts, workers and styles pass it. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Whether a Host header names this server: 127.0.0.1, localhost or [::1], on `port`. */
+export function hostAllowed(hostHeader, port) {
+  if (typeof hostHeader !== 'string') return false;
+  const match = /^(\[::1\]|127\.0\.0\.1|localhost)(?::(\d+))?$/i.exec(hostHeader.trim());
+  return Boolean(match) && (match[2] === undefined ? port === 80 : Number(match[2]) === port);
+}
 const DEFAULT_PORT = 8080;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -117,6 +151,11 @@ export async function startServer({ root = REPO_ROOT, port = DEFAULT_PORT, host 
   const realRoot = await realpath(resolve(root));
 
   const server = createServer((request, response) => {
+    if (!hostAllowed(request.headers.host, server.address()?.port)) {
+      log(`421 ${request.url} (Host: ${request.headers.host})`);
+      send(response, 421, 'Misdirected Request: this server answers to 127.0.0.1, localhost and [::1] only');
+      return;
+    }
     handle(realRoot, request, response, log).catch((error) => {
       log(`500 ${request.url}: ${error.message}`);
       if (!response.headersSent) send(response, 500, 'Internal Server Error');
@@ -165,13 +204,18 @@ async function handle(root, request, response, log) {
   const segments = pathname.split('/').filter((segment) => segment !== '');
   if (segments.some((segment) => segment === '..' || segment.includes('\\'))) return reply(403, 'Forbidden');
   if (segments.some((segment) => segment.startsWith('.'))) return reply(404, 'Not Found');
+  // The site only; the root itself is index.html.
+  const relative = segments.join('/') + (pathname.endsWith('/') && segments.length ? '/' : '');
+  if (segments.length && !SITE.some((allowed) => allowed.test(relative) || allowed.test(`${relative}/`))) return reply(404, 'Not Found');
 
   let path = join(root, ...segments);
   let info = await stat(path).catch(() => null);
   if (info?.isDirectory()) {
     if (!pathname.endsWith('/')) {
       // Relative URLs inside index.html resolve against the directory only with the slash.
-      const location = `${encodeURI(pathname)}/${new URL(request.url, 'http://localhost').search}`;
+      // Built from the clean segments: one leading slash, each segment encoded, so the Location
+      // is always a path on this server (never "//host/…").
+      const location = `/${segments.map(encodeURIComponent).join('/')}/${new URL(request.url, 'http://localhost').search}`;
       return reply(301, 'Moved Permanently', { Location: location });
     }
     path = join(path, 'index.html');
@@ -209,6 +253,7 @@ async function handle(root, request, response, log) {
     ...(variants.length ? { Vary: 'Accept-Encoding' } : {}),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   });
   if (request.method === 'HEAD') return response.end();
   await new Promise((resolveStream, rejectStream) => {
@@ -228,6 +273,7 @@ function send(response, status, message, headers = {}, headOnly = false) {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
     ...headers,
   });
   response.end(headOnly ? undefined : body);

@@ -61,7 +61,10 @@ describe('serving files', () => {
     root = mkdtempSync(join(tmpdir(), 'serve-test-'));
     mkdirSync(join(root, 'www'));
     mkdirSync(join(root, 'pkg'));
-    mkdirSync(join(root, 'data'));
+    mkdirSync(join(root, 'data', 'mnist'), { recursive: true });
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src', 'lib.rs'), 'pub mod secret;');
+    writeFileSync(join(root, 'Cargo.toml'), '[package]');
     mkdirSync(join(root, '.hidden'));
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>root</title>');
     writeFileSync(join(root, 'index.html.br'), 'BR-OF-INDEX');
@@ -74,9 +77,9 @@ describe('serving files', () => {
     writeFileSync(join(root, 'pkg', 'app.wasm'), wasm);
     writeFileSync(join(root, 'pkg', 'app.wasm.br'), 'BR-OF-WASM');
     writeFileSync(join(root, 'pkg', 'app.wasm.gz'), 'GZ-OF-WASM');
-    writeFileSync(join(root, 'data', 'digits.gz'), data);
-    writeFileSync(join(root, 'data', 'digits.gz.br'), 'must never be sent');
-    writeFileSync(join(root, 'data', 'digits.gz.gz'), 'must never be sent');
+    writeFileSync(join(root, 'data', 'mnist', 'digits.gz'), data);
+    writeFileSync(join(root, 'data', 'mnist', 'digits.gz.br'), 'must never be sent');
+    writeFileSync(join(root, 'data', 'mnist', 'digits.gz.gz'), 'must never be sent');
     writeFileSync(join(root, '.hidden', 'secret.txt'), 'secret');
     const outside = mkdtempSync(join(tmpdir(), 'serve-test-outside-'));
     writeFileSync(join(outside, 'leak.js.br'), 'LEAK');
@@ -148,7 +151,7 @@ describe('serving files', () => {
 
   test('a .gz file goes out as its bytes, never re-encoded, whatever is accepted', async () => {
     for (const acceptEncoding of [undefined, 'gzip', 'br', 'gzip, deflate, br, zstd']) {
-      const response = await get(`${server.url}data/digits.gz`, { headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} });
+      const response = await get(`${server.url}data/mnist/digits.gz`, { headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} });
       assert.equal(response.status, 200);
       assert.deepEqual(response.body, data, `Accept-Encoding: ${acceptEncoding}`);
       assert.equal(response.headers['content-type'], 'application/octet-stream');
@@ -203,5 +206,43 @@ describe('serving files', () => {
     writeFileSync(join(root, 'www', 'real.js.br'), brotliCompressSync(js));
     const response = await get(`${server.url}www/real.js`, { headers: { 'Accept-Encoding': 'br' } });
     assert.equal(brotliDecompressSync(response.body).toString(), js);
+  });
+
+  test('the site only: the rest of the repository is not served', async () => {
+    for (const path of ['src/lib.rs', 'Cargo.toml', 'target/release/vae', 'node_modules/x/package.json', 'data/other.bin', 'tests/web.rs']) {
+      assert.equal((await get(`${server.url}${path}`)).status, 404, path);
+    }
+    for (const path of ['', 'index.html', 'www/main.js', 'data/mnist/digits.gz']) {
+      assert.equal((await get(`${server.url}${path}`)).status, 200, path);
+    }
+  });
+
+  test('a Host header that is not this server is refused (DNS rebinding)', async () => {
+    const port = new URL(server.url).port;
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`]) {
+      assert.equal((await get(`${server.url}index.html`, { headers: { Host: host } })).status, 421, host);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      assert.equal((await get(`${server.url}index.html`, { headers: { Host: host } })).status, 200, host);
+    }
+  });
+
+  test('a redirect never leaves this server', async () => {
+    for (const path of ['%2F%2Fwww', '%2F%2Fevil.example%2Fwww', '/www', '%5C%5Cwww']) {
+      const response = await get(`${server.url}${path}`);
+      if (response.status === 301) {
+        assert.match(response.headers.location, /^\/[^/\\]/, `${path} -> ${response.headers.location}`);
+      }
+    }
+    assert.equal((await get(`${server.url}%2F%2Fwww`)).headers.location, '/www/');
+  });
+
+  test('every answer carries the Content-Security-Policy', async () => {
+    for (const path of ['index.html', 'www/main.js', 'missing.js']) {
+      const csp = (await get(`${server.url}${path}`)).headers['content-security-policy'];
+      assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/, path);
+      assert.match(csp, /object-src 'none'/, path);
+      assert.doesNotMatch(csp, /'unsafe-eval'/, path);
+    }
   });
 });
