@@ -1,0 +1,95 @@
+// The boot sequence: check the browser, start the worker and read the settings from the address
+// (checked with the model's own schema); then start the model on its device and load the data;
+// last, mount the latent-space explorer on the same client.
+
+import { VaeClient } from '../client.js';
+import { createSettings } from '../state.js';
+import * as status from '../views/status.js';
+import { fail, sentence, setPhase, showError } from './page.js';
+import { fillForm } from './settings-form.js';
+
+/**
+ * Starts the worker (`page.client`) and reads the settings (`page.settings`, in the form too).
+ * Returns those settings, or null when the page cannot go on (it says why and stops).
+ */
+export async function startClient(page) {
+  setPhase(page, 'starting');
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
+    fail(page, 'This browser cannot run WebAssembly, which the model is compiled to. A current Chrome, Edge, Firefox or Safari can.');
+    return null;
+  }
+  if (typeof Worker !== 'function') {
+    fail(page, 'This browser has no Web Workers, which keep training off the page. A current Chrome, Edge, Firefox or Safari has them.');
+    return null;
+  }
+  page.client = new VaeClient();
+  // The settings' defaults and ranges are the model's own (src/config.rs, through the worker).
+  try {
+    page.state = createSettings(await page.client.schema());
+  } catch (error) {
+    fail(page, `The model could not start: ${sentence(error.message)}`);
+    return null;
+  }
+  const { settings, errors } = page.state.readSettings(location.search);
+  for (const error of errors) showError(page, error.message, { kind: 'warning', key: 'url' });
+  if (errors.length) page.state.writeSettings(settings);
+  page.settings = settings;
+  fillForm(page, settings);
+  return settings;
+}
+
+/**
+ * Starts the model in the worker with the settings (device, model) and loads the data. Returns
+ * whether it worked; on failure the page says why and stops.
+ */
+export async function startModel(page, settings) {
+  const { client, state, ui } = page;
+  status.showBackend(ui.backend, {
+    pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
+  });
+  let info;
+  try {
+    info = await client.ready({ backend: settings.backend, config: state.toConfig(settings, {}) });
+  } catch (error) {
+    const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
+    fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
+    return false;
+  }
+  if (info.configError) showError(page, info.configError, { kind: 'warning', key: 'url' });
+  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
+  fillForm(page, page.settings);
+  status.showBackend(ui.backend, info, settings.backend);
+
+  setPhase(page, 'loading');
+  status.showProgress(ui.progress, { loaded: 0, total: 0 });
+  let counts;
+  try {
+    counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
+  } catch (error) {
+    fail(page, `The MNIST data could not be loaded: ${sentence(error.message)}`);
+    return false;
+  }
+  status.showProgress(ui.progress, { done: true, ...counts });
+  ui.progress.dataset.wasmMemoryBefore = String(counts.wasmMemory.before);
+  ui.progress.dataset.wasmMemoryAfter = String(counts.wasmMemory.after);
+  return true;
+}
+
+/** Mounts the latent-space explorer (www/explorer/index.js, loaded only now) on the page's client. */
+export async function mountExplorer(page) {
+  const { ui } = page;
+  const note = ui.explorer.querySelector('[data-part="note"]');
+  let module;
+  try {
+    module = await import('../explorer/index.js');
+  } catch (error) {
+    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${error.message}).`;
+    return;
+  }
+  try {
+    note?.remove();
+    await module.mountExplorer(ui.explorer, page.client);
+  } catch (error) {
+    showError(page, `The latent-space explorer failed to start: ${error.message}`, { key: 'explorer' });
+  }
+}

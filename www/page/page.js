@@ -1,0 +1,99 @@
+// The page's state, in one object (`page`) that www/main.js makes and hands to every module of
+// www/page/ (none keeps state in variables of its own): the elements it writes to (`page.ui`),
+// the worker's client, the settings, the chart's history and the phase. And what every role does
+// with it: set the phase, show a message, stop.
+
+import * as status from '../views/status.js';
+
+/** The page's own hooks (`data-ref`); the tests' `data-testid`s are theirs alone. */
+const $ = (ref) => document.querySelector(`[data-ref="${ref}"]`);
+
+function findElements() {
+  return {
+    backend: $('backend'),
+    progress: $('load-progress'),
+    errors: $('error'),
+    start: $('start'),
+    pause: $('pause'),
+    reset: $('reset'),
+    loadWeights: $('load-weights'),
+    form: $('settings'),
+    readouts: {
+      epoch: $('epoch'),
+      step: $('step'),
+      examplesSeen: $('examples-seen'),
+      examplesPerSecond: $('examples-per-second'),
+      loss: $('loss'),
+      reconstruction: $('reconstruction'),
+      kl: $('kl'),
+    },
+    testLoss: $('test-loss'),
+    chart: $('chart'),
+    chartElbo: $('chart-elbo'),
+    chartKl: $('chart-kl'),
+    reconstructions: $('reconstructions'),
+    originals: $('reconstructions-originals'),
+    decoded: $('reconstructions-decoded'),
+    explorer: $('explorer'),
+    mode: $('mode'),
+    modeTrained: $('mode-trained'),
+    modeScratch: $('mode-scratch'),
+    modeNote: $('mode-note'),
+    modeResume: $('mode-resume'),
+    modeResumeDetail: $('mode-resume-detail'),
+    download: $('download'),
+    savedNote: $('saved-note'),
+  };
+}
+
+/** Everything the chart plots, as parallel arrays (x = examples seen). */
+export function emptyHistory() {
+  return {
+    train: { x: [], loss: [], reconstruction: [], kl: [] },
+    test: { x: [], loss: [], reconstruction: [], kl: [] },
+  };
+}
+
+export function createPage() {
+  return {
+    ui: findElements(),
+    client: null,
+    state: null, // the settings' checks and conversions, from the model's schema (state.js)
+    settings: null, // the settings in effect (URL params -> values)
+    history: emptyHistory(),
+    phase: 'boot',
+    savedThisVisit: false, // a run was saved in this browser during this visit (so it is this run)
+    reconstructing: false,
+    reconstructAgain: false,
+    lastReconstruction: 0,
+    chartQueued: false,
+  };
+}
+
+export function setPhase(page, phase) {
+  const { ui } = page;
+  page.phase = phase;
+  document.body.dataset.phase = phase;
+  const usable = ['ready', 'running', 'pausing', 'paused'].includes(phase);
+  ui.modeTrained.disabled = ui.modeScratch.disabled = ui.modeResume.disabled = !usable;
+  ui.download.disabled = !usable;
+  ui.start.disabled = !(phase === 'ready' || phase === 'paused');
+  ui.pause.disabled = phase !== 'running';
+  ui.reset.disabled = !usable;
+  ui.loadWeights.disabled = !usable;
+  ui.pause.textContent = phase === 'pausing' ? 'Pausing…' : 'Pause';
+  ui.start.textContent = phase === 'paused' ? 'Resume' : 'Start';
+}
+
+export const showError = (page, message, options) => status.addMessage(page.ui.errors, message, options);
+
+/** The text with a full stop, unless it already ends a sentence. */
+export const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+/** Stops the page with a message; nothing after this runs. */
+export function fail(page, message) {
+  showError(page, message);
+  setPhase(page, 'failed');
+  status.showBackend(page.ui.backend, { pending: 'Not running' });
+  if (page.ui.progress.dataset.state !== 'done') status.showProgress(page.ui.progress, { failed: true });
+}

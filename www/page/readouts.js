@@ -1,0 +1,155 @@
+// What training shows: the readouts (step, epoch, losses, the test bound), the chart of the
+// bound against examples seen, and the reconstructions of the first test digits. It keeps the
+// chart's history (`page.history`) in step with the model: metrics and bounds as they come, a
+// resumed run's whole history, a cleared one after a reset, a rolled-back one after a divergence.
+
+import { drawChart } from '../views/chart.js';
+import { drawDigits } from '../views/digits.js';
+import * as status from '../views/status.js';
+import { emptyHistory, showError } from './page.js';
+
+const RECONSTRUCTIONS = 16;
+const RECONSTRUCT_EVERY_MS = 1000;
+const TRAIN = '#2f5fd0';
+const TEST = '#e0601b';
+const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
+
+/** A training chunk's metrics: a point on the chart, the readouts, now and then the reconstructions. */
+export function showMetrics(page, m) {
+  const h = page.history.train;
+  h.x.push(m.examplesSeen);
+  h.loss.push(m.loss);
+  h.reconstruction.push(m.reconstruction);
+  h.kl.push(m.kl);
+  status.showMetrics(page.ui.readouts, m);
+  page.ui.chart.dataset.points = String(h.x.length);
+  queueChart(page);
+  if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions(page);
+}
+
+/** A test bound: a point on the chart and its readout. */
+export function showEvaluated(page, ev) {
+  const h = page.history.test;
+  // A bound for a step already plotted (paused twice at the same step) replaces the old one.
+  if (h.x.length && h.x[h.x.length - 1] === ev.examplesSeen) {
+    for (const key of KEYS) h[key].pop();
+  }
+  h.x.push(ev.examplesSeen);
+  h.loss.push(ev.loss);
+  h.reconstruction.push(ev.reconstruction);
+  h.kl.push(ev.kl);
+  status.showTest(page.ui.testLoss, ev);
+  page.ui.chart.dataset.testPoints = String(h.x.length);
+  queueChart(page);
+}
+
+/** A resumed run (protocol.js's Resumed): its history on the chart, its last readouts. */
+export function showHistory(page, { step, epoch, examplesSeen, history }) {
+  const { ui } = page;
+  page.history = {
+    train: { x: [], loss: [], reconstruction: [], kl: [], ...history.train },
+    test: { x: [], loss: [], reconstruction: [], kl: [], ...history.test },
+  };
+  const last = (series, key) => series[key][series[key].length - 1];
+  const t = page.history.train;
+  status.showMetrics(ui.readouts, {
+    step, epoch, epochProgress: 0, examplesSeen, examplesPerSecond: NaN,
+    loss: last(t, 'loss'), reconstruction: last(t, 'reconstruction'), kl: last(t, 'kl'),
+  });
+  const test = page.history.test;
+  if (test.x.length) status.showTest(ui.testLoss, { step, loss: last(test, 'loss'), reconstruction: last(test, 'reconstruction'), kl: last(test, 'kl') });
+  ui.chart.dataset.points = String(t.x.length);
+  ui.chart.dataset.testPoints = String(test.x.length);
+}
+
+/** A new model at step 0: an empty chart and blank readouts. */
+export function clearReadouts(page) {
+  const { ui } = page;
+  page.history = emptyHistory();
+  status.showMetrics(ui.readouts, { step: 0, epoch: 0, epochProgress: 0, examplesSeen: 0, examplesPerSecond: NaN, loss: NaN, reconstruction: NaN, kl: NaN });
+  status.showTest(ui.testLoss, null);
+  ui.chart.dataset.points = '0';
+  ui.chart.dataset.testPoints = '0';
+}
+
+/** The run went back to `step` (a divergence): the chart and the readouts go back with it. */
+export function rollBack(page, step) {
+  const { ui } = page;
+  const seen = step * (page.client.config?.batchSize ?? 0);
+  const h = page.history.train;
+  while (h.x.length && h.x[h.x.length - 1] > seen) for (const key of KEYS) h[key].pop();
+  ui.chart.dataset.points = String(h.x.length);
+  status.setReadout(ui.readouts.step, 'step', step, step.toLocaleString('en-US'));
+  status.setReadout(ui.readouts.examplesSeen, 'examples-seen', seen, seen.toLocaleString('en-US'));
+  queueChart(page);
+}
+
+/** Draws the chart at the next frame (once, however often it is asked for before then). */
+export function queueChart(page) {
+  if (page.chartQueued) return;
+  page.chartQueued = true;
+  requestAnimationFrame(() => {
+    page.chartQueued = false;
+    drawCharts(page);
+  });
+}
+
+function drawCharts(page) {
+  const { train, test } = page.history;
+  const xLabel = 'training examples seen';
+  const empty = page.phase === 'ready' ? 'Press Start to train' : 'No training yet';
+  drawChart(page.ui.chartElbo, {
+    xLabel,
+    yLabel: 'nats',
+    empty,
+    focusFrom: 0.04,
+    series: [
+      { label: 'training −ELBO', color: TRAIN, xs: train.x, ys: train.loss, width: 1.6 },
+      { label: 'test −ELBO', color: TEST, xs: test.x, ys: test.loss, width: 2, markers: true },
+      { label: 'training reconstruction', color: TRAIN, xs: train.x, ys: train.reconstruction, width: 1, dash: [4, 3] },
+      { label: 'test reconstruction', color: TEST, xs: test.x, ys: test.reconstruction, width: 1.2, dash: [4, 3] },
+    ],
+  });
+  drawChart(page.ui.chartKl, {
+    xLabel,
+    yLabel: 'KL, nats',
+    empty,
+    focusFrom: 0.04,
+    series: [
+      { label: 'training KL', color: TRAIN, xs: train.x, ys: train.kl, width: 1.4 },
+      { label: 'test KL', color: TEST, xs: test.x, ys: test.kl, width: 2, markers: true },
+    ],
+  });
+}
+
+/**
+ * Asks for the reconstructions of the first test digits; at most one request in flight. A forced
+ * refresh asked for while one is in flight (after a reset, a pause) runs again when it is done,
+ * so the images always end up showing the current model.
+ */
+export async function refreshReconstructions(page, { force = false } = {}) {
+  if (!page.client) return;
+  if (page.reconstructing) {
+    page.reconstructAgain ||= force;
+    return;
+  }
+  const { ui } = page;
+  page.reconstructing = true;
+  page.lastReconstruction = performance.now();
+  try {
+    const step = ui.readouts.step.dataset.step;
+    const { originals, reconstructions } = await page.client.reconstruct(RECONSTRUCTIONS);
+    drawDigits(ui.originals, originals, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
+    drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
+    ui.reconstructions.dataset.step = step;
+  } catch (error) {
+    showError(page, `Could not draw the reconstructions: ${error.message}`, { key: 'reconstruct' });
+  } finally {
+    page.reconstructing = false;
+    page.lastReconstruction = performance.now();
+    if (page.reconstructAgain) {
+      page.reconstructAgain = false;
+      refreshReconstructions(page);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// The test bound, over every test digit, computed a piece at a time in the normal lane, so it
+// never stalls training or the explorer (training chunks and refreshes run between the pieces).
+
+import { Event } from '../protocol.js';
+import { emit, messageOf } from './messages.js';
+import { record, requireData } from './state.js';
+
+/** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
+const EVALUATION_PIECE = 500;
+
+/**
+ * The test bound of the model as it is now; then 'evaluated'. One evaluation at a time: a call
+ * while one runs returns that one.
+ */
+export function evaluateAndEmit(trainer) {
+  trainer.evaluation ??= (async () => {
+    try {
+      for (;;) {
+        const bound = await trainer.queue.enqueue(() => requireData(trainer).evaluate(EVALUATION_PIECE));
+        if (bound) {
+          trainer.lastEvaluatedStep = bound.step;
+          record(trainer.runLog.test, bound);
+          emit(Event.evaluated, bound);
+          return bound;
+        }
+        await trainer.queue.nextTask();
+      }
+    } finally {
+      trainer.evaluation = null;
+    }
+  })();
+  return trainer.evaluation;
+}
+
+export function evaluateInBackground(trainer) {
+  evaluateAndEmit(trainer).catch((error) => emit(Event.error, { message: `Evaluation failed: ${messageOf(error)}` }));
+}

@@ -1,0 +1,56 @@
+// The worker's state, in one object (`trainer`) that www/worker.js makes and hands to every module
+// of www/worker/; none of them keeps state in variables of its own (the queue is an object held here).
+
+import { RequestQueue } from './queue.js';
+
+/** The run's record, saved with it: the chart's points (x = examples seen). */
+export const emptyLog = () => ({
+  train: { x: [], loss: [], reconstruction: [], kl: [] },
+  test: { x: [], loss: [], reconstruction: [], kl: [] },
+});
+
+export function createTrainer() {
+  return {
+    facade: null, // the module ../pkg/vae_web.js, once imported and initialised
+    wasm: null, // init()'s exports: wasm.memory tells arrays that are views on wasm memory apart
+    facadeLoading: null,
+    session: null,
+    backend: null,
+    dataLoaded: false,
+    gpuDevice: null, // the WebGPU device Burn asked for, watched for loss
+    queue: new RequestQueue(),
+
+    running: false, // wanted state: the loop keeps going while true
+    loop: null, // the promise of the running loop, null when stopped
+    stepsPerChunk: 1,
+    lastStep: 0,
+    lastEvaluatedStep: -1,
+    evaluation: null, // the promise of the evaluation in progress
+
+    runLog: emptyLog(),
+    lastSaveAt: performance.now(),
+    saving: null, // the promise of the save in progress
+    storageWarned: false,
+  };
+}
+
+export function requireSession(trainer) {
+  if (!trainer.session) throw new Error('the model is not ready yet (call ready first)');
+  return trainer.session;
+}
+
+export function requireData(trainer) {
+  requireSession(trainer);
+  if (!trainer.dataLoaded) throw new Error('the training data is not loaded yet');
+  return trainer.session;
+}
+
+/** Appends a metrics or test-bound payload to one of the run log's series (x = examples seen). */
+export function record(series, point) {
+  const last = series.x.length - 1;
+  if (last >= 0 && series.x[last] === point.examplesSeen) for (const key of Object.keys(series)) series[key].pop();
+  series.x.push(point.examplesSeen);
+  series.loss.push(point.loss);
+  series.reconstruction.push(point.reconstruction);
+  series.kl.push(point.kl);
+}

@@ -1,0 +1,121 @@
+// The training loop: short chunks (`trainSteps(k)`), each followed by a yield to this worker's
+// event loop, so requests that arrive during a chunk (a drag in the explorer asking for a decode)
+// are served before the next chunk starts; the chunk's size follows its measured time. Also
+// start, pause, and swapping the model for a new one (startOver).
+
+import { Event } from '../protocol.js';
+import { evaluateInBackground } from './evaluation.js';
+import { emit, messageOf } from './messages.js';
+import { saveIfDue, saveInBackground } from './runs.js';
+import { emptyLog, record, requireData } from './state.js';
+
+/**
+ * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
+ * whole chunk, so 30 ms keeps explorer requests live. On WebGPU the chunk is mostly waiting on the
+ * GPU, and each chunk ends with one read of the metrics, so a few steps per chunk amortise it.
+ */
+const CHUNK = {
+  cpu: { targetMs: 30, maxSteps: 64 },
+  webgpu: { targetMs: 50, maxSteps: 8 },
+};
+
+/** For this long after a drag's or a drawing's request, training chunks are a single step. */
+const INTERACTIVE_MS = 500;
+
+/** Training loop: chunks until `trainer.running` goes false or a call fails. */
+async function trainLoop(trainer) {
+  emit(Event.running, { running: true });
+  try {
+    while (trainer.running) {
+      // While the user drags or draws, one step per chunk, so the next decode waits less.
+      const interactive = performance.now() - trainer.queue.lastUrgentAt < INTERACTIVE_MS;
+      const m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(interactive ? 1 : trainer.stepsPerChunk));
+      if (m.diverged) {
+        // The facade rolled the run back to m.step (the start of its last healthy chunk). Pause,
+        // and suggest a tenth of the rate, no more than the default (a rate far above it rarely
+        // works for this model).
+        trainer.running = false;
+        trainer.lastStep = m.step;
+        const learningRate = trainer.session.config().learningRate;
+        const fallback = trainer.facade.configSchema().defaults.learningRate;
+        const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
+        emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
+        break;
+      }
+      if (!Number.isFinite(m.loss) || m.loss === 0) {
+        throw new Error(`training produced a loss of ${m.loss} at step ${m.step}`);
+      }
+      trainer.lastStep = m.step;
+      record(trainer.runLog.train, m);
+      emit(Event.metrics, m);
+      adaptChunk(trainer, m.msPerStep);
+      if (m.epochEnded) evaluateInBackground(trainer);
+      saveIfDue(trainer);
+      // Let requests that came in during the chunk run before the next chunk is queued.
+      await trainer.queue.nextTask();
+    }
+  } catch (error) {
+    trainer.running = false;
+    if (trainer.backend === 'webgpu' && /all-zero|device|lost/i.test(messageOf(error))) {
+      // A GPU device that failed silently reads back zeros (the trainer undid the chunk).
+      emit(Event.crashed, { message: `the GPU device failed: ${messageOf(error)}`, backend: 'cpu' });
+    } else {
+      emit(Event.error, { message: `Training stopped: ${messageOf(error)}` });
+    }
+  }
+  emit(Event.running, { running: false });
+}
+
+/** Sizes the next chunk from the last one's time per step (measured inside the facade). */
+function adaptChunk(trainer, perStep) {
+  if (!(perStep > 0)) return;
+  const { targetMs, maxSteps } = CHUNK[trainer.backend] ?? CHUNK.cpu;
+  const ideal = Math.max(1, Math.min(maxSteps, Math.floor(targetMs / Math.max(perStep, 0.01))));
+  // Move half way, so one slow chunk (a garbage collection, a shader compile) does not swing it.
+  trainer.stepsPerChunk = Math.max(1, Math.round((trainer.stepsPerChunk + ideal) / 2));
+}
+
+export function start(trainer) {
+  requireData(trainer);
+  trainer.running = true;
+  trainer.loop ??= trainLoop(trainer).finally(() => {
+    trainer.loop = null;
+  });
+  return null;
+}
+
+export async function pause(trainer) {
+  trainer.running = false;
+  await trainer.loop;
+  // A test bound for where the user paused, unless one was just taken. Not awaited: the pause
+  // itself is done; the bound follows as an 'evaluated' event.
+  const t = trainer;
+  if (t.dataLoaded && !t.running && t.lastStep > 0 && t.lastEvaluatedStep !== t.lastStep) evaluateInBackground(t);
+  if (t.dataLoaded && !t.running && t.lastStep > 0) saveInBackground(t);
+  return null;
+}
+
+/**
+ * Swaps the model for a new one made by `make` (a session call), starting over at step 0. Training
+ * stops first; if `make` fails, the model in use is kept (and training resumes if it was running)
+ * and the page shows why.
+ */
+export async function startOver(trainer, make) {
+  const wasRunning = trainer.running;
+  trainer.running = false;
+  await trainer.loop;
+  try {
+    await trainer.queue.enqueue(make);
+  } catch (error) {
+    if (wasRunning) start(trainer);
+    throw error;
+  }
+  trainer.stepsPerChunk = 1;
+  trainer.lastStep = 0;
+  trainer.lastEvaluatedStep = -1;
+  trainer.runLog = emptyLog();
+  await trainer.evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
+  const applied = trainer.session.config();
+  emit(Event.reset, { config: applied });
+  return applied;
+}
