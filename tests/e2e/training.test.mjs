@@ -291,7 +291,8 @@ describe('fast random clicks: the page and the worker agree', { timeout: 300_000
         a = await p.readNumber('step', 'data-step');
         await p.page.waitForTimeout(1500);
         b = await p.readNumber('step', 'data-step');
-        if ((await p.page.locator('body').getAttribute('data-phase')) === phase) break;
+        // Settled: the same phase at both ends, and no reset in between (the step never goes back).
+        if ((await p.page.locator('body').getAttribute('data-phase')) === phase && b >= a) break;
       }
       if (phase === 'running') assert.ok(b > a, `round ${round}: the page says running, the steps must move (${a} -> ${b})`);
       else assert.equal(b, a, `round ${round}: the page says ${phase}, the steps must not move`);
