@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Independent PyTorch (CPU) reference VAE, as pytorch/examples vae/main.py.
 
-Reads the IDX files in data/mnist (9,000 train / 1,000 test digits, made by scripts/make-data.mjs),
-grey levels /255. Not part of the tests: it needs `pip install torch numpy`.
-Usage: python3 tests/reference/pytorch_vae.py --latent 20 --epochs 10 --seed 1 [--mean]
+Reads the standard MNIST split from the IDX files in data/mnist/ (60,000 train / 10,000 test digits,
+put there by scripts/setup.sh; plain IDX, or the .gz sibling when the plain file is missing),
+grey levels /255. Prints the test -ELBO (nats per digit) and the training speed after each epoch.
+Not part of the tests: it needs torch and numpy (tests/reference/requirements.txt):
+
+  python3 -m venv /tmp/torch-ref && /tmp/torch-ref/bin/pip install -r tests/reference/requirements.txt
+  /tmp/torch-ref/bin/python tests/reference/pytorch_vae.py --latent 20 --epochs 10 --seed 1 [--json]
+
+One thread by default (--threads), as the native trainer uses about one core.
 """
-import argparse, gzip, struct, time
+import argparse, gzip, json, os, struct, time
 import numpy as np
 import torch
 from torch import nn
@@ -14,8 +20,17 @@ from torch.nn import functional as F
 DATA = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "mnist")
 
 
+def read_idx(path):
+    """The bytes of an IDX file: `path` itself, or `path.gz` decompressed."""
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    with gzip.open(path + ".gz") as f:
+        return f.read()
+
+
 def read_images(path):
-    d = gzip.open(path).read()
+    d = read_idx(path)
     magic, n, r, c = struct.unpack(">4I", d[:16])
     assert magic == 0x803 and r == 28 and c == 28, (magic, r, c)
     a = np.frombuffer(d, dtype=np.uint8, offset=16)
@@ -24,7 +39,7 @@ def read_images(path):
 
 
 def read_labels(path):
-    d = gzip.open(path).read()
+    d = read_idx(path)
     magic, n = struct.unpack(">2I", d[:8])
     assert magic == 0x801
     a = np.frombuffer(d, dtype=np.uint8, offset=8)
@@ -75,18 +90,22 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--mean", action="store_true", help="mean-reduce the loss over the batch for the gradient")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data", default=DATA, help="folder with the four MNIST IDX files")
+    p.add_argument("--json", action="store_true", help="one JSON line per epoch, like `vae train --json`")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    train = read_images(f"{DATA}/train-images-idx3-ubyte.gz")
-    test = read_images(f"{DATA}/t10k-images-idx3-ubyte.gz")
-    read_labels(f"{DATA}/train-labels-idx1-ubyte.gz"); read_labels(f"{DATA}/t10k-labels-idx1-ubyte.gz")
+    train = read_images(f"{a.data}/train-images-idx3-ubyte")
+    test = read_images(f"{a.data}/t10k-images-idx3-ubyte")
+    read_labels(f"{a.data}/train-labels-idx1-ubyte"); read_labels(f"{a.data}/t10k-labels-idx1-ubyte")
     n, nt = train.shape[0], test.shape[0]
 
     model = VAE(a.latent)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    print(f"# latent={a.latent} seed={a.seed} mean={a.mean} train={n} test={nt} torch={torch.__version__}", flush=True)
+    print(f"# latent={a.latent} seed={a.seed} mean={a.mean} train={n} test={nt} torch={torch.__version__} "
+          f"threads={torch.get_num_threads()}", flush=True)
+    train_seconds = 0.0
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         model.train()
@@ -101,6 +120,7 @@ def main():
             (loss / x.shape[0] if a.mean else loss).backward()
             opt.step()
         dt = time.time() - t0
+        train_seconds += dt
         model.eval()
         tl = tb = tk = 0.0
         with torch.no_grad():
@@ -109,8 +129,14 @@ def main():
                 recon, mu, logvar = model(x)
                 l, b, k = loss_function(recon, x, mu, logvar)
                 tl += l.item(); tb += b.item(); tk += k.item()
-        print(f"epoch {epoch:2d} train {tot / n:8.3f} test {tl / nt:8.3f} (rec {tb / nt:8.3f} kl {tk / nt:6.3f}) "
-              f"train_time {dt:5.2f}s", flush=True)
+        if a.json:
+            print(json.dumps({"epoch": epoch, "trainLoss": round(tot / n, 4), "testLoss": round(tl / nt, 4),
+                              "testReconstruction": round(tb / nt, 4), "testKl": round(tk / nt, 4),
+                              "examplesPerSecond": round(n / dt, 1)}), flush=True)
+        else:
+            print(f"epoch {epoch:2d} train {tot / n:8.3f} test -ELBO {tl / nt:8.3f} (rec {tb / nt:8.3f} kl {tk / nt:6.3f}) "
+                  f"{n / dt:7.0f} examples/s", flush=True)
+    print(f"mean training speed: {a.epochs * n / train_seconds:.0f} examples/s", flush=True)
 
 
 if __name__ == "__main__":
