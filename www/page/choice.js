@@ -3,7 +3,7 @@
 
 import * as status from '../views/status.js';
 import { sentence, setPhase, showError } from './page.js';
-import { readForm } from './settings-form.js';
+import { checkedForm } from './settings-form.js';
 
 /** The models scripts/train-models.sh trains for the page, by latent dimension. */
 const TRAINED_MODELS = { 2: 'models/latent2', 20: 'models/latent20' };
@@ -75,12 +75,8 @@ export async function exploreTrained(page) {
 /** A fresh model with the settings in the form, training at once: the demo's heart. */
 export async function trainFromScratch(page) {
   const { ui } = page;
-  const { settings, errors } = readForm(page);
-  status.clearMessages(ui.errors, 'form');
-  if (errors.length) {
-    for (const error of errors) showError(page, error.message, { kind: 'error', key: 'form' });
-    return;
-  }
+  const settings = checkedForm(page);
+  if (!settings) return;
   ui.modeTrained.disabled = ui.modeScratch.disabled = true;
   try {
     await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));

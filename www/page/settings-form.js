@@ -37,15 +37,19 @@ export function adoptConfig(page, config) {
   fillForm(page, page.settings);
 }
 
+/** The settings in the form, or null after saying what is wrong with them (one message a field). */
+export function checkedForm(page) {
+  const { settings, errors } = readForm(page);
+  status.clearMessages(page.ui.errors, 'form');
+  for (const error of errors) showError(page, error.message, { kind: 'error', key: 'form' });
+  return errors.length ? null : settings;
+}
+
 /** Reset: a fresh model with the settings in the form (a new backend is a new page). */
 export async function applyForm(page) {
   const { ui } = page;
-  const { settings, errors } = readForm(page);
-  status.clearMessages(ui.errors, 'form');
-  if (errors.length) {
-    for (const error of errors) showError(page, error.message, { kind: 'error', key: 'form' });
-    return;
-  }
+  const settings = checkedForm(page);
+  if (!settings) return;
   if (settings.backend !== page.settings.backend) {
     // The device is chosen once per worker: a new backend is a new page.
     location.search = page.state.toSearch(settings);
