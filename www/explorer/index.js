@@ -10,7 +10,7 @@
 // share (store.js), mounts one controller per feature (controllers/: plane, grids, yours,
 // interpolation, posterior), and runs the refresh cycle. Controllers read the store and ask it to change;
 // none reaches into another. Only controllers talk to the model, through the `VaeClient` they are
-// given (docs/client.md); the views they draw with never see it.
+// given (www/client.js, with the messages of www/protocol.js); the views they draw with never see it.
 //
 // Refreshing: on the client's 'metrics', 'evaluated', 'running' (stopped) and 'reset' events the
 // test set is re-encoded (a new `test` in the store, to which every feature responds), at most
