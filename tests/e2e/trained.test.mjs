@@ -31,6 +31,11 @@ describe('the page opens on a trained model', { timeout: 300_000 }, () => {
     console.log(`# trained model explored ${seconds.toFixed(2)} s after ready; ${points} digits on the plane`);
     assert.ok(seconds <= 3, `the explorer took ${seconds.toFixed(2)} s after ready`);
     assert.equal(points, 2000, 'the plane shows the fixed, class-balanced 2,000 test digits');
+    // Adjustable: 500 (a prefix of the same order), then back.
+    await p.page.selectOption('[data-testid="plane-digits"]', '500');
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 500, { timeout: 10_000, message: '500 digits on the plane' });
+    await p.page.selectOption('[data-testid="plane-digits"]', '2000');
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 2000, { timeout: 10_000, message: '2,000 again' });
     assert.equal(await p.read('mode-trained', 'aria-pressed'), 'true');
 
     // Its test bound (all 10,000 test digits) is that of a trained model, not of a fresh one.

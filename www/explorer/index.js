@@ -92,7 +92,7 @@ export function mountExplorer(root, client) {
   async function testImages(labels) {
     if (typeof client.testImages !== 'function') return null; // a client without them: no thumbnails
     try {
-      const { images, labels: imageLabels } = await client.testImages();
+      const { images, labels: imageLabels } = await client.testImages(planeDigits());
       const same = images?.length === labels.length * PIXELS && imageLabels?.length === labels.length && imageLabels.every((label, i) => label === labels[i]);
       if (same) return images;
       console.warn('client.testImages() does not match client.encodeTest(): thumbnails left out');
@@ -102,12 +102,16 @@ export function mountExplorer(root, client) {
     return null; // the thumbnails then show nothing; the rest works
   }
 
+  // How many test digits the plane shows (the control under the plane; 2,000 unless changed).
+  const planeDigitsControl = root.querySelector('[data-ref="planeDigits"]');
+  const planeDigits = () => Number(planeDigitsControl?.value) || undefined;
+
   let retryTimer = 0;
   async function refresh() {
     if (destroyed) return;
     let encodings;
     try {
-      encodings = await client.encodeTest();
+      encodings = await client.encodeTest(planeDigits());
     } catch (error) {
       if (!ready) {
         // The model or its data are not there yet: try again shortly, quietly.
@@ -162,6 +166,9 @@ export function mountExplorer(root, client) {
   }
 
   const off = listen([
+    // Another number of digits on the plane: the choice is a prefix of the same class-balanced
+    // order, so a selected digit keeps its index.
+    ...(planeDigitsControl ? [[planeDigitsControl, 'change', () => refresher.request({ immediate: true })]] : []),
     [client, 'metrics', (e) => {
       store.update((s) => ({ step: e.detail?.step ?? s.step }));
       requestRefresh();

@@ -81,6 +81,10 @@ const HTML = /* html */ `
     <div class="vx-controls">
       <label><input type="checkbox" data-ref="ellipses" data-testid="show-ellipses"> posteriors as ellipses μ ± σ</label>
       <label><input type="checkbox" data-ref="fixedAxes" data-testid="fixed-axes"> fixed axes ±3</label>
+      <label title="A fixed, class-balanced choice of the 10,000 test digits: fewer keep the plane smooth on a slow machine">
+        <select data-ref="planeDigits" data-testid="plane-digits" aria-label="Test digits on the plane">
+          <option value="500">500</option><option value="1000">1,000</option><option value="2000" selected>2,000</option><option value="5000">5,000</option><option value="10000">all 10,000</option>
+        </select> test digits</label>
       <span class="vx-controls-group" data-part="posterior">
         <label title="The decoder's posterior over z for one digit, on a grid over the plane, beside the encoder's guess">
           <input type="checkbox" data-ref="show" data-testid="show-posterior"> true posterior</label>
