@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, drawSeven, missingArtifacts, openApp } from './harness.mjs';
 import { PLANE_DIGITS } from '../../www/protocol.js';
 
 const missing = missingArtifacts();
@@ -126,18 +126,6 @@ async function pointAwayFromHandle(p) {
   });
 }
 
-/** Draws a "7" on the drawing pad with the mouse. */
-async function drawSeven(p) {
-  const pad = p.page.locator(sel('draw-pad'));
-  await pad.scrollIntoViewIfNeeded();
-  const b = await pad.boundingBox();
-  const at = (fx, fy) => [b.x + fx * b.width, b.y + fy * b.height];
-  await p.page.mouse.move(...at(0.25, 0.22));
-  await p.page.mouse.down();
-  await p.page.mouse.move(...at(0.72, 0.22), { steps: 12 });
-  await p.page.mouse.move(...at(0.42, 0.82), { steps: 16 });
-  await p.page.mouse.up();
-}
 
 const readyExplorer = (p, timeout = 60_000) =>
   p.waitFor('explorer', 'data-ready', (v) => v === 'true', { timeout, message: 'explorer ready (test set encoded)' });

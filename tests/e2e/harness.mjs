@@ -201,3 +201,16 @@ async function openPage(browser, baseUrl, query, { waitForReady = true, viewport
   }
   return p;
 }
+
+/** Draws a "7" on the explorer's drawing pad with the mouse (`p`: a page from `openApp().page()`). */
+export async function drawSeven(p) {
+  const pad = p.page.locator('[data-testid="draw-pad"]');
+  await pad.scrollIntoViewIfNeeded();
+  const b = await pad.boundingBox();
+  const at = (fx, fy) => [b.x + fx * b.width, b.y + fy * b.height];
+  await p.page.mouse.move(...at(0.25, 0.22));
+  await p.page.mouse.down();
+  await p.page.mouse.move(...at(0.72, 0.22), { steps: 12 });
+  await p.page.mouse.move(...at(0.42, 0.82), { steps: 16 });
+  await p.page.mouse.up();
+}

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, drawSeven, missingArtifacts, openApp } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -195,15 +195,7 @@ describe('the true posterior on the trained 2-D model (CPU)', { timeout: 600_000
     await p.page.check(sel('posterior-zoom'));
 
     const [maps, bounds] = [await p.readNumber('posterior-panel', 'data-map-updates'), await p.readNumber('posterior-numbers', 'data-updates')];
-    const pad = p.page.locator(sel('draw-pad'));
-    await pad.scrollIntoViewIfNeeded();
-    const b = await pad.boundingBox();
-    const at = (fx, fy) => [b.x + fx * b.width, b.y + fy * b.height];
-    await p.page.mouse.move(...at(0.25, 0.22));
-    await p.page.mouse.down();
-    await p.page.mouse.move(...at(0.72, 0.22), { steps: 12 });
-    await p.page.mouse.move(...at(0.42, 0.82), { steps: 16 });
-    await p.page.mouse.up();
+    await drawSeven(p);
     await posteriorOf(p, 'your drawing', { maps, bounds });
     assert.equal(await p.page.inputValue(sel('posterior-source')), 'drawing');
     const { elbo, is, grid, map } = await numbers(p);
