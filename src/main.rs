@@ -250,7 +250,7 @@ mod cli {
             println!("test log p(x) ≈ {ll:.3} nats (importance sampling, k = {})", args.importance_samples);
         }
         if let Some(path) = &args.checkpoint {
-            std::fs::write(path, trainer.checkpoint(b"{}".to_vec())?.to_bytes())?;
+            std::fs::write(path, block_on(trainer.checkpoint(b"{}".to_vec()))?.to_bytes())?;
             println!("saved the run in {} (step {})", path.display(), trainer.step_count());
         }
         if let Some(out) = &args.out {
@@ -258,7 +258,7 @@ mod cli {
                 std::fs::create_dir_all(parent)?;
             }
             let weights = out.with_extension("bpk");
-            std::fs::write(&weights, trainer.weights_bytes()?)?;
+            std::fs::write(&weights, block_on(trainer.weights_bytes())?)?;
             std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&config).expect("a config should serialise"))?;
             println!("saved {} and {}", weights.display(), out.with_extension("json").display());
         }

@@ -8,15 +8,22 @@
 //! few thousand such weights slowed every step by a third or more after ~800 steps. Values below
 //! [`FLUSH_BELOW`] are set to zero after each step: they moved the weight by at most
 //! `1e-30 / ε = 1e-22` per step, far below f32's resolution of any weight that matters.
+//!
+//! Their states are saved from any backend ([`optimizer_bytes`], asynchronous reads) and rebuilt
+//! on the CPU ([`OnHost`]).
 
-use burn::optim::decay::WeightDecayConfig;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use burn::optim::decay::{WeightDecay, WeightDecayConfig};
 use burn::optim::{
-    AdaGrad, AdaGradConfig, AdaGradState, Adam, AdamConfig, AdamState, LearningRate, ModuleOptimizer, Optimizer,
-    RecordState, StateSink, StateSource,
+    AdaGradState, Adam, AdamConfig, AdamState, LearningRate, LrDecayState, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource,
 };
 use burn::prelude::*;
+use burn::tensor::Transaction;
 
 use crate::config::{OptimizerKind, VaeConfig};
+use crate::error::{Result, VaeError};
 
 /// Moments smaller than this in magnitude become exactly zero.
 pub const FLUSH_BELOW: f32 = 1e-30;
@@ -27,17 +34,103 @@ pub fn flush_tiny<const D: usize>(t: Tensor<D>) -> Tensor<D> {
     t.mask_fill(tiny, 0.0)
 }
 
-/// An optimizer state that a saved run rebuilds on the CPU.
+/// A per-parameter state whose tensors can be listed and replaced by host copies: what saving it
+/// from a device that is read asynchronously (WebGPU) needs.
+pub trait StateTensors: Sized {
+    /// The state's tensors, each flattened to one dimension.
+    fn tensors(&self) -> Vec<Tensor<1>>;
+    /// The same state with its tensors replaced, in [`tensors`](Self::tensors)' order, by these
+    /// values on the CPU.
+    fn on_host(&self, values: Vec<Tensor<1>>) -> Self;
+}
+
+fn host_like<const D: usize>(like: &Tensor<D>, values: &mut impl Iterator<Item = Tensor<1>>) -> Tensor<D> {
+    values.next().expect("one host copy per state tensor").reshape(like.shape())
+}
+
+fn flat<const D: usize>(t: &Tensor<D>) -> Tensor<1> {
+    t.clone().reshape([t.shape().num_elements()])
+}
+
+impl<const D: usize> StateTensors for AdamState<D> {
+    fn tensors(&self) -> Vec<Tensor<1>> {
+        let m = &self.momentum;
+        [Some(&m.moment_1), Some(&m.moment_2), m.max_moment_2.as_ref()].into_iter().flatten().map(flat).collect()
+    }
+
+    fn on_host(&self, values: Vec<Tensor<1>>) -> Self {
+        let mut values = values.into_iter();
+        let mut state = self.clone();
+        let m = &mut state.momentum;
+        m.moment_1 = host_like(&m.moment_1, &mut values);
+        m.moment_2 = host_like(&m.moment_2, &mut values);
+        m.max_moment_2 = m.max_moment_2.as_ref().map(|t| host_like(t, &mut values));
+        state
+    }
+}
+
+/// What [`OnHost`]'s `state_flatten` does: flatten as usual, or take part in
+/// [`optimizer_bytes`]' two passes.
+enum Pass {
+    Flatten,
+    /// First pass: list every state's tensors by its prefix, flatten nothing.
+    Collect(Vec<(String, Vec<Tensor<1>>)>),
+    /// Second pass: flatten a host copy made of these values, by prefix.
+    Replay(HashMap<String, Vec<Tensor<1>>>),
+}
+
+thread_local! {
+    static PASS: RefCell<Pass> = const { RefCell::new(Pass::Flatten) };
+}
+
+/// Puts [`PASS`] back to `Flatten` when dropped, even if a pass panics.
+struct PassGuard;
+
+impl PassGuard {
+    fn set(pass: Pass) -> Self {
+        PASS.with(|p| *p.borrow_mut() = pass);
+        PassGuard
+    }
+
+    fn take() -> Pass {
+        PASS.with(|p| std::mem::replace(&mut *p.borrow_mut(), Pass::Flatten))
+    }
+}
+
+impl Drop for PassGuard {
+    fn drop(&mut self) {
+        PASS.with(|p| *p.borrow_mut() = Pass::Flatten);
+    }
+}
+
+/// An optimizer state that a saved run rebuilds on the CPU, and that can be saved from WebGPU.
 ///
 /// Burn rebuilds a saved optimizer state on `Device::default()`, which in the browser build is the
 /// WebGPU device: without an initialised WebGPU runtime that panics, and on the CPU backend there
 /// is none. The state is rebuilt on Flex instead; the next step moves it to its parameter's device.
+///
+/// Burn saves a state by reading its tensors synchronously, which WebGPU in wasm cannot do;
+/// [`optimizer_bytes`] reads them asynchronously first and has each state flatten a host copy.
 #[derive(Clone)]
 pub struct OnHost<S>(S);
 
-impl<S: RecordState> RecordState for OnHost<S> {
+impl<S: RecordState + StateTensors> RecordState for OnHost<S> {
     fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
-        self.0.state_flatten(prefix, out);
+        let host = PASS.with(|p| match &mut *p.borrow_mut() {
+            Pass::Flatten => None,
+            Pass::Collect(list) => {
+                list.push((prefix.to_string(), self.0.tensors()));
+                Some(None)
+            }
+            Pass::Replay(values) => {
+                Some(Some(self.0.on_host(values.remove(prefix).expect("every state was collected"))))
+            }
+        });
+        match host {
+            None => self.0.state_flatten(prefix, out),
+            Some(Some(host)) => host.state_flatten(prefix, out),
+            Some(None) => {}
+        }
     }
 
     fn state_unflatten(prefix: &str, src: &mut StateSource, _device: &Device) -> Option<Self> {
@@ -45,14 +138,90 @@ impl<S: RecordState> RecordState for OnHost<S> {
     }
 }
 
-/// Burn's Adagrad, its state rebuilt on the host (see [`OnHost`]).
-#[derive(Clone)]
-pub struct HostAdagrad {
-    inner: AdaGrad,
+/// The optimizer's state as a burnpack file's bytes, from any device: its tensors are read back
+/// in one asynchronous transaction (on WebGPU in wasm no other read exists), then saved as Burn
+/// saves them.
+pub async fn optimizer_bytes(optim: &ModuleOptimizer) -> Result<Vec<u8>> {
+    let collected = {
+        let _guard = PassGuard::set(Pass::Collect(Vec::new()));
+        let _ = optim.to_record();
+        match PassGuard::take() {
+            Pass::Collect(list) => list,
+            _ => unreachable!("the pass is only changed here"),
+        }
+    };
+    let mut tx = Transaction::default();
+    for (_, tensors) in &collected {
+        for t in tensors {
+            tx = tx.register(t.clone());
+        }
+    }
+    let data = tx.execute_async().await.map_err(|e| VaeError::Read(format!("{e:?}")))?;
+    let host = Device::flex();
+    let mut data = data.into_iter();
+    let values = collected
+        .into_iter()
+        .map(|(prefix, tensors)| {
+            let copies = tensors.iter().map(|_| Tensor::<1>::from_data(data.next().expect("one read per tensor"), &host));
+            (prefix, copies.collect())
+        })
+        .collect();
+    let _guard = PassGuard::set(Pass::Replay(values));
+    let bytes = optim.to_record().into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
+    Ok(bytes.to_vec())
 }
 
-impl Optimizer for HostAdagrad {
-    type State<const D: usize> = OnHost<AdaGradState<D>>;
+/// The running sum of squared gradients of Adagrad, and the number of steps summed.
+#[derive(Clone)]
+pub struct SquaredSum<const D: usize> {
+    time: usize,
+    sum: Tensor<D>,
+}
+
+/// Adagrad's per-parameter state, saved as Burn's `AdaGradState` is (so either reads the other's).
+#[derive(Clone)]
+pub struct AdagradState<const D: usize> {
+    lr_decay: SquaredSum<D>,
+}
+
+impl<const D: usize> RecordState for AdagradState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        let SquaredSum { time, sum } = self.lr_decay.clone();
+        AdaGradState::new(LrDecayState::new(time, sum)).state_flatten(prefix, out);
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        let prefix = format!("{prefix}.lr_decay");
+        let time = usize::try_from(src.take_scalar(&prefix, "time")?).ok()?;
+        let sum = src.take_tensor(&prefix, "sum")?;
+        (sum.rank() == D).then(|| Self { lr_decay: SquaredSum { time, sum: Tensor::from_data(sum, device) } })
+    }
+}
+
+impl<const D: usize> StateTensors for AdagradState<D> {
+    fn tensors(&self) -> Vec<Tensor<1>> {
+        vec![flat(&self.lr_decay.sum)]
+    }
+
+    fn on_host(&self, values: Vec<Tensor<1>>) -> Self {
+        let mut values = values.into_iter();
+        let sum = host_like(&self.lr_decay.sum, &mut values);
+        Self { lr_decay: SquaredSum { time: self.lr_decay.time, sum } }
+    }
+}
+
+/// Adagrad (Duchi et al.), the paper's optimizer: each weight's step is the learning rate over the
+/// root of the sum of its squared gradients so far. The same arithmetic as Burn's `AdaGrad`
+/// without learning-rate decay; its own state so that the state can be saved from WebGPU. The
+/// accumulator only grows, so it never goes subnormal.
+#[derive(Clone)]
+pub struct Adagrad {
+    epsilon: f32,
+    weight_decay: Option<WeightDecay>,
+}
+
+impl Optimizer for Adagrad {
+    type State<const D: usize> = OnHost<AdagradState<D>>;
 
     fn step<const D: usize>(
         &self,
@@ -61,12 +230,23 @@ impl Optimizer for HostAdagrad {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (tensor, state) = self.inner.step(lr, tensor, grad, state.map(|s| s.0));
-        (tensor, state.map(OnHost))
+        let grad = match &self.weight_decay {
+            Some(decay) => decay.transform(grad, tensor.clone()),
+            None => grad,
+        };
+        let sum = match state {
+            Some(OnHost(AdagradState { lr_decay: SquaredSum { time, sum } })) => {
+                SquaredSum { time: time + 1, sum: sum.add(grad.clone().square()) }
+            }
+            None => SquaredSum { time: 1, sum: grad.clone().square() },
+        };
+        let delta = grad.div(sum.sum.clone().sqrt().add_scalar(self.epsilon)).mul_scalar(lr);
+        (tensor - delta, Some(OnHost(AdagradState { lr_decay: sum })))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        OnHost(AdaGrad::to_device(state.0, device))
+        let SquaredSum { time, sum } = state.0.lr_decay;
+        OnHost(AdagradState { lr_decay: SquaredSum { time, sum: sum.to_device(device) } })
     }
 }
 
@@ -110,9 +290,10 @@ pub fn optimizer(config: &VaeConfig) -> ModuleOptimizer {
             inner: AdamConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).build(),
         }),
         // ε = 1e-8 keeps the first steps (accumulated squares near zero) close to the paper's
-        // Adagrad. Its accumulator only grows, so it never goes subnormal.
-        OptimizerKind::Adagrad => ModuleOptimizer::from(HostAdagrad {
-            inner: AdaGradConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).build(),
+        // Adagrad.
+        OptimizerKind::Adagrad => ModuleOptimizer::from(Adagrad {
+            epsilon: 1e-8,
+            weight_decay: weight_decay.as_ref().map(WeightDecay::new),
         }),
     }
 }
@@ -127,5 +308,57 @@ mod tests {
         let t = Tensor::<1>::from_data(TensorData::new(vec![1e-31f32, -1e-35, 1e-29, -0.5, 0.0, 3.0], [6]), &device);
         let v: Vec<f32> = flush_tiny(t).into_data().try_into_vec().unwrap();
         assert_eq!(v, vec![0.0, 0.0, 1e-29, -0.5, 0.0, 3.0]);
+    }
+}
+
+#[cfg(test)]
+mod saving {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdaGradConfig, GradientsParams};
+    use futures::executor::block_on;
+
+    use super::*;
+
+    fn start() -> Linear {
+        LinearConfig::new(5, 3).init(&Device::flex().autodiff())
+    }
+
+    fn steps(mut linear: Linear, mut optim: ModuleOptimizer, n: usize) -> (Linear, ModuleOptimizer) {
+        let device = Device::flex().autodiff();
+        for i in 0..n {
+            let x = Tensor::<2>::from_data(TensorData::new((0..10).map(|k| ((k * 7 + i) % 5) as f32 - 2.0).collect(), [2, 5]), &device);
+            let grads = GradientsParams::from_grads(linear.forward(x).powf_scalar(2.0).sum().backward(), &linear);
+            linear = optim.step(0.1, linear, grads);
+        }
+        (linear, optim)
+    }
+
+    fn values(linear: &Linear) -> Vec<f32> {
+        linear.weight.val().into_data().try_into_vec().unwrap()
+    }
+
+    #[test]
+    fn our_adagrad_takes_burns_steps_and_reads_its_state() {
+        let ours = || ModuleOptimizer::from(Adagrad { epsilon: 1e-8, weight_decay: None });
+        let linear = start();
+        let (a, _) = steps(linear.clone(), ours(), 5);
+        let (b, burns) = steps(linear, AdaGradConfig::new().with_epsilon(1e-8).init(), 5);
+        assert_eq!(values(&a), values(&b));
+        // Burn's saved state, loaded into ours, goes on as Burn's does.
+        let loaded = ours().from_bytes(burns.into_bytes().unwrap()).unwrap();
+        let (a, _) = steps(b.clone(), loaded, 3);
+        let (b, _) = steps(b, burns, 3);
+        assert_eq!(values(&a), values(&b));
+    }
+
+    #[test]
+    fn saving_by_asynchronous_reads_writes_what_burn_writes() {
+        for config in [VaeConfig::default(), VaeConfig { optimizer: OptimizerKind::Adagrad, ..VaeConfig::default() }] {
+            let (_, optim) = steps(start(), optimizer(&config), 3);
+            let plain = optim.into_bytes().unwrap().to_vec();
+            assert_eq!(block_on(optimizer_bytes(&optim)).unwrap(), plain, "{:?}", config.optimizer);
+            // And the pass is back to plain flattening afterwards.
+            assert_eq!(optim.into_bytes().unwrap().to_vec(), plain);
+        }
     }
 }

@@ -7,7 +7,6 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use crate::transfer::HostRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
@@ -17,8 +16,8 @@ use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
-use crate::optim::optimizer;
-use crate::transfer::{now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
+use crate::optim::{optimizer, optimizer_bytes};
+use crate::transfer::{module_on_host, HostRng, now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
 
 /// Salt of the evaluation noise: the test bound of a model is computed with the noise of
 /// `config.seed ^ EVALUATION_SALT`, the same in the page and in the native trainer, so the two
@@ -147,16 +146,16 @@ impl Trainer {
         Ok(())
     }
 
-    /// The whole run (see [`Checkpoint`]), with `extra` bytes of the caller's.
-    ///
-    /// Reads every tensor back synchronously: on the CPU only (it panics on WebGPU in wasm).
-    pub fn checkpoint(&self, extra: Vec<u8>) -> Result<Checkpoint> {
-        let optimizer = self.optim.into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
+    /// The whole run (see [`Checkpoint`]), with `extra` bytes of the caller's, from any backend:
+    /// the tensors are read back asynchronously.
+    pub async fn checkpoint(&self, extra: Vec<u8>) -> Result<Checkpoint> {
+        let weights = self.weights_bytes().await?;
+        let optimizer = optimizer_bytes(&self.optim).await?;
         let (epoch, cursor, order) = self.batcher.to_parts();
         Ok(Checkpoint {
             config: self.config.clone(),
-            weights: self.weights_bytes()?,
-            optimizer: optimizer.to_vec(),
+            weights,
+            optimizer,
             rng: save_rng(&self.rng),
             epoch,
             cursor,
@@ -204,12 +203,11 @@ impl Trainer {
         Ok(total.is_finite())
     }
 
-    /// The model's weights as a burnpack file's bytes (what `vae train --out` writes).
-    ///
-    /// Reads every parameter back synchronously: on the CPU only (it panics on WebGPU in wasm).
-    pub fn weights_bytes(&self) -> Result<Vec<u8>> {
-        let bytes = self
-            .inference_model()
+    /// The model's weights as a burnpack file's bytes (what `vae train --out` writes), from any
+    /// backend: the parameters are read back asynchronously.
+    pub async fn weights_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = module_on_host(self.inference_model())
+            .await?
             .into_record()
             .into_bytes()
             .map_err(|e| VaeError::Record(e.to_string()))?;

@@ -2,6 +2,9 @@
 //! asynchronous read-backs (on WebGPU in wasm only async reads exist). Training and evaluation
 //! both use these, as peers.
 
+use std::collections::HashMap;
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use burn::tensor::Transaction;
 use rand_distr::{Distribution, StandardNormal};
@@ -69,6 +72,38 @@ pub async fn read_pair<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<[Ve
     let first = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
     let second = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
     Ok([first, second])
+}
+
+/// A copy of `module` on the CPU (Flex), its parameters read back in one asynchronous transaction:
+/// how a model on WebGPU is saved (Burn's own saving reads synchronously, which WebGPU in wasm
+/// cannot do).
+pub async fn module_on_host<M: Module>(module: M) -> Result<M> {
+    struct Collect(Vec<(ParamId, Tensor<1>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let n = t.shape().num_elements();
+            self.0.push((param.id, t.reshape([n])));
+        }
+    }
+    struct Place(HashMap<ParamId, Tensor<1>>);
+    impl ModuleMapper for Place {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, t, mapper) = param.consume();
+            let host = self.0.remove(&id).expect("every parameter was read").reshape(t.shape());
+            Param::from_mapped_value(id, host, mapper)
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    let mut tx = Transaction::default();
+    for (_, t) in &collect.0 {
+        tx = tx.register(t.clone());
+    }
+    let data = tx.execute_async().await.map_err(read_error)?;
+    let host = Device::flex();
+    let values = collect.0.into_iter().zip(data).map(|((id, _), d)| (id, Tensor::from_data(d, &host))).collect();
+    Ok(module.map(&mut Place(values)))
 }
 
 /// Milliseconds from an arbitrary origin, for measuring how long training takes: the worker's

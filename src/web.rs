@@ -324,17 +324,12 @@ impl VaeSession {
 
     /// The whole run as one file's bytes (`Uint8Array`, see `src/checkpoint.rs`): config, weights,
     /// optimizer and generator state, the batcher's place, the step, and `extra` (bytes of the
-    /// caller's: the page keeps its chart's history there). On the CPU backend only for now (it
-    /// reads every tensor back synchronously); on WebGPU it rejects and says so.
+    /// caller's: the page keeps its chart's history there), from either backend (on WebGPU the
+    /// tensors are read back asynchronously, in two transactions).
     pub fn checkpoint(&self, extra: Vec<u8>) -> Promise {
         with_state(&self.state, move |state| async move {
             let s = state.lock().await;
-            if s.device()?.kind == BackendKind::WebGpu {
-                return Err(VaeError::Backend(
-                    "saving a run from the WebGPU backend is not supported yet; the CPU backend (?backend=cpu) keeps runs".into(),
-                ));
-            }
-            let bytes = s.trainer()?.checkpoint(extra)?.to_bytes();
+            let bytes = s.trainer()?.checkpoint(extra).await?.to_bytes();
             Ok(Uint8Array::from(bytes.as_slice()).into())
         })
     }
@@ -350,11 +345,6 @@ impl VaeSession {
             drop(bytes);
             let mut s = state.lock().await;
             let (device, train) = match (&s.device, &s.train) {
-                (Some(d), _) if d.kind == BackendKind::WebGpu => {
-                    return Err(VaeError::Backend(
-                        "resuming a saved run on the WebGPU backend is not supported yet; open the page with ?backend=cpu".into(),
-                    ))
-                }
                 (Some(d), Some(t)) => (d.device.clone(), t.len()),
                 _ => return Err(VaeError::NoData),
             };

@@ -64,7 +64,7 @@ proptest! {
         let images = mutate(images, &mutations, keep);
         let labels = mutate(labels, &mutations, keep);
         if let Ok(set) = Dataset::from_idx(images, labels) {
-            prop_assert!(set.len() >= 1 && set.labels().iter().all(|&l| l <= 9));
+            prop_assert!(!set.is_empty() && set.labels().iter().all(|&l| l <= 9));
         }
     }
 }
@@ -81,8 +81,8 @@ proptest! {
         let data = common::synthetic(2, 3);
         let mut trainer = Trainer::new(small(), &device, data.len()).unwrap();
         block_on(trainer.train_steps(&data, 2)).unwrap();
-        let weights = trainer.weights_bytes().unwrap();
-        let run = trainer.checkpoint(b"{}".to_vec()).unwrap().to_bytes();
+        let weights = block_on(trainer.weights_bytes()).unwrap();
+        let run = block_on(trainer.checkpoint(b"{}".to_vec())).unwrap().to_bytes();
         let probe = data.range(0, 2);
         let before = block_on(vae_web::eval::encode(&trainer.inference_model(), &probe, 2, &device)).unwrap();
 

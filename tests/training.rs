@@ -149,7 +149,7 @@ fn saved_weights_load_back_into_a_fresh_model() {
     let config = small(VaeConfig::default());
     let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
     block_on(trainer.train_steps(&data, 5)).unwrap();
-    let bytes = trainer.weights_bytes().unwrap();
+    let bytes = block_on(trainer.weights_bytes()).unwrap();
     let device = Device::flex();
     let images = data.range(0, 3);
     let encode = |t: &Trainer| block_on(vae_web::eval::encode(&t.inference_model(), &images, 3, &device)).unwrap().0;
@@ -264,7 +264,7 @@ fn a_checkpointed_run_continues_bit_for_bit() {
         // 20 steps, save, 10 more; against 20 steps, save, restore from the bytes, 10 more.
         let mut straight = Trainer::new(config.clone(), &device, data.len()).unwrap();
         block_on(straight.train_steps(&data, 20)).unwrap();
-        let bytes = straight.checkpoint(b"chart".to_vec()).unwrap().to_bytes();
+        let bytes = block_on(straight.checkpoint(b"chart".to_vec())).unwrap().to_bytes();
         let want: Vec<f64> = (0..10).map(|_| block_on(straight.train_steps(&data, 1)).unwrap().loss).collect();
 
         let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
@@ -277,7 +277,7 @@ fn a_checkpointed_run_continues_bit_for_bit() {
     // A run from another data set is refused with the reason.
     let config = small(VaeConfig::default());
     let trainer = Trainer::new(config, &device, data.len()).unwrap();
-    let checkpoint = trainer.checkpoint(vec![]).unwrap();
+    let checkpoint = block_on(trainer.checkpoint(vec![])).unwrap();
     let err = Trainer::resume(checkpoint, &device, data.len() + 1).err().unwrap();
     assert!(err.to_string().contains("trained on 100 digits"), "{err}");
 }

@@ -119,15 +119,26 @@ describe('a lost GPU device', { timeout: 600_000 }, () => {
     await app?.close();
   });
 
-  test('is noticed, and training goes on on the CPU, saying so', async () => {
+  test('is noticed, and the run saved on WebGPU goes on on the CPU, saying so', async () => {
     const p = await app.page({ backend: 'webgpu', faults: '1', hidden: '64' });
     assert.equal(await p.read('backend', 'data-backend'), 'webgpu');
+    await p.click('start');
+    await p.waitForNumber('step', 'data-step', (s) => s >= 5, { timeout: 120_000, message: '5 steps on WebGPU' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 60_000 });
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { timeout: 60_000, message: 'the WebGPU run saved on pause' });
+    console.log(`# saving a run on WebGPU (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms`);
+
     await p.page.evaluate(() => window.__faults.loseGpu());
     await p.waitFor('backend', 'data-backend', (v) => v === 'cpu', { timeout: 120_000, message: 'on the CPU after the device was lost' });
     await p.waitFor('mode', 'data-recovered', (v) => v !== null, { timeout: 60_000, message: 'recovered' });
-    assert.match(await p.text('error'), /The GPU device was lost \(destroyed.*\)\. The model was restarted/);
+    assert.equal(await p.readNumber('mode', 'data-recovered'), step, 'the run saved on WebGPU restored on the CPU');
+    assert.equal(await p.readNumber('step', 'data-step'), step);
+    assert.match(await p.text('error'), new RegExp(`The GPU device was lost \\(destroyed.*\\)\\. The model was restarted and your run restored from step ${step}`));
+    await p.click('start');
     assert.match(p.page.url(), /backend=cpu/);
-    await p.waitForNumber('step', 'data-step', (s) => s > 0, { message: 'training on the CPU' });
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { message: 'training on on the CPU' });
     await p.click('pause');
     await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
     assert.deepEqual(p.errors.filter((e) => !/lost|destroy/i.test(e)), []);

@@ -42,8 +42,7 @@ export async function recover(page, message, backend = null) {
       showError(page, `The saved run could not be restored: ${error.message}`, { key: 'crash' });
     }
   }
-  const why = at > 0 && page.client.backend !== 'cpu' && backend ? ' (runs on WebGPU are not saved yet)' : '';
-  showError(page, `${sentence(message)} The model was restarted; there was no saved run of this visit to restore${why}, so it starts afresh.`, { kind: 'warning', key: 'crash' });
+  showError(page, `${sentence(message)} The model was restarted; there was no saved run of this visit to restore, so it starts afresh.`, { kind: 'warning', key: 'crash' });
   ui.mode.dataset.recovered = '0';
   await trainFromScratch(page);
 }

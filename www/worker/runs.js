@@ -11,13 +11,13 @@ import { emptyLog, requireData } from './state.js';
 const SAVE_EVERY_MS = 10_000;
 
 /**
- * Saves the run in the browser: a checkpoint with the run log as its extra bytes. On the CPU
- * backend only (WebGPU cannot be read back synchronously yet). One save at a time.
+ * Saves the run in the browser: a checkpoint with the run log as its extra bytes, from either
+ * backend (on WebGPU its tensors are read back asynchronously). One save at a time.
  */
 export function saveNow(trainer) {
   trainer.saving ??= (async () => {
     try {
-      if (!trainer.dataLoaded || trainer.lastStep === 0 || trainer.backend !== 'cpu') return null;
+      if (!trainer.dataLoaded || trainer.lastStep === 0) return null;
       trainer.lastSaveAt = performance.now();
       const extra = new TextEncoder().encode(JSON.stringify(trainer.runLog));
       let ms = 0;
