@@ -171,6 +171,45 @@ pub async fn optimizer_bytes(optim: &ModuleOptimizer) -> Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
+/// Checks a saved optimizer state (`optimizer_bytes`' output) against the parameters of `model`
+/// before Burn reads it, since Burn panics on a record it cannot use: every tensor must belong to
+/// one of the model's parameters and have its shape, as `f32` of the right length, and every
+/// parameter's recorded rank must be its own.
+pub fn check_optimizer_bytes<M: Module>(bytes: &[u8], model: &M) -> Result<()> {
+    struct Shapes(HashMap<u64, Vec<usize>>);
+    impl burn::module::ModuleVisitor for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            self.0.insert(param.id.val(), param.shape().to_vec());
+        }
+    }
+    let bad = |why: String| VaeError::Record(format!("the optimizer state cannot be read: {why}"));
+    let mut shapes = Shapes(HashMap::new());
+    model.visit(&mut shapes);
+    let shapes = shapes.0;
+    let reader = burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| bad(e.to_string()))?;
+    for (name, value) in reader.scalars() {
+        let Some(id) = name.strip_suffix(".__rank") else { continue };
+        let shape = id.parse::<u64>().ok().and_then(|id| shapes.get(&id));
+        match (shape, usize::try_from(*value)) {
+            (Some(shape), Ok(rank)) if rank == shape.len() => {}
+            _ => return Err(bad(format!("{name} does not fit this model"))),
+        }
+    }
+    for tensor in reader.into_tensors().map_err(|e| bad(e.to_string()))? {
+        let shape = tensor.param_id.and_then(|id| shapes.get(&id));
+        let fits = shape.is_some_and(|shape| {
+            tensor.shape.as_slice() == shape.as_slice()
+                && tensor.dtype == burn::tensor::DType::F32
+                && tensor.byte_len() == 4 * shape.iter().product::<usize>()
+                && tensor.name.starts_with(&format!("{}.", tensor.param_id.unwrap_or_default()))
+        });
+        if !fits {
+            return Err(bad(format!("the tensor {} does not fit this model", tensor.name)));
+        }
+    }
+    Ok(())
+}
+
 /// The running sum of squared gradients of Adagrad, and the number of steps summed.
 #[derive(Clone)]
 pub struct SquaredSum<const D: usize> {

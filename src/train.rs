@@ -16,7 +16,7 @@ use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
-use crate::optim::{optimizer, optimizer_bytes};
+use crate::optim::{check_optimizer_bytes, optimizer, optimizer_bytes};
 use crate::transfer::{module_on_host, HostRng, now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
 
 /// Salt of the evaluation noise: the test bound of a model is computed with the noise of
@@ -53,15 +53,50 @@ pub struct ChunkMetrics {
     pub epoch_ended: bool,
 }
 
-/// Everything a training step changes, kept before a chunk so that a chunk whose loss comes back
-/// non-finite can be undone: the parameters (Burn's tensors are shared, so this is no copy), the
-/// optimizer's state, the host generator, the batcher's place and the step count.
-struct SavePoint {
+/// Everything a training step changes: the parameters (Burn's tensors are shared, so taking one
+/// copies nothing), the optimizer's state, the host generator, the batcher's place and the step
+/// count, with the config. Kept before a chunk so that a chunk whose loss comes back non-finite can
+/// be undone, and taken to save the run: its tensors are read back while training goes on.
+pub struct SavePoint {
+    config: VaeConfig,
     model: Vae,
     optim: ModuleOptimizer,
     rng: [u8; 49],
     batcher: Batcher,
     step: u64,
+}
+
+impl SavePoint {
+    /// Steps taken when it was taken.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The run as it was (see [`Checkpoint`]), with `extra` bytes of the caller's, from any
+    /// backend: the tensors are read back asynchronously.
+    pub async fn checkpoint(self, extra: Vec<u8>) -> Result<Checkpoint> {
+        let weights = weights_bytes(self.model.valid()).await?;
+        let optimizer = optimizer_bytes(&self.optim).await?;
+        let (epoch, cursor, order) = self.batcher.to_parts();
+        Ok(Checkpoint {
+            config: self.config,
+            weights,
+            optimizer,
+            rng: self.rng,
+            epoch,
+            cursor,
+            order: order.to_vec(),
+            step: self.step,
+            extra,
+        })
+    }
+}
+
+/// `model`'s weights as a burnpack file's bytes (what `vae train --out` writes), from any
+/// backend: the parameters are read back asynchronously.
+async fn weights_bytes(model: Vae) -> Result<Vec<u8>> {
+    let bytes = module_on_host(model).await?.into_record().into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
+    Ok(bytes.to_vec())
 }
 
 /// Owns a model, its optimizer and the randomness of training.
@@ -149,20 +184,7 @@ impl Trainer {
     /// The whole run (see [`Checkpoint`]), with `extra` bytes of the caller's, from any backend:
     /// the tensors are read back asynchronously.
     pub async fn checkpoint(&self, extra: Vec<u8>) -> Result<Checkpoint> {
-        let weights = self.weights_bytes().await?;
-        let optimizer = optimizer_bytes(&self.optim).await?;
-        let (epoch, cursor, order) = self.batcher.to_parts();
-        Ok(Checkpoint {
-            config: self.config.clone(),
-            weights,
-            optimizer,
-            rng: save_rng(&self.rng),
-            epoch,
-            cursor,
-            order: order.to_vec(),
-            step: self.step,
-            extra,
-        })
+        self.save_point().checkpoint(extra).await
     }
 
     /// The run `checkpoint` saved, continuing exactly where it was, on `device`, to train on a set
@@ -170,6 +192,7 @@ impl Trainer {
     pub fn resume(checkpoint: Checkpoint, device: &Device, train_len: usize) -> Result<Self> {
         let mut trainer = Self::new(checkpoint.config.clone(), device, train_len)?;
         trainer.load_weights(checkpoint.weights)?;
+        check_optimizer_bytes(&checkpoint.optimizer, &trainer.model)?;
         trainer.optim = trainer
             .optim
             .clone()
@@ -206,12 +229,7 @@ impl Trainer {
     /// The model's weights as a burnpack file's bytes (what `vae train --out` writes), from any
     /// backend: the parameters are read back asynchronously.
     pub async fn weights_bytes(&self) -> Result<Vec<u8>> {
-        let bytes = module_on_host(self.inference_model())
-            .await?
-            .into_record()
-            .into_bytes()
-            .map_err(|e| VaeError::Record(e.to_string()))?;
-        Ok(bytes.to_vec())
+        weights_bytes(self.inference_model()).await
     }
 
     /// Changes the step size from the next step on, keeping the model and the optimizer's state
@@ -223,8 +241,10 @@ impl Trainer {
         Ok(())
     }
 
-    fn save_point(&self) -> SavePoint {
+    /// The state of the run now (see [`SavePoint`]).
+    pub fn save_point(&self) -> SavePoint {
         SavePoint {
+            config: self.config.clone(),
             model: self.model.clone(),
             optim: self.optim.clone(),
             rng: save_rng(&self.rng),
@@ -233,6 +253,7 @@ impl Trainer {
         }
     }
 
+    /// Goes back to `saved`, keeping the config in use (a learning rate lowered since stays).
     fn restore(&mut self, saved: SavePoint) {
         self.model = saved.model;
         self.optim = saved.optim;

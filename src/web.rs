@@ -322,15 +322,21 @@ impl VaeSession {
         })
     }
 
-    /// The whole run as one file's bytes (`Uint8Array`, see `src/checkpoint.rs`): config, weights,
-    /// optimizer and generator state, the batcher's place, the step, and `extra` (bytes of the
-    /// caller's: the page keeps its chart's history there), from either backend (on WebGPU the
-    /// tensors are read back asynchronously, in two transactions).
+    /// Takes the whole run as it is now (config, weights, optimizer and generator state, the
+    /// batcher's place, the step; `extra` is bytes of the caller's: the page keeps its chart's
+    /// history there) and resolves at once to `{ step, bytes }`, where `bytes` is a promise of the
+    /// run file's bytes (`Uint8Array`, see `src/checkpoint.rs`). The tensors are read back after
+    /// the session is free again (asynchronously, on either backend), so training and the
+    /// explorer go on while a run is saved.
     pub fn checkpoint(&self, extra: Vec<u8>) -> Promise {
         with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let bytes = s.trainer()?.checkpoint(extra).await?.to_bytes();
-            Ok(Uint8Array::from(bytes.as_slice()).into())
+            let saved = state.lock().await.trainer()?.save_point();
+            let step = saved.step();
+            let bytes = future_to_promise(async move {
+                let bytes = saved.checkpoint(extra).await.map_err(js_err)?.to_bytes();
+                Ok(Uint8Array::from(bytes.as_slice()).into())
+            });
+            Ok(object(&[("step", JsValue::from(step as f64)), ("bytes", bytes.into())]))
         })
     }
 

@@ -299,11 +299,21 @@ async fn the_grid_posterior_is_normalised_and_peaks_where_a_brute_force_search_d
     assert!(message(err).contains("image"));
 }
 
+/// The bytes of `session`'s run as `checkpoint` saves it (the step it reports checked too).
+async fn saved_run(session: &VaeSession, extra: Vec<u8>) -> Vec<u8> {
+    let made = resolve(session.checkpoint(extra)).await.unwrap();
+    let bytes = Reflect::get(&made, &"bytes".into()).unwrap().dyn_into::<Promise>().unwrap();
+    let bytes = resolve(bytes).await.unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    let run = vae_web::checkpoint::Checkpoint::from_bytes(&bytes).unwrap();
+    assert_eq!(num(&made, "step"), run.step as f64);
+    bytes
+}
+
 #[wasm_bindgen_test]
 async fn a_saved_run_resumes_exactly_on_either_backend_and_bad_files_change_nothing() {
     let a = session("cpu", &[]).await;
     resolve(a.train_steps(20)).await.unwrap();
-    let bytes = resolve(a.checkpoint(b"{\"chart\":1}".to_vec())).await.unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    let bytes = saved_run(&a, b"{\"chart\":1}".to_vec()).await;
     let mut want = Vec::new();
     for _ in 0..10 {
         want.push(num(&resolve(a.train_steps(1)).await.unwrap(), "loss"));
@@ -330,13 +340,18 @@ async fn a_saved_run_resumes_exactly_on_either_backend_and_bad_files_change_noth
 
     // On WebGPU: saved with asynchronous reads and resumed there, steps 21-30 within 1e-4
     // relative; the same file continues on the CPU too (what a lost GPU needs).
+    // The steps are taken while the saved run is still being read back: it is the run as it was.
     let gpu = session("webgpu", &[]).await;
     resolve(gpu.train_steps(20)).await.unwrap();
-    let bytes = resolve(gpu.checkpoint(vec![])).await.unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    let made = resolve(gpu.checkpoint(vec![])).await.unwrap();
+    assert_eq!(num(&made, "step"), 20.0);
+    let pending = Reflect::get(&made, &"bytes".into()).unwrap().dyn_into::<Promise>().unwrap();
     let mut want = Vec::new();
     for _ in 0..10 {
         want.push(num(&resolve(gpu.train_steps(1)).await.unwrap(), "loss"));
     }
+    let bytes = resolve(pending).await.unwrap().dyn_into::<Uint8Array>().unwrap().to_vec();
+    assert_eq!(vae_web::checkpoint::Checkpoint::from_bytes(&bytes).unwrap().step, 20);
     for (backend, tolerance) in [("webgpu", 1e-4), ("cpu", 1e-3)] {
         let s = session(backend, &[("latentDim", 4.into())]).await;
         resolve(s.resume(bytes.clone())).await.unwrap();

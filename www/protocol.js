@@ -83,7 +83,7 @@ export const Event = Object.freeze({
    * and emits 'restarted'; the page starts the model again and restores the saved run.
    */
   crashed: 'crashed',
-  /** `{ step, savedAt, bytes, ms }`: the run was saved in the browser (`ms`: the worker's time making it). */
+  /** `{ step, savedAt, bytes, ms, readMs }`: the run was saved in the browser (`ms`: the time it held the worker's queue; `readMs`: reading its tensors back, while training went on). */
   saved: 'saved',
   /** `{ config }`: a new model (reset or loaded weights); views clear and refetch. */
   reset: 'reset',

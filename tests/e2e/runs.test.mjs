@@ -30,7 +30,7 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
     const step = await p.readNumber('step', 'data-step');
     await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });
-    console.log(`# saving the run (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms`);
+    console.log(`# saving the run (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms, read back in ${await p.readNumber('saved-note', 'data-read-ms')} ms`);
     const points = await p.readNumber('chart', 'data-points');
 
     await p.page.reload();
@@ -128,7 +128,7 @@ describe('a lost GPU device', { timeout: 600_000 }, () => {
     await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 60_000 });
     const step = await p.readNumber('step', 'data-step');
     await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { timeout: 60_000, message: 'the WebGPU run saved on pause' });
-    console.log(`# saving a run on WebGPU (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms`);
+    console.log(`# saving a run on WebGPU (${(await p.readNumber('saved-note', 'data-bytes')) / 1e6} MB) held the worker for ${await p.readNumber('saved-note', 'data-ms')} ms, read back in ${await p.readNumber('saved-note', 'data-read-ms')} ms`);
 
     await p.page.evaluate(() => window.__faults.loseGpu());
     await p.waitFor('backend', 'data-backend', (v) => v === 'cpu', { timeout: 120_000, message: 'on the CPU after the device was lost' });

@@ -103,10 +103,11 @@ export async function downloadRun(page) {
 }
 
 /** The worker saved the run in this browser. */
-export function showSaved(page, { step, savedAt, bytes, ms }) {
+export function showSaved(page, { step, savedAt, bytes, ms, readMs }) {
   const note = page.ui.savedNote;
   page.savedThisVisit = true;
   note.dataset.ms = ms.toFixed(1);
+  note.dataset.readMs = readMs.toFixed(1);
   note.dataset.bytes = String(bytes);
   note.textContent = `Saved in this browser at step ${step.toLocaleString('en-US')} (${new Date(savedAt).toLocaleTimeString()}).`;
   note.dataset.step = String(step);

@@ -19,27 +19,34 @@ export function saveNow(trainer) {
     try {
       if (!trainer.dataLoaded || trainer.lastStep === 0) return null;
       trainer.lastSaveAt = performance.now();
-      const extra = new TextEncoder().encode(JSON.stringify(trainer.runLog));
       let ms = 0;
-      const bytes = await trainer.queue.enqueue(async () => {
+      let config = null;
+      let testLoss = null;
+      // Only taking the run holds the queue; its tensors are read back while training goes on.
+      const made = await trainer.queue.enqueue(async () => {
         const started = performance.now();
-        const made = await trainer.session.checkpoint(extra);
+        const extra = new TextEncoder().encode(JSON.stringify(trainer.runLog));
+        config = trainer.session.config();
+        const test = trainer.runLog.test;
+        testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
+        const taken = await trainer.session.checkpoint(extra);
         ms = performance.now() - started;
-        return made;
+        return taken;
       });
-      const config = trainer.session.config();
-      const test = trainer.runLog.test;
+      const readStarted = performance.now();
+      const bytes = await made.bytes;
+      const readMs = performance.now() - readStarted;
       const run = {
         bytes,
-        step: trainer.lastStep,
-        examplesSeen: trainer.lastStep * config.batchSize,
-        testLoss: test.loss.length ? test.loss[test.loss.length - 1] : null,
+        step: made.step,
+        examplesSeen: made.step * config.batchSize,
+        testLoss,
         latentDim: config.latentDim,
         savedAt: Date.now(),
       };
       await saveRun(run);
       trainer.lastSaveAt = performance.now();
-      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms });
+      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms, readMs });
       return run.step;
     } catch (error) {
       if (!(error instanceof RunStoreError)) throw error;
@@ -102,6 +109,7 @@ export function adoptResumed(trainer, info) {
 /** The run as a file's bytes, for "Download model". */
 export function checkpointBytes(trainer) {
   requireData(trainer);
-  const extra = new TextEncoder().encode(JSON.stringify(trainer.runLog));
-  return trainer.queue.enqueue(() => trainer.session.checkpoint(extra));
+  return trainer.queue
+    .enqueue(() => trainer.session.checkpoint(new TextEncoder().encode(JSON.stringify(trainer.runLog))))
+    .then((made) => made.bytes);
 }
