@@ -113,6 +113,9 @@ pub struct Trainer {
     anchor: Option<SavePoint>,
     /// The lowest chunk loss so far.
     best_loss: f64,
+    /// How many pieces each minibatch is cut into, each propagated forward and back on a thread
+    /// of its own (see [`Trainer::set_threads`]).
+    shards: usize,
 }
 
 /// The largest weights file read (a 4-layer 4096-unit model is about 300 MB).
@@ -145,6 +148,7 @@ impl Trainer {
             step: 0,
             anchor: None,
             best_loss: f64::INFINITY,
+            shards: 1,
         })
     }
 
@@ -287,6 +291,15 @@ impl Trainer {
         self.step * self.batcher.batch_size() as u64
     }
 
+    /// Spreads each step over `threads` threads (natively; the browser build has one): the
+    /// minibatch is cut into that many pieces of consecutive rows, each propagated forward and back
+    /// through its own fork of the model on a thread of rayon's pool, and their gradients summed
+    /// before the one update. The same batch and noise as on one thread, so the same step up to
+    /// the order of floating-point sums; the same result for the same number of threads.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.shards = threads.clamp(1, self.batcher.batch_size());
+    }
+
     /// One SGVB step on the next minibatch of `data`: estimate the negative ELBO, back-propagate,
     /// update φ and θ. Returns the minibatch's loss parts as one-element tensors on the plain
     /// device, **not read back**.
@@ -294,21 +307,87 @@ impl Trainer {
         let m = self.batcher.batch_size();
         let d = self.config.latent_dim;
         let indices = self.batcher.next_batch(&mut self.rng).to_vec();
-        let x = tensor2(data.batch(&indices, self.config.binarization, &mut self.rng), m, PIXELS, &self.device);
-        let l_m = self.config.samples * m;
-        let eps = tensor2(standard_normal(&mut self.rng, l_m * d), l_m, d, &self.device);
+        let x = data.batch(&indices, self.config.binarization, &mut self.rng);
+        let eps = standard_normal(&mut self.rng, self.config.samples * m * d);
 
-        let parts = negative_elbo(&self.model, x, eps, &self.config);
-        let grads = GradientsParams::from_grads(parts.loss.backward(), &self.model);
+        let (parts, grads) = if self.shards > 1 {
+            self.sharded_gradients(x, eps)
+        } else {
+            let x = tensor2(x, m, PIXELS, &self.device);
+            let eps = tensor2(eps, self.config.samples * m, d, &self.device);
+            let parts = negative_elbo(&self.model, x, eps, &self.config);
+            let grads = GradientsParams::from_grads(parts.loss.backward(), &self.model);
+            let parts = LossParts {
+                loss: parts.loss.inner(),
+                reconstruction: parts.reconstruction.inner(),
+                kl: parts.kl.inner(),
+            };
+            (parts, grads)
+        };
         self.model = self
             .optim
             .step(self.config.learning_rate, self.model.clone(), grads);
         self.step += 1;
-        LossParts {
-            loss: parts.loss.inner(),
-            reconstruction: parts.reconstruction.inner(),
-            kl: parts.kl.inner(),
+        parts
+    }
+
+    /// The loss parts and gradients of the minibatch `x` (host rows) with noise `eps`, computed in
+    /// `self.shards` pieces on as many threads (see [`Trainer::set_threads`]).
+    fn sharded_gradients(&self, x: Vec<f32>, eps: Vec<f32>) -> (LossParts, GradientsParams) {
+        let (m, l, d) = (self.batcher.batch_size(), self.config.samples, self.config.latent_dim);
+        let pieces: Vec<_> = (0..self.shards)
+            .map(|s| {
+                let (r0, r1) = (s * m / self.shards, (s + 1) * m / self.shards);
+                // The noise of sample `j` of row `r` is row `j·m + r` (the rows of x repeated L times).
+                let eps: Vec<f32> = (0..l).flat_map(|j| eps[(j * m + r0) * d..(j * m + r1) * d].iter().copied()).collect();
+                (x[r0 * PIXELS..r1 * PIXELS].to_vec(), eps, r1 - r0)
+            })
+            .collect();
+        let piece = |(x, eps, rows): (Vec<f32>, Vec<f32>, usize)| {
+            let replica = self.model.clone().fork(&self.device);
+            let x = tensor2(x, rows, PIXELS, &self.device);
+            let eps = tensor2(eps, l * rows, d, &self.device);
+            let parts = negative_elbo(&replica, x, eps, &self.config);
+            // Each piece's means, weighted by its share of the rows, sum to the minibatch's.
+            let share = rows as f64 / m as f64;
+            let loss = parts.loss.mul_scalar(share);
+            let grads = GradientsParams::from_grads(loss.backward(), &replica);
+            let parts = LossParts {
+                loss: loss.inner(),
+                reconstruction: parts.reconstruction.inner().mul_scalar(share),
+                kl: parts.kl.inner().mul_scalar(share),
+            };
+            (parts, grads)
+        };
+        #[cfg(not(target_family = "wasm"))]
+        let results: Vec<(LossParts, GradientsParams)> = {
+            use rayon::prelude::*;
+            pieces.into_par_iter().map(piece).collect()
+        };
+        #[cfg(target_family = "wasm")]
+        let results: Vec<(LossParts, GradientsParams)> = pieces.into_iter().map(piece).collect();
+
+        struct Sum(Vec<GradientsParams>, GradientsParams);
+        impl burn::module::ModuleVisitor for Sum {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let total = self.0.iter_mut().filter_map(|g| g.remove::<D>(param.id)).reduce(|a, b| a + b);
+                if let Some(total) = total {
+                    self.1.register(param.id, total);
+                }
+            }
         }
+        let (parts, grads): (Vec<LossParts>, Vec<GradientsParams>) = results.into_iter().unzip();
+        let mut sum = Sum(grads, GradientsParams::new());
+        self.model.visit(&mut sum);
+        let parts = parts
+            .into_iter()
+            .reduce(|a, b| LossParts {
+                loss: a.loss + b.loss,
+                reconstruction: a.reconstruction + b.reconstruction,
+                kl: a.kl + b.kl,
+            })
+            .expect("at least one piece");
+        (parts, sum.1)
     }
 
     /// Runs `n` steps and reads their mean losses back once, asynchronously.

@@ -64,6 +64,34 @@ fn the_same_seed_gives_the_same_run() {
 }
 
 #[test]
+fn a_step_spread_over_threads_is_the_same_step() {
+    let data = common::synthetic(10, 3);
+    // L = 2 too: the noise of each piece's rows has to be cut out of every sample's block.
+    for config in [
+        small(VaeConfig::default()),
+        small(VaeConfig { estimator: Estimator::SgvbA, samples: 2, ..VaeConfig::paper() }),
+    ] {
+        let run = |threads| {
+            let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
+            trainer.set_threads(threads);
+            let losses: Vec<f64> = (0..8).map(|_| block_on(trainer.train_steps(&data, 1)).unwrap().loss).collect();
+            let (mu, _) = block_on(vae_web::eval::encode(&trainer.inference_model(), &data.range(0, 3), 3, &Device::flex())).unwrap();
+            (losses, mu)
+        };
+        let (one, mu_one) = run(1);
+        let (three, mu_three) = run(3);
+        for (step, (a, b)) in one.iter().zip(&three).enumerate() {
+            assert!(((a - b) / a).abs() < 1e-4, "{:?} step {}: {a} on one thread, {b} on three", config.optimizer, step + 1);
+        }
+        for (a, b) in mu_one.iter().zip(&mu_three) {
+            assert!((a - b).abs() < 1e-3, "the weights after 8 steps: {a} vs {b}");
+        }
+        assert_ne!(one, three, "three pieces really ran");
+        assert_eq!(run(3).0, three, "the same run for the same number of threads");
+    }
+}
+
+#[test]
 fn sampled_kl_agrees_with_the_closed_form_in_expectation() {
     // SGVB-A estimates KL(q‖p) as the mean of log q(z|x) − log p(z) over z ~ q; SGVB-B uses the
     // closed form of appendix B. With 40,000 samples the standard error is below 0.02 nats here.

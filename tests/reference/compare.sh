@@ -7,7 +7,7 @@
 #   EPOCHS=5 LATENTS="2" SEEDS="1 2" bash tests/reference/compare.sh
 #
 # The configuration is the pytorch/examples VAE's: 784-400-D ReLU, Bernoulli on grey levels,
-# Adam 1e-3, M = 100. One JSON line per epoch from each run goes to $LOGS/<impl>-latent<D>-seed<S>.log
+# Adam 1e-3, M = 100; both on $THREADS threads (default 1). One JSON line per epoch from each run goes to $LOGS/<impl>-latent<D>-seed<S>.log
 # (impl: ours, torch); then tests/reference/summarize.py prints the table (final test -ELBO, medians,
 # training examples/s). Needs target/release/vae built and torch (tests/reference/requirements.txt)
 # in $PYTHON (default /tmp/torch-ref/bin/python, the venv named in requirements.txt).
@@ -25,7 +25,7 @@ mkdir -p "$LOGS"
 
 run() { # impl latent seed
   local log="$LOGS/$1-latent$2-seed$3.log" cmd
-  if [ "$1" = ours ]; then cmd=("$VAE" train --latent-dim "$2" --epochs "$EPOCHS" --seed "$3" --json)
+  if [ "$1" = ours ]; then cmd=("$VAE" --threads "$THREADS" train --latent-dim "$2" --epochs "$EPOCHS" --seed "$3" --json)
   else cmd=("$PYTHON" tests/reference/pytorch_vae.py --latent "$2" --epochs "$EPOCHS" --seed "$3" --threads "$THREADS" --json); fi
   {
     echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
