@@ -141,15 +141,21 @@ describe('the true posterior on the trained 2-D model (CPU)', { timeout: 600_000
     const [ea, eb, cuu, , cvv] = (await p.read('posterior-panel', 'data-ellipse')).split(',').map(Number);
     assert.ok(cuu > 0 && cvv > 0, 'q’s ellipse');
     const [pa, pb] = (await p.read('posterior-panel', 'data-peak')).split(',').map(Number);
+    // q is the encoder's guess: in a crowded part of the plane it can be narrow and off the true
+    // mode by several of its own σ (the amortisation gap), but not by more than the prior's σ.
     const spread = Math.sqrt(Math.max(cuu, cvv));
-    assert.ok(Math.hypot(pa - ea, pb - eb) < 4 * spread, `the true posterior's mode (${pa}, ${pb}) lies near q's mean (${ea}, ${eb})`);
+    assert.ok(Math.hypot(pa - ea, pb - eb) < Math.max(4 * spread, 1), `the true posterior's mode (${pa}, ${pb}) lies near q's mean (${ea}, ${eb}), σ ${spread.toFixed(3)}`);
     const colour = await planeColour(p, pa, pb);
     assert.ok(colour[1] < 200, `the heat map is drawn at the mode: rgb ${colour}`);
 
     const { elbo, is, grid, gap, map } = await numbers(p);
     console.log(`# test digit #${index}: ELBO ${elbo.toFixed(3)}, log p(x) IS (k = 1000) ${is.toFixed(3)}, grid ${grid.toFixed(3)} (the map's own ${map.toFixed(3)}), gap ${gap.toFixed(3)} nats; map ${await p.read('posterior-panel', 'data-map-ms')} ms`);
     assert.ok([elbo, is, grid].every(Number.isFinite) && elbo < 0, 'finite log-probabilities');
-    assert.ok(Math.abs(is - grid) <= 0.5, `the two log p(x) agree: IS ${is}, grid ${grid}`);
+    // Importance sampling with q as the proposal is exact in expectation of p(x) but biased low in
+    // log p(x), the more the further q is from the posterior (the gap): with a small gap the two
+    // agree; with a large one IS lies between the ELBO and the grid's value.
+    if (gap < 5) assert.ok(Math.abs(is - grid) <= 0.5, `the two log p(x) agree: IS ${is}, grid ${grid}`);
+    else assert.ok(is <= grid + 0.5 && is >= elbo, `IS ${is} between the ELBO ${elbo} and the grid ${grid} (gap ${gap})`);
     assert.ok(Math.abs(map - grid) <= 0.1, `the map's integral agrees with the worker's grid: ${map} vs ${grid}`);
     assert.ok(elbo <= is + 0.05 && elbo <= grid + 0.05, `ELBO ${elbo} ≤ log p(x) (IS ${is}, grid ${grid})`);
     assert.ok(gap >= -0.05, `the gap KL(q ‖ p(z|x)) is not negative: ${gap}`);
@@ -167,6 +173,8 @@ describe('the true posterior on the trained 2-D model (CPU)', { timeout: 600_000
     await posteriorOf(p, new RegExp(`^test digit #${index} \\(a \\d\\)$`), { maps, bounds });
     const { elbo, is, grid, gap, map } = await numbers(p);
     console.log(`# odd test digit #${index}: ELBO ${elbo.toFixed(3)}, log p(x) IS (k = 1000) ${is.toFixed(3)}, grid ${grid.toFixed(3)} (the map's own ${map.toFixed(3)}), gap ${gap.toFixed(3)} nats`);
+    if (gap < 5) assert.ok(Math.abs(is - grid) <= 0.5, `the two log p(x) agree: IS ${is}, grid ${grid}`);
+    else assert.ok(is <= grid + 0.5 && is >= elbo, `IS ${is} between the ELBO ${elbo} and the grid ${grid} (gap ${gap})`);
     assert.ok(Math.abs(map - grid) <= 0.1, `the map's integral agrees with the worker's grid: ${map} vs ${grid}`);
     assert.ok(elbo <= is + 0.05 && elbo <= grid + 0.05, `ELBO ${elbo} ≤ log p(x) (IS ${is}, grid ${grid})`);
     await p.page.locator('.vx-latent').scrollIntoViewIfNeeded();

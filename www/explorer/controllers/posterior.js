@@ -37,7 +37,7 @@ const QUIET_MS = 300;
 /** Least time between the same digit's maps under successive models (while training), ms. */
 const MODEL_EVERY_MS = 3000;
 /** The share of the map's mass on its outer ring above which the zoom widens. */
-const EDGE_MASS = 0.01;
+const EDGE_MASS = 1e-3;
 const CONTOUR_COLOUR = '#2b0f3a';
 const Q_COLOUR = '#00897b';
 const PRIOR_COLOUR = '#3c4043';
