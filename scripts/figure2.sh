@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VAE=${VAE:-target/release/vae}
+VAE=${VAE:-${CARGO_TARGET_DIR:-target}/release/vae}
 SAMPLES=${SAMPLES:-3000000}
 EVAL_EVERY=${EVAL_EVERY:-100000}
 DIMS=${DIMS:-3,5,10,20,200}

@@ -41,7 +41,7 @@ rm -f models/stamp
 for m in "${MODELS[@]}"; do
   name=${m%% *}
   # shellcheck disable=SC2086 # the options are words
-  ./target/release/vae train ${m#* } --json --out "models/$name" > "models/$name.log"
+  "${CARGO_TARGET_DIR:-target}/release/vae" train ${m#* } --json --out "models/$name" > "models/$name.log"
   say "$name: $(tail -n 2 "models/$name.log" | head -n 1)"
 done
 printf '%s\n' "$stamp" > models/stamp

@@ -55,6 +55,8 @@ import { chromium } from 'playwright-core';
 export const ROOT = process.env.E2E_ROOT ? resolve(process.env.E2E_ROOT) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = join(REPO, 'test-artifacts');
+/** The native trainer, where cargo builds it (`CARGO_TARGET_DIR` if set). */
+export const VAE_BIN = join(resolve(REPO, process.env.CARGO_TARGET_DIR ?? 'target'), 'release', 'vae');
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, ROOT, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, ROOT, VAE_BIN, missingArtifacts, openApp } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -65,7 +65,7 @@ describe('runs survive a reload and travel as files', { timeout: 300_000 }, () =
     assert.equal(await q.readNumber('step', 'data-step'), at);
 
     // The native trainer continues the page's run, and the page opens the trainer's.
-    const vae = join(ROOT, 'target/release/vae');
+    const vae = VAE_BIN;
     assert.ok(existsSync(vae), `${vae} is missing: build it with cargo build --release`);
     const dir = join(ARTIFACTS, 'runs');
     mkdirSync(dir, { recursive: true });

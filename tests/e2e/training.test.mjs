@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, missingArtifacts, openApp, ROOT } from './harness.mjs';
+import { ARTIFACTS, missingArtifacts, openApp, ROOT, VAE_BIN } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) {
@@ -115,7 +115,7 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
 
   test('weights trained natively load into the page, and a bad file changes nothing', async () => {
     // One epoch of a small model with the native trainer (built by `cargo test --release`).
-    const vae = join(ROOT, 'target/release/vae');
+    const vae = VAE_BIN;
     assert.ok(existsSync(vae), `${vae} is missing: build it with cargo build --release`);
     const dir = join(ARTIFACTS, 'weights');
     mkdirSync(dir, { recursive: true });

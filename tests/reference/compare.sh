@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-VAE=${VAE:-target/release/vae}
+VAE=${VAE:-${CARGO_TARGET_DIR:-target}/release/vae}
 PYTHON=${PYTHON:-/tmp/torch-ref/bin/python}
 EPOCHS=${EPOCHS:-10}
 LATENTS=${LATENTS:-20 2}
