@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use burn::optim::decay::{WeightDecay, WeightDecayConfig};
 use burn::optim::{
-    AdaGradState, Adam, AdamConfig, AdamState, LearningRate, LrDecayState, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource,
+    AdaGradState, Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, LrDecayState, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource,
 };
 use burn::prelude::*;
 use burn::tensor::Transaction;
@@ -297,9 +297,118 @@ impl Optimizer for Adagrad {
 
 /// Burn's Adam, with both moments flushed to zero below [`FLUSH_BELOW`] every [`FLUSH_EVERY`]
 /// steps, its state rebuilt on the host (see [`OnHost`]).
+///
+/// On the CPU the update is one fused pass over each parameter's values instead of Burn's
+/// thirteen element-wise tensor operations (each a pass over memory and a new buffer): the same
+/// arithmetic, in the same order, so the same numbers as Burn's Adam to the last bit
+/// (`tests::fused_adam_is_burns_adam`). On WebGPU Burn's tensor operations run as they are.
 #[derive(Clone)]
 pub struct FlushAdam {
     inner: Adam,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    weight_decay: Option<f32>,
+}
+
+impl FlushAdam {
+    fn new(epsilon: f32, weight_decay: Option<f32>) -> Self {
+        // Kingma & Ba's β₁ and β₂ (Burn's defaults too).
+        let (beta_1, beta_2) = (0.9, 0.999);
+        let config = AdamConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .with_weight_decay(weight_decay.map(WeightDecayConfig::new));
+        Self { inner: config.build(), beta_1, beta_2, epsilon, weight_decay }
+    }
+
+    /// The step on the CPU: one pass, Burn's formulas (`burn_optim::adam`).
+    fn fused_step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, AdamState<D>) {
+        let (device, shape) = (tensor.device(), tensor.shape());
+        let values = |t: Tensor<D>| -> Vec<f32> { t.into_data().try_into_vec::<f32>().expect("f32 parameters") };
+        let mut p = values(tensor);
+        let g = values(grad);
+        // A first step is the general one from zero moments (0·β + x is exactly x).
+        let (time, mut m, mut v) = match state {
+            Some(s) => (s.momentum.time + 1, values(s.momentum.moment_1), values(s.momentum.moment_2)),
+            None => (1, vec![0.0; p.len()], vec![0.0; p.len()]),
+        };
+        let (b1, b2) = (self.beta_1, self.beta_2);
+        let bias_correction2_sqrt = (1.0 - b2.powi(time as i32)).sqrt();
+        let combined_factor = bias_correction2_sqrt / (1.0 - b1.powi(time as i32));
+        let denominator_epsilon = self.epsilon * bias_correction2_sqrt;
+        let lr = lr as f32;
+        let pass = AdamPass {
+            b1,
+            b2,
+            combined_factor,
+            denominator_epsilon,
+            lr,
+            // No decay is a penalty of 0 (p·0 + g is exactly g for a finite p): one branch-free loop.
+            penalty: self.weight_decay.unwrap_or(0.0),
+        };
+        pass.run(&mut p, &g, &mut m, &mut v);
+        if time % FLUSH_EVERY == 0 {
+            for x in m.iter_mut().chain(v.iter_mut()) {
+                if x.abs() < FLUSH_BELOW {
+                    *x = 0.0;
+                }
+            }
+        }
+        let (m_out, v_out) = (m, v);
+        let tensor_of = |values: Vec<f32>| Tensor::<D>::from_data(TensorData::new(values, shape.clone()), &device);
+        let momentum = AdaptiveMomentumState { time, moment_1: tensor_of(m_out), moment_2: tensor_of(v_out), max_moment_2: None };
+        (tensor_of(p), AdamState { momentum })
+    }
+}
+
+/// The constants of one fused Adam update.
+struct AdamPass {
+    b1: f32,
+    b2: f32,
+    combined_factor: f32,
+    denominator_epsilon: f32,
+    lr: f32,
+    penalty: f32,
+}
+
+impl AdamPass {
+    /// Updates weights `p`, moments `m` and `v` from gradients `g`, in place.
+    fn run(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { self.run_avx2(p, g, m, v) };
+            return;
+        }
+        self.run_portable(p, g, m, v);
+    }
+
+    /// The loop compiled for AVX2 as well (eight lanes; the same operations, no contraction into
+    /// FMA, so the same numbers).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn run_avx2(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        self.run_portable(p, g, m, v);
+    }
+
+    #[inline(always)]
+    fn run_portable(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let Self { b1, b2, combined_factor, denominator_epsilon, lr, penalty } = *self;
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = *p * penalty + g;
+            *m = *m * b1 + g * (1.0 - b1);
+            *v = *v * b2 + g * g * (1.0 - b2);
+            *p -= *m * combined_factor / (v.sqrt() + denominator_epsilon) * lr;
+        }
+    }
 }
 
 impl Optimizer for FlushAdam {
@@ -312,6 +421,10 @@ impl Optimizer for FlushAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if tensor.device() == Device::flex() {
+            let (tensor, state) = self.fused_step(lr, tensor, grad, state.map(|s| s.0));
+            return (tensor, Some(OnHost(state)));
+        }
         let (tensor, state) = self.inner.step(lr, tensor, grad, state.map(|s| s.0));
         let state = state.map(|mut s| {
             if s.momentum.time % FLUSH_EVERY == 0 {
@@ -330,17 +443,15 @@ impl Optimizer for FlushAdam {
 
 /// The optimizer `config` asks for.
 pub fn optimizer(config: &VaeConfig) -> ModuleOptimizer {
-    let weight_decay = (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+    let weight_decay = (config.weight_decay > 0.0).then_some(config.weight_decay as f32);
     match config.optimizer {
         // ε = 1e-8 as in Kingma & Ba and in PyTorch (Burn's default is 1e-5).
-        OptimizerKind::Adam => ModuleOptimizer::from(FlushAdam {
-            inner: AdamConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).build(),
-        }),
+        OptimizerKind::Adam => ModuleOptimizer::from(FlushAdam::new(1e-8, weight_decay)),
         // ε = 1e-8 keeps the first steps (accumulated squares near zero) close to the paper's
         // Adagrad.
         OptimizerKind::Adagrad => ModuleOptimizer::from(Adagrad {
             epsilon: 1e-8,
-            weight_decay: weight_decay.as_ref().map(WeightDecay::new),
+            weight_decay: weight_decay.map(|penalty| WeightDecay::new(&WeightDecayConfig::new(penalty))),
         }),
     }
 }
@@ -396,6 +507,53 @@ mod saving {
         let (a, _) = steps(b.clone(), loaded, 3);
         let (b, _) = steps(b, burns, 3);
         assert_eq!(values(&a), values(&b));
+    }
+
+    /// Burn's own Adam with the flush, step by step: the reference the fused pass must equal.
+    #[derive(Clone)]
+    struct Reference(Adam);
+
+    impl Optimizer for Reference {
+        type State<const D: usize> = AdamState<D>;
+
+        fn step<const D: usize>(
+            &self,
+            lr: LearningRate,
+            tensor: Tensor<D>,
+            grad: Tensor<D>,
+            state: Option<Self::State<D>>,
+        ) -> (Tensor<D>, Option<Self::State<D>>) {
+            let (tensor, state) = self.0.step(lr, tensor, grad, state);
+            let state = state.map(|mut s| {
+                if s.momentum.time % FLUSH_EVERY == 0 {
+                    s.momentum.moment_1 = flush_tiny(s.momentum.moment_1);
+                    s.momentum.moment_2 = flush_tiny(s.momentum.moment_2);
+                }
+                s
+            });
+            (tensor, state)
+        }
+
+        fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+            Adam::to_device(state, device)
+        }
+    }
+
+    #[test]
+    fn fused_adam_is_burns_adam() {
+        for decay in [None, Some(0.01)] {
+            let ours = ModuleOptimizer::from(FlushAdam::new(1e-8, decay));
+            let burns = ModuleOptimizer::from(Reference(
+                AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay.map(WeightDecayConfig::new)).build(),
+            ));
+            // Past a flush (step 64), with gradients that are zero for some weights.
+            let linear = start();
+            let (a, ours) = steps(linear.clone(), ours, FLUSH_EVERY + 3);
+            let (b, burns) = steps(linear, burns, FLUSH_EVERY + 3);
+            assert_eq!(values(&a), values(&b), "weight decay {decay:?}");
+            assert_eq!(a.bias.as_ref().unwrap().val().into_data(), b.bias.as_ref().unwrap().val().into_data());
+            drop((ours, burns));
+        }
     }
 
     #[test]

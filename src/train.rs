@@ -103,7 +103,9 @@ async fn weights_bytes(model: Vae) -> Result<Vec<u8>> {
 pub struct Trainer {
     config: VaeConfig,
     device: Device,
-    model: Vae,
+    /// The model being trained (taken out only while the optimizer updates it, so that its
+    /// parameters are not shared then and the CPU update can reuse their memory).
+    model: Option<Vae>,
     optim: ModuleOptimizer,
     rng: HostRng,
     batcher: Batcher,
@@ -141,7 +143,7 @@ impl Trainer {
         Ok(Self {
             config,
             device,
-            model,
+            model: Some(model),
             optim,
             rng,
             batcher,
@@ -157,9 +159,13 @@ impl Trainer {
         &self.config
     }
 
+    fn model(&self) -> &Vae {
+        self.model.as_ref().expect("the model is only taken out during an update")
+    }
+
     /// The model without autodiff, for evaluation and inference.
     pub fn inference_model(&self) -> Vae {
-        self.model.valid()
+        self.model().valid()
     }
 
     /// Replaces the model's parameters with weights saved by `vae train --out` (a burnpack
@@ -175,13 +181,13 @@ impl Trainer {
         }
         let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
             .map_err(|e| VaeError::Record(format!("not a weights file (burnpack) this model can read: {e}")))?;
-        self.model = self.model.clone().try_load_record(record).map_err(|e| {
+        self.model = Some(self.model().clone().try_load_record(record).map_err(|e| {
             VaeError::Record(format!(
                 "these weights do not fit a model with latent dimension {} and hidden layers {:?} \
                  (load the config saved beside them too): {e}",
                 self.config.latent_dim, self.config.hidden
             ))
-        })?;
+        })?);
         Ok(())
     }
 
@@ -249,7 +255,7 @@ impl Trainer {
     pub fn save_point(&self) -> SavePoint {
         SavePoint {
             config: self.config.clone(),
-            model: self.model.clone(),
+            model: self.model().clone(),
             optim: self.optim.clone(),
             rng: save_rng(&self.rng),
             batcher: self.batcher.clone(),
@@ -259,7 +265,7 @@ impl Trainer {
 
     /// Goes back to `saved`, keeping the config in use (a learning rate lowered since stays).
     fn restore(&mut self, saved: SavePoint) {
-        self.model = saved.model;
+        self.model = Some(saved.model);
         self.optim = saved.optim;
         self.rng = restore_rng(&saved.rng);
         self.batcher = saved.batcher;
@@ -315,8 +321,8 @@ impl Trainer {
         } else {
             let x = tensor2(x, m, PIXELS, &self.device);
             let eps = tensor2(eps, self.config.samples * m, d, &self.device);
-            let parts = negative_elbo(&self.model, x, eps, &self.config);
-            let grads = GradientsParams::from_grads(parts.loss.backward(), &self.model);
+            let parts = negative_elbo(self.model(), x, eps, &self.config);
+            let grads = GradientsParams::from_grads(parts.loss.backward(), self.model());
             let parts = LossParts {
                 loss: parts.loss.inner(),
                 reconstruction: parts.reconstruction.inner(),
@@ -324,9 +330,8 @@ impl Trainer {
             };
             (parts, grads)
         };
-        self.model = self
-            .optim
-            .step(self.config.learning_rate, self.model.clone(), grads);
+        let model = self.model.take().expect("the model is only taken out during an update");
+        self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
         self.step += 1;
         parts
     }
@@ -344,7 +349,7 @@ impl Trainer {
             })
             .collect();
         let piece = |(x, eps, rows): (Vec<f32>, Vec<f32>, usize)| {
-            let replica = self.model.clone().fork(&self.device);
+            let replica = self.model().clone().fork(&self.device);
             let x = tensor2(x, rows, PIXELS, &self.device);
             let eps = tensor2(eps, l * rows, d, &self.device);
             let parts = negative_elbo(&replica, x, eps, &self.config);
@@ -378,7 +383,7 @@ impl Trainer {
         }
         let (parts, grads): (Vec<LossParts>, Vec<GradientsParams>) = results.into_iter().unzip();
         let mut sum = Sum(grads, GradientsParams::new());
-        self.model.visit(&mut sum);
+        self.model().visit(&mut sum);
         let parts = parts
             .into_iter()
             .reduce(|a, b| LossParts {
