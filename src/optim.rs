@@ -323,6 +323,23 @@ impl FlushAdam {
         Self { inner: config.build(), beta_1, beta_2, epsilon, weight_decay }
     }
 
+    /// The step as Burn's tensor operations (on WebGPU), then the flush.
+    fn tensor_step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, AdamState<D>) {
+        let (tensor, state) = self.inner.step(lr, tensor, grad, state);
+        let mut state = state.expect("Adam always returns a state");
+        if state.momentum.time % FLUSH_EVERY == 0 {
+            state.momentum.moment_1 = flush_tiny(state.momentum.moment_1);
+            state.momentum.moment_2 = flush_tiny(state.momentum.moment_2);
+        }
+        (tensor, state)
+    }
+
     /// The step on the CPU: one pass, Burn's formulas (`burn_optim::adam`).
     fn fused_step<const D: usize>(
         &self,
@@ -421,19 +438,13 @@ impl Optimizer for FlushAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if tensor.device() == Device::flex() {
-            let (tensor, state) = self.fused_step(lr, tensor, grad, state.map(|s| s.0));
-            return (tensor, Some(OnHost(state)));
-        }
-        let (tensor, state) = self.inner.step(lr, tensor, grad, state.map(|s| s.0));
-        let state = state.map(|mut s| {
-            if s.momentum.time % FLUSH_EVERY == 0 {
-                s.momentum.moment_1 = flush_tiny(s.momentum.moment_1);
-                s.momentum.moment_2 = flush_tiny(s.momentum.moment_2);
-            }
-            OnHost(s)
-        });
-        (tensor, state)
+        let state = state.map(|s| s.0);
+        let (tensor, state) = if tensor.device() == Device::flex() {
+            self.fused_step(lr, tensor, grad, state)
+        } else {
+            self.tensor_step(lr, tensor, grad, state)
+        };
+        (tensor, Some(OnHost(state)))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
@@ -509,9 +520,9 @@ mod saving {
         assert_eq!(values(&a), values(&b));
     }
 
-    /// Burn's own Adam with the flush, step by step: the reference the fused pass must equal.
+    /// Burn's own Adam with the flush, as it runs on WebGPU: the reference the fused pass must equal.
     #[derive(Clone)]
-    struct Reference(Adam);
+    struct Reference(FlushAdam);
 
     impl Optimizer for Reference {
         type State<const D: usize> = AdamState<D>;
@@ -523,15 +534,8 @@ mod saving {
             grad: Tensor<D>,
             state: Option<Self::State<D>>,
         ) -> (Tensor<D>, Option<Self::State<D>>) {
-            let (tensor, state) = self.0.step(lr, tensor, grad, state);
-            let state = state.map(|mut s| {
-                if s.momentum.time % FLUSH_EVERY == 0 {
-                    s.momentum.moment_1 = flush_tiny(s.momentum.moment_1);
-                    s.momentum.moment_2 = flush_tiny(s.momentum.moment_2);
-                }
-                s
-            });
-            (tensor, state)
+            let (tensor, state) = self.0.tensor_step(lr, tensor, grad, state);
+            (tensor, Some(state))
         }
 
         fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
@@ -543,9 +547,7 @@ mod saving {
     fn fused_adam_is_burns_adam() {
         for decay in [None, Some(0.01)] {
             let ours = ModuleOptimizer::from(FlushAdam::new(1e-8, decay));
-            let burns = ModuleOptimizer::from(Reference(
-                AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay.map(WeightDecayConfig::new)).build(),
-            ));
+            let burns = ModuleOptimizer::from(Reference(FlushAdam::new(1e-8, decay)));
             // Past a flush (step 64), with gradients that are zero for some weights.
             let linear = start();
             let (a, ours) = steps(linear.clone(), ours, FLUSH_EVERY + 3);
