@@ -17,7 +17,7 @@ use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
 use crate::optim::{check_optimizer_bytes, optimizer, optimizer_bytes};
-use crate::transfer::{module_on_host, HostRng, now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
+use crate::transfer::{module_on_host, yield_to_other_tasks, HostRng, now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
 
 /// Salt of the evaluation noise: the test bound of a model is computed with the noise of
 /// `config.seed ^ EVALUATION_SALT`, the same in the page and in the native trainer, so the two
@@ -74,8 +74,13 @@ impl SavePoint {
 
     /// The run as it was (see [`Checkpoint`]), with `extra` bytes of the caller's, from any
     /// backend: the tensors are read back asynchronously.
+    ///
+    /// On the CPU the reads are copies on this thread; the two halves (weights, optimizer) run in
+    /// separate tasks of the browser's event loop, so neither holds it for long.
     pub async fn checkpoint(self, extra: Vec<u8>) -> Result<Checkpoint> {
+        yield_to_other_tasks().await;
         let weights = weights_bytes(self.model.valid()).await?;
+        yield_to_other_tasks().await;
         let optimizer = optimizer_bytes(&self.optim).await?;
         let (epoch, cursor, order) = self.batcher.to_parts();
         Ok(Checkpoint {

@@ -106,6 +106,29 @@ pub async fn module_on_host<M: Module>(module: M) -> Result<M> {
     Ok(module.map(&mut Place(values)))
 }
 
+/// Lets the thread's other work run before going on: in a browser, the rest of this task is
+/// continued in a new one (a `setTimeout(0)`), so messages waiting for the worker (a decode for the
+/// explorer) are handled in between; natively, nothing.
+pub async fn yield_to_other_tasks() {
+    #[cfg(target_family = "wasm")]
+    {
+        let resolved = js_sys::Promise::new(&mut |resolve, _| {
+            let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .ok()
+                .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok());
+            match set_timeout {
+                Some(set_timeout) => {
+                    let _ = set_timeout.call2(&wasm_bindgen::JsValue::NULL, &resolve, &0.into());
+                }
+                None => {
+                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+                }
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
+    }
+}
+
 /// Milliseconds from an arbitrary origin, for measuring how long training takes: the worker's
 /// `performance.now()` in a browser, a monotonic clock natively.
 pub fn now_ms() -> f64 {
