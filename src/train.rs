@@ -16,7 +16,8 @@ use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
-use crate::optim::{check_optimizer_bytes, optimizer, optimizer_bytes};
+use crate::optim::optimizer;
+use crate::optim_state::{check_optimizer_bytes, optimizer_bytes};
 use crate::transfer::{module_on_host, yield_to_other_tasks, HostRng, now_ms, read_scalars, restore_rng, save_rng, standard_normal, tensor2};
 
 /// Salt of the evaluation noise: the test bound of a model is computed with the noise of

@@ -96,14 +96,19 @@ pub async fn module_on_host<M: Module>(module: M) -> Result<M> {
     }
     let mut collect = Collect(Vec::new());
     module.visit(&mut collect);
-    let mut tx = Transaction::default();
-    for (_, t) in &collect.0 {
-        tx = tx.register(t.clone());
-    }
-    let data = tx.execute_async().await.map_err(read_error)?;
-    let host = Device::flex();
-    let values = collect.0.into_iter().zip(data).map(|((id, _), d)| (id, Tensor::from_data(d, &host))).collect();
+    let (ids, tensors): (Vec<ParamId>, Vec<Tensor<1>>) = collect.0.into_iter().unzip();
+    let values = ids.into_iter().zip(on_host(tensors).await?).collect();
     Ok(module.map(&mut Place(values)))
+}
+
+/// Copies of `tensors` on the CPU (Flex), read back in one asynchronous transaction.
+pub async fn on_host(tensors: Vec<Tensor<1>>) -> Result<Vec<Tensor<1>>> {
+    let mut tx = Transaction::default();
+    for t in tensors {
+        tx = tx.register(t);
+    }
+    let host = Device::flex();
+    Ok(tx.execute_async().await.map_err(read_error)?.into_iter().map(|d| Tensor::from_data(d, &host)).collect())
 }
 
 /// Lets the thread's other work run before going on: in a browser, the rest of this task is

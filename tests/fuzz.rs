@@ -12,7 +12,8 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 use vae_web::checkpoint::Checkpoint;
 use vae_web::config::VaeConfig;
-use vae_web::data::{read_idx_images, read_idx_labels, write_idx_images, write_idx_labels, Dataset};
+use vae_web::data::Dataset;
+use vae_web::idx::{read_idx_images, read_idx_labels, write_idx_images, write_idx_labels};
 use vae_web::train::Trainer;
 
 /// A valid file with `mutations` applied: each (position, xor) flips bits of one byte; then the

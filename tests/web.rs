@@ -7,7 +7,7 @@ mod common;
 
 use js_sys::{Float32Array, Promise, Reflect, Uint8Array};
 use vae_web::config::PIXELS;
-use vae_web::data::{write_idx_images, write_idx_labels};
+use vae_web::idx::{write_idx_images, write_idx_labels};
 use vae_web::web::VaeSession;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

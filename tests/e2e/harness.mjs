@@ -58,10 +58,10 @@ export const ARTIFACTS = join(REPO, 'test-artifacts');
 /** The native trainer, where cargo builds it (`CARGO_TARGET_DIR` if set). */
 export const VAE_BIN = join(resolve(REPO, process.env.CARGO_TARGET_DIR ?? 'target'), 'release', 'vae');
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Flags that make a headless Chromium behave on this offline, sandbox-less machine. */
-const BASE_ARGS = [
+export const BASE_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-quic',
@@ -80,13 +80,14 @@ const REQUIRED = [
   'data/mnist/t10k-labels-idx1-ubyte.gz',
   'models/latent2.bpk',
   'models/latent2.json',
+  'models/latent2.log',
   'models/latent20.bpk',
   'models/latent20.json',
 ];
 
-/** Files the page needs that are not built yet (empty when all are there). */
-export function missingArtifacts() {
-  return REQUIRED.filter((path) => !existsSync(join(ROOT, path)));
+/** Built files the page needs that are not under `root` (empty when all are there). */
+export function missingArtifacts(root = ROOT) {
+  return REQUIRED.filter((path) => !existsSync(join(root, path)));
 }
 
 /** Starts the server and a browser; see the header for the returned object. */

@@ -14,29 +14,15 @@ import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
+import { BASE_ARGS, CHROMIUM, missingArtifacts } from './harness.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = process.env.SITE_DIST ? resolve(process.env.SITE_DIST) : join(REPO, 'dist');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 // Every file the page fetches on a first visit and when it trains; a missing one is a broken site.
-const REQUIRED = [
-  'index.html',
-  'www/main.js',
-  'www/worker.js',
-  'www/style.css',
-  'pkg/vae_web.js',
-  'pkg/vae_web_bg.wasm',
-  'data/mnist/train-images-idx3-ubyte.gz',
-  'data/mnist/train-labels-idx1-ubyte.gz',
-  'data/mnist/t10k-images-idx3-ubyte.gz',
-  'data/mnist/t10k-labels-idx1-ubyte.gz',
-  'models/latent2.bpk',
-  'models/latent2.json',
-  'models/latent2.log',
-];
-const missing = existsSync(DIST) ? REQUIRED.filter((path) => !existsSync(join(DIST, path))) : ['the whole directory'];
+const PAGE = ['index.html', 'www/main.js', 'www/worker.js', 'www/style.css'];
+const missing = existsSync(DIST)
+  ? [...PAGE.filter((path) => !existsSync(join(DIST, path))), ...missingArtifacts(DIST)]
+  : ['the whole directory'];
 if (missing.length) {
   throw new Error(`${DIST} is not a built site (missing: ${missing.join(', ')}): run bash scripts/build-site.sh first (after wasm-pack build and scripts/setup.sh)`);
 }
@@ -161,7 +147,7 @@ describe('the built site (dist/) on a plain static server', { timeout: 300_000 }
   let browser;
   before(async () => {
     server = await startPython();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BASE_ARGS });
   });
   after(async () => {
     await browser?.close().catch(() => {});
@@ -210,7 +196,7 @@ describe('the built site (dist/) on scripts/serve.mjs, brotli negotiated', { tim
   const served = []; // the server's log: "200 GET /path (br)"
   before(async () => {
     server = await startServer({ root: DIST, port: 0, log: (line) => served.push(line) });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BASE_ARGS });
   });
   after(async () => {
     await browser?.close().catch(() => {});

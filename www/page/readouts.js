@@ -14,13 +14,15 @@ const TRAIN = '#2f5fd0';
 const TEST = '#e0601b';
 const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
 
+/** Appends the point `{ examplesSeen, loss, reconstruction, kl }` to a history's series (KEYS). */
+function plot(h, point) {
+  for (const key of KEYS) h[key].push(key === 'x' ? point.examplesSeen : point[key]);
+}
+
 /** A training chunk's metrics: a point on the chart, the readouts, now and then the reconstructions. */
 export function showMetrics(page, m) {
   const h = page.history.train;
-  h.x.push(m.examplesSeen);
-  h.loss.push(m.loss);
-  h.reconstruction.push(m.reconstruction);
-  h.kl.push(m.kl);
+  plot(h, m);
   status.showMetrics(page.ui.readouts, m);
   page.ui.chart.dataset.points = String(h.x.length);
   queueChart(page);
@@ -34,10 +36,7 @@ export function showEvaluated(page, ev) {
   if (h.x.length && h.x[h.x.length - 1] === ev.examplesSeen) {
     for (const key of KEYS) h[key].pop();
   }
-  h.x.push(ev.examplesSeen);
-  h.loss.push(ev.loss);
-  h.reconstruction.push(ev.reconstruction);
-  h.kl.push(ev.kl);
+  plot(h, ev);
   status.showTest(page.ui.testLoss, ev);
   page.ui.chart.dataset.testPoints = String(h.x.length);
   queueChart(page);
