@@ -71,7 +71,8 @@ export const BASE_ARGS = [
   '--disable-sync',
 ];
 
-const REQUIRED = [
+/** The built files the page needs (the wasm module, the MNIST files, the trained models). */
+export const REQUIRED = [
   'pkg/vae_web.js',
   'pkg/vae_web_bg.wasm',
   'data/mnist/train-images-idx3-ubyte.gz',

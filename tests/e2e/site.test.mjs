@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
-import { BASE_ARGS, CHROMIUM, missingArtifacts } from './harness.mjs';
+import { BASE_ARGS, CHROMIUM, missingArtifacts, REQUIRED } from './harness.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = process.env.SITE_DIST ? resolve(process.env.SITE_DIST) : join(REPO, 'dist');
