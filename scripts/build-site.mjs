@@ -9,6 +9,9 @@
 //   dist/www/**                  the page's scripts and CSS
 //   dist/pkg/vae_web.js          wasm-bindgen's glue
 //   dist/pkg/vae_web_bg.wasm     pkg/'s module through wasm-opt (npm binaryen, pinned in package.json)
+//   dist/pkg-threads/**          the same for the threaded CPU build (scripts/build-wasm.sh), with
+//                                the script that starts its threads (snippets/); loaded instead of
+//                                pkg/ where the host makes the page cross-origin isolated
 //   dist/data/mnist/*.gz         as they are: the page fetches these and inflates them itself, so
 //                                they get no siblings and must never be sent with Content-Encoding
 //   dist/models/*.bpk, .json, .log  the trained models the page opens with, and the trainer's
@@ -20,9 +23,9 @@
 // (wasm-pack rewrites pkg/ on every build, so times alone would redo minutes of work). Files in
 // dist/ that the build does not make are removed.
 //
-// Prints what it did and the sizes over the wire: every file, brotli where there is a .br; the
-// .wasm in brotli against its 3 MB budget; a first visit (index.html, www/, pkg/, the data and the
-// 2-D model the page opens with) against 15 MB. MB = 10^6 bytes.
+// Prints what it did and the sizes over the wire: every file, brotli where there is a .br; each
+// .wasm in brotli against its 3 MB budget; a first visit (index.html, www/, one of the two builds,
+// the data and the 2-D model the page opens with) against 15 MB. MB = 10^6 bytes.
 //
 //   node scripts/build-site.mjs [--quiet]      (--quiet: no per-file size table)
 
@@ -65,6 +68,13 @@ export const WASM_FEATURES = [
 // window, was already removing that repetition. Training speed in the page: the same within noise.
 // --strip-debug drops the 6 MB name section, --strip-producers the toolchain note.
 export const WASM_OPT_FLAGS = ['-O1', '--strip-debug', '--strip-producers', ...WASM_FEATURES];
+
+/** The two browser builds (scripts/build-wasm.sh) and what wasm-opt must allow in each. */
+const BUILDS = [
+  { dir: 'pkg', flags: WASM_OPT_FLAGS },
+  // Shared memory and atomics (`+atomics` in scripts/build-wasm.sh).
+  { dir: 'pkg-threads', flags: [...WASM_OPT_FLAGS, '--enable-threads'] },
+];
 
 const MB = 1e6;
 const BUDGET_WASM_BR = 3 * MB;
@@ -113,13 +123,13 @@ async function walk(dir) {
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (bytes) => `${(bytes / MB).toFixed(2)} MB`;
 
-/** Runs wasm-opt on pkg/'s module, or takes the cached output of an identical earlier run. */
-async function optimisedWasm(input) {
+/** Runs wasm-opt with `flags` on a build's module, or takes the cached output of an identical earlier run. */
+async function optimisedWasm(input, flags) {
   const version = JSON.parse(readFileSync(join(REPO, 'node_modules', 'binaryen', 'package.json'), 'utf8')).version;
   const bytes = await readFile(input);
   const key = createHash('sha256')
     .update(bytes)
-    .update(JSON.stringify({ flags: WASM_OPT_FLAGS, binaryen: version }))
+    .update(JSON.stringify({ flags, binaryen: version }))
     .digest('hex')
     .slice(0, 16);
   const cached = join(CACHE, `vae_web_bg.${key}.wasm`);
@@ -129,17 +139,13 @@ async function optimisedWasm(input) {
   }
   await mkdir(CACHE, { recursive: true });
   const started = performance.now();
-  say(`wasm-opt (binaryen ${version}) ${WASM_OPT_FLAGS.join(' ')}: ${mb(bytes.length)} in ...`);
+  say(`wasm-opt (binaryen ${version}) ${flags.join(' ')}: ${relative(REPO, input)}, ${mb(bytes.length)} in ...`);
   const partial = `${cached}.tmp`;
   try {
-    await promisify(execFile)(process.execPath, [WASM_OPT, input, ...WASM_OPT_FLAGS, '-o', partial], { maxBuffer: 64 * MB });
+    await promisify(execFile)(process.execPath, [WASM_OPT, input, ...flags, '-o', partial], { maxBuffer: 64 * MB });
   } catch (error) {
     await rm(partial, { force: true });
     fail(`wasm-opt failed: ${(error.stderr || error.message).trim()}`);
-  }
-  // Older outputs of other keys are of no more use.
-  for (const name of await readdir(CACHE)) {
-    if (/^vae_web_bg\.[0-9a-f]{16}\.wasm$/.test(name)) await rm(join(CACHE, name), { force: true });
   }
   await rename(partial, cached);
   const size = (await stat(cached)).size;
@@ -214,20 +220,36 @@ async function main() {
     if (!existsSync(join(REPO, path))) missing.push(`${path} (${hint})`);
     return join(REPO, path);
   };
-  const wasmInput = need('pkg/vae_web_bg.wasm', 'wasm-pack build --release --target web');
+  const built = 'bash scripts/build-wasm.sh';
   const entries = [
     [need('index.html', 'part of the repository'), 'index.html'],
-    [need('pkg/vae_web.js', 'wasm-pack build --release --target web'), 'pkg/vae_web.js'],
+    ...BUILDS.map(({ dir }) => [need(`${dir}/vae_web.js`, built), `${dir}/vae_web.js`]),
     ...DATA_FILES.map((name) => [need(`data/mnist/${name}`, 'bash scripts/setup.sh'), `data/mnist/${name}`]),
     ...MODELS.flatMap((model) => MODEL_FILES.map((ext) => [need(`models/${model}.${ext}`, 'bash scripts/setup.sh'), `models/${model}.${ext}`])),
   ];
   if (!existsSync(WASM_OPT)) missing.push('node_modules/binaryen (bash scripts/setup.sh, or npm ci)');
   const www = (await walk(join(REPO, 'www'))).filter((path) => WWW_FILES.test(path) && !relative(REPO, path).split(sep).some((s) => s.startsWith('.')));
   if (!www.length) missing.push('www/ (part of the repository)');
+  const wasmInputs = BUILDS.map(({ dir, flags }) => ({ dir, flags, input: need(`${dir}/vae_web_bg.wasm`, built) }));
   if (missing.length) fail(`missing: ${missing.join(', ')}`);
   for (const path of www) entries.push([path, relative(REPO, path).split(sep).join('/')]);
+  // Scripts wasm-bindgen copies beside a build's glue (the threaded build's thread starter).
+  for (const { dir } of BUILDS) {
+    for (const path of (await walk(join(REPO, dir, 'snippets'))).filter((p) => /\.m?js$/.test(p))) {
+      entries.push([path, relative(REPO, path).split(sep).join('/')]);
+    }
+  }
 
-  entries.push([await optimisedWasm(wasmInput), 'pkg/vae_web_bg.wasm']);
+  const optimised = [];
+  for (const { dir, flags, input } of wasmInputs) {
+    optimised.push(await optimisedWasm(input, flags));
+    entries.push([optimised.at(-1), `${dir}/vae_web_bg.wasm`]);
+  }
+  // Older outputs of other keys are of no more use.
+  for (const name of await readdir(CACHE)) {
+    const path = join(CACHE, name);
+    if (/^vae_web_bg\.[0-9a-f]{16}\.wasm$/.test(name) && !optimised.includes(path)) await rm(path, { force: true });
+  }
 
   // Copy what changed, then (re)compress what needs it.
   let copied = 0;
@@ -283,20 +305,23 @@ async function main() {
     say(`${'file'.padEnd(44)} ${pad('bytes', 11)} ${pad('.gz', 11)} ${pad('.br', 11)}`);
     for (const { name, raw, br, gz: gzSize } of sizes) say(`${name.padEnd(44)} ${pad(raw, 11)} ${pad(gzSize, 11)} ${pad(br, 11)}`);
   }
-  const wasm = sizes.find((s) => s.name === 'pkg/vae_web_bg.wasm');
-  const firstVisit = sizes.filter(
-    (s) => s.name === 'index.html' || s.name.startsWith('www/') || s.name.startsWith('pkg/') || s.name.startsWith('data/') || FIRST_VISIT_MODEL.includes(s.name),
-  );
-  const firstVisitBytes = firstVisit.reduce((sum, s) => sum + s.wire, 0);
-  const part = (filter) => firstVisit.filter(filter).reduce((sum, s) => sum + s.wire, 0);
   const verdict = (value, budget) => (value <= budget ? `within ${mb(budget)}` : `OVER the ${mb(budget)} budget`);
-  say(`over the wire: pkg/vae_web_bg.wasm ${mb(wasm.wire)} brotli (${mb(wasm.raw)} raw, ${mb(wasm.gz)} gzip) — ${verdict(wasm.wire, BUDGET_WASM_BR)}`);
-  say(
-    `over the wire: first visit ${mb(firstVisitBytes)} (${firstVisit.length} files: ` +
-      `wasm ${mb(wasm.wire)}, data .gz ${mb(part((s) => s.name.startsWith('data/')))}, ` +
-      `2-D model ${mb(part((s) => s.name.startsWith('models/')))}, ` +
-      `page, scripts and CSS ${mb(part((s) => !/^(data|models)\//.test(s.name) && s !== wasm))}) — ${verdict(firstVisitBytes, BUDGET_FIRST_VISIT)}`,
-  );
+  // A visit loads one of the builds: pkg/ on any host, pkg-threads/ where the page is isolated.
+  for (const { dir } of BUILDS) {
+    const wasm = sizes.find((s) => s.name === `${dir}/vae_web_bg.wasm`);
+    const firstVisit = sizes.filter(
+      (s) => s.name === 'index.html' || s.name.startsWith('www/') || s.name.startsWith(`${dir}/`) || s.name.startsWith('data/') || FIRST_VISIT_MODEL.includes(s.name),
+    );
+    const firstVisitBytes = firstVisit.reduce((sum, s) => sum + s.wire, 0);
+    const part = (filter) => firstVisit.filter(filter).reduce((sum, s) => sum + s.wire, 0);
+    say(`over the wire: ${dir}/vae_web_bg.wasm ${mb(wasm.wire)} brotli (${mb(wasm.raw)} raw, ${mb(wasm.gz)} gzip) — ${verdict(wasm.wire, BUDGET_WASM_BR)}`);
+    say(
+      `over the wire: first visit with ${dir}/ ${mb(firstVisitBytes)} (${firstVisit.length} files: ` +
+        `wasm ${mb(wasm.wire)}, data .gz ${mb(part((s) => s.name.startsWith('data/')))}, ` +
+        `2-D model ${mb(part((s) => s.name.startsWith('models/')))}, ` +
+        `page, scripts and CSS ${mb(part((s) => !/^(data|models)\//.test(s.name) && s !== wasm))}) — ${verdict(firstVisitBytes, BUDGET_FIRST_VISIT)}`,
+    );
+  }
 }
 
 await main();

@@ -5,7 +5,7 @@
 # precompressed .br and .gz beside each file a host can send compressed. Prints the sizes over the
 # wire against the budgets (.wasm <= 3 MB brotli, first visit <= 15 MB).
 #
-#   bash scripts/build-site.sh            after scripts/setup.sh and wasm-pack build --release --target web
+#   bash scripts/build-site.sh            after scripts/setup.sh and scripts/build-wasm.sh
 #   node scripts/serve.mjs --root dist    serves it (with Content-Encoding negotiation)
 #
 # Any static host serves dist/ as it is. Send pkg/*.wasm as application/wasm, data/mnist/*.gz as
@@ -17,7 +17,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-[ -f pkg/vae_web_bg.wasm ] || { echo "build-site: error: pkg/ is not built: run wasm-pack build --release --target web (or bash scripts/demo.sh)" >&2; exit 1; }
+for build in pkg pkg-threads; do
+  [ -f "$build/vae_web_bg.wasm" ] || { echo "build-site: error: $build/ is not built: run bash scripts/build-wasm.sh (or bash scripts/demo.sh)" >&2; exit 1; }
+done
 [ -x node_modules/binaryen/bin/wasm-opt ] || { echo "build-site: error: node_modules/binaryen is missing: run bash scripts/setup.sh (or npm ci)" >&2; exit 1; }
 
 exec node scripts/build-site.mjs "$@"

@@ -24,7 +24,11 @@
 //   to another one (`//evil.example/` is not a path a Location may start with);
 // - a Content-Security-Policy the page passes without a violation (the end-to-end tests fail on
 //   any console error, a violation included): scripts, workers and connections from this origin
-//   only, WebAssembly compilation allowed, no plugins, no framing.
+//   only, WebAssembly compilation allowed, no plugins, no framing (workers also from blob: URLs,
+//   which is how wasm-bindgen-rayon starts the threads of pkg-threads/);
+// - cross-origin isolation (`Cross-Origin-Opener-Policy: same-origin`,
+//   `Cross-Origin-Embedder-Policy: require-corp`), which SharedArrayBuffer, and so the threaded
+//   build, requires: on a host without these headers the page runs the single-threaded build.
 //
 // CLI:     node scripts/serve.mjs [--port N] [--root DIR] [--verbose]
 //          port from --port, else $PORT, else 8080; --port 0 picks a free port. The root is the
@@ -42,13 +46,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const HOST = '127.0.0.1';
 
 /** What a browser may ask for: the site (see scripts/build-site.sh). Everything else is 404. */
-const SITE = [/^index\.html$/, /^www\//, /^pkg\//, /^data\/mnist\//, /^models\//];
+const SITE = [/^index\.html$/, /^www\//, /^pkg\//, /^pkg-threads\//, /^data\/mnist\//, /^models\//];
 
 /** Sent with every response; the page's markup, scripts, workers and styles pass it. */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
+  "worker-src 'self' blob:",
   "connect-src 'self'",
   "img-src 'self' data: blob:",
   "style-src 'self' 'unsafe-inline'",
@@ -57,6 +61,13 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** Sent with every response: the page is cross-origin isolated, so it may use threads. */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 
 /** Whether a Host header names this server: 127.0.0.1, localhost or [::1], on `port`. */
 export function hostAllowed(hostHeader, port) {
@@ -254,6 +265,7 @@ async function handle(root, request, response, log) {
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    ...ISOLATION_HEADERS,
   });
   if (request.method === 'HEAD') return response.end();
   await new Promise((resolveStream, rejectStream) => {
@@ -274,6 +286,7 @@ function send(response, status, message, headers = {}, headOnly = false) {
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    ...ISOLATION_HEADERS,
     ...headers,
   });
   response.end(headOnly ? undefined : body);

@@ -5,6 +5,7 @@
 # there, so this runs in about a second the second time; scripts/demo.sh and scripts/test.sh call it.
 #
 #   1. the Rust target wasm32-unknown-unknown                      (rustup)
+#      and the pinned nightly toolchain with rust-src, for the threaded browser build only
 #   2. Chromium and its ChromeDriver, for the browser tests         (apt)
 #   3. wasm-pack                                                    (cargo install, pinned)
 #   4. wasm-bindgen-cli, the exact wasm-bindgen version of Cargo.lock (cargo install)
@@ -18,6 +19,10 @@
 set -euo pipefail
 
 WASM_PACK_VERSION=0.15.1
+# The threaded browser build (scripts/build-wasm.sh) rebuilds the standard library with atomics,
+# which only nightly Rust can; pinned to a date that exists on the mirror. Keep in step with
+# scripts/build-wasm.sh. Stable stays the default toolchain.
+NIGHTLY=nightly-2026-10-30
 # The Chromium this project was tested with. Debian keeps only the newest security update of a
 # package on its mirrors, so when this exact version is gone the current one is installed instead
 # (with a warning): a hard pin would make setup fail on every new machine after the next update.
@@ -62,6 +67,16 @@ else
   start=$(date +%s)
   quietly rustup target add wasm32-unknown-unknown
   say "rust target wasm32-unknown-unknown: added ($(took "$start"))"
+fi
+if rustup run "$NIGHTLY" rustc --print sysroot >/dev/null 2>&1 &&
+   [ -d "$(rustup run "$NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ] &&
+   rustup +"$NIGHTLY" target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "rust $NIGHTLY (rust-src, wasm32-unknown-unknown): present"
+else
+  start=$(date +%s)
+  say "rust $NIGHTLY: installing (for the threaded browser build)"
+  quietly rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src --target wasm32-unknown-unknown
+  say "rust $NIGHTLY (rust-src, wasm32-unknown-unknown): installed ($(took "$start"))"
 fi
 
 # 2. Chromium + ChromeDriver (same Debian source package, so their versions always match).

@@ -2,7 +2,8 @@
 # Runs every test of the project, in order, and stops at the first failure:
 #   1. setup                        tools, npm packages, MNIST files (scripts/setup.sh)
 #   2. cargo test --release         native unit and integration tests of the Rust crate
-#   3. wasm-pack build              the browser build the page loads (pkg/)
+#   3. scripts/build-wasm.sh        the two browser builds the page loads: pkg/ (WebGPU, one CPU
+#                                   thread) and pkg-threads/ (the CPU on WebAssembly threads)
 #   4. scripts/build-site.sh        the site that can be published (dist/: wasm-opt, precompressed
 #                                   .br/.gz siblings), with its sizes over the wire
 #   5. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
@@ -76,7 +77,7 @@ e2e_tests() {
 
 run_step "setup" bash scripts/setup.sh
 run_step "native tests" cargo test --release
-run_step "browser build" wasm-pack build --release --target web --out-dir pkg
+run_step "browser builds" bash scripts/build-wasm.sh
 run_step "site build" bash scripts/build-site.sh
 run_step "browser tests of the crate" \
   wasm-pack test --release --headless --chrome --chromedriver "$CHROMEDRIVER"

@@ -1,5 +1,7 @@
 //! Where the model runs: WebGPU when the platform has an adapter, the CPU (Burn's Flex) otherwise.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use burn::prelude::*;
 use serde::Serialize;
 
@@ -24,19 +26,36 @@ pub struct ComputeDevice {
     pub kind: BackendKind,
     /// What the adapter calls itself, e.g. "SwiftShader Device (Subzero) (Vulkan)".
     pub adapter: String,
+    /// How many threads a training step is spread over (see `Trainer::set_threads`): 1 on
+    /// WebGPU and in the single-threaded browser build.
+    pub threads: usize,
+}
+
+/// Threads of the browser's CPU path: 1 until the threaded build has started its pool.
+static BROWSER_CPU_THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Records that a pool of `threads` WebAssembly threads runs rayon's work (web.rs's `initThreads`).
+pub fn set_browser_cpu_threads(threads: usize) {
+    BROWSER_CPU_THREADS.store(threads.max(1), Ordering::Relaxed);
 }
 
 /// The CPU device (always available).
 pub fn cpu() -> ComputeDevice {
-    let adapter = if cfg!(target_family = "wasm") {
-        "CPU (Flex, WebAssembly SIMD, one thread)"
+    let (threads, adapter) = if cfg!(target_family = "wasm") {
+        let threads = BROWSER_CPU_THREADS.load(Ordering::Relaxed);
+        let adapter = match threads {
+            1 => "CPU (Flex, WebAssembly SIMD, one thread)".to_string(),
+            n => format!("CPU (Flex, WebAssembly SIMD, {n} threads)"),
+        };
+        (threads, adapter)
     } else {
-        "CPU (Flex)"
+        (1, "CPU (Flex)".to_string())
     };
     ComputeDevice {
         device: Device::flex(),
         kind: BackendKind::Cpu,
-        adapter: adapter.into(),
+        adapter,
+        threads,
     }
 }
 
@@ -44,6 +63,7 @@ pub fn cpu() -> ComputeDevice {
 ///
 /// Fails, without panicking, when the platform has no WebGPU adapter. Call it once per process:
 /// the runtime cannot be initialised twice, so the caller keeps the device it returns.
+#[cfg(feature = "webgpu")]
 pub async fn webgpu() -> Result<ComputeDevice> {
     let (device, setup) = Device::wgpu_options()
         .init_with_setup_async()
@@ -60,7 +80,14 @@ pub async fn webgpu() -> Result<ComputeDevice> {
         device,
         kind: BackendKind::WebGpu,
         adapter,
+        threads: 1,
     })
+}
+
+/// Without the `webgpu` feature (the threaded browser build) there is no WebGPU backend.
+#[cfg(not(feature = "webgpu"))]
+pub async fn webgpu() -> Result<ComputeDevice> {
+    Err(VaeError::Backend("this build of the model has no WebGPU backend (it is the CPU build with threads)".into()))
 }
 
 /// Why this JavaScript context visibly has no WebGPU (no `navigator.gpu`), if so.

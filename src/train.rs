@@ -303,7 +303,7 @@ impl Trainer {
         self.step * self.batcher.batch_size() as u64
     }
 
-    /// Spreads each step over `threads` threads (natively; the browser build has one): the
+    /// Spreads each step over `threads` threads (natively, and in the threaded browser build): the
     /// minibatch is cut into that many pieces of consecutive rows, each propagated forward and back
     /// through its own fork of the model on a thread of rayon's pool, and their gradients summed
     /// before the one update. The same batch and noise as on one thread, so the same step up to
@@ -370,12 +370,12 @@ impl Trainer {
             };
             (parts, grads)
         };
-        #[cfg(not(target_family = "wasm"))]
+        #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
         let results: Vec<(LossParts, GradientsParams)> = {
             use rayon::prelude::*;
             pieces.into_par_iter().map(piece).collect()
         };
-        #[cfg(target_family = "wasm")]
+        #[cfg(all(target_family = "wasm", not(feature = "threads")))]
         let results: Vec<(LossParts, GradientsParams)> = pieces.into_iter().map(piece).collect();
 
         struct Sum(Vec<GradientsParams>, GradientsParams);

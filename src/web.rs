@@ -60,6 +60,25 @@ pub fn config_schema() -> Result<JsValue, JsError> {
     to_js(&VaeConfig::schema()).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Starts `threads` WebAssembly threads (Web Workers sharing this module's memory) for rayon's
+/// pool, on which the CPU backend's steps then run (threaded build only; call it once, before
+/// `VaeSession.init`). Resolves to the number started. Needs a cross-origin-isolated page.
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = initThreads)]
+pub async fn init_threads(threads: u32) -> Result<u32, JsValue> {
+    run_static_constructors();
+    let threads = threads.clamp(1, 64) as usize;
+    wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
+    device::set_browser_cpu_threads(threads);
+    Ok(threads as u32)
+}
+
+/// Whether this is the threaded build (it has `initThreads`, and no WebGPU backend).
+#[wasm_bindgen(js_name = hasThreads)]
+pub fn has_threads() -> bool {
+    cfg!(feature = "threads")
+}
+
 /// Panics inside the module, for the tests that prove a crash loses nothing (the page restarts
 /// its worker and resumes the saved run). The page calls it only when opened with `?faults=1`.
 #[wasm_bindgen(js_name = panicForTesting)]
@@ -151,7 +170,7 @@ impl State {
     /// `weights` (a burnpack file's bytes) when given. Nothing changes unless all of it succeeds.
     fn rebuild(&mut self, config: VaeConfig, weights: Option<Vec<u8>>) -> Result<(), VaeError> {
         let mut trainer = match (&self.device, &self.train) {
-            (Some(device), Some(train)) => Some(Trainer::new(config.clone(), &device.device, train.len())?),
+            (Some(device), Some(train)) => Some(on_threads(Trainer::new(config.clone(), &device.device, train.len())?, device)),
             _ => None,
         };
         if let Some(bytes) = weights {
@@ -169,6 +188,13 @@ impl State {
         let test = self.test()?;
         Ok((test, test.balanced_subset(count as usize)))
     }
+}
+
+/// `trainer`, its steps spread over the threads of `device` (one on WebGPU and in the
+/// single-threaded build).
+fn on_threads(mut trainer: Trainer, device: &ComputeDevice) -> Trainer {
+    trainer.set_threads(device.threads);
+    trainer
 }
 
 /// What the synchronous getters read without waiting for the lock.
@@ -351,12 +377,12 @@ impl VaeSession {
             drop(bytes);
             let mut s = state.lock().await;
             let (device, train) = match (&s.device, &s.train) {
-                (Some(d), Some(t)) => (d.device.clone(), t.len()),
+                (Some(d), Some(t)) => (d.clone(), t.len()),
                 _ => return Err(VaeError::NoData),
             };
             let extra = checkpoint.extra.clone();
             let config = checkpoint.config.clone();
-            let trainer = Trainer::resume(checkpoint, &device, train)?;
+            let trainer = on_threads(Trainer::resume(checkpoint, &device.device, train)?, &device);
             let out = object(&[
                 ("config", to_js(&config)?),
                 ("step", JsValue::from(trainer.step_count() as f64)),

@@ -64,14 +64,21 @@ export class VaeClient extends EventTarget {
     this.#emit(RESTARTED, { message, backend });
   }
 
-  /** The model's default config and the checks of each field: protocol.js's ConfigSchema. */
-  schema() {
-    return this.#request(Request.schema);
+  /**
+   * The model's default config and the checks of each field: protocol.js's ConfigSchema. The
+   * worker loads the model's build for `backend` and `threads` (the address's raw `?backend=`
+   * and `?threads=`) to answer, so give the ones `ready` will get.
+   */
+  schema({ backend = 'auto', threads = null } = {}) {
+    return this.#request(Request.schema, { backend, threads });
   }
 
-  /** Loads the wasm and the device, builds the model: protocol.js's ReadyInfo. */
-  async ready({ backend = 'auto', config = null } = {}) {
-    const info = await this.#request(Request.ready, { backend, config });
+  /**
+   * Loads the wasm and the device, builds the model: protocol.js's ReadyInfo. `threads` (text
+   * from `?threads=`, or null for one per core) applies when the model runs on the CPU.
+   */
+  async ready({ backend = 'auto', threads = null, config = null } = {}) {
+    const info = await this.#request(Request.ready, { backend, threads, config });
     this.#backend = info.backend;
     this.#config = info.config;
     this.#started = true;

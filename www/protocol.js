@@ -11,9 +11,9 @@
 
 /** Request types, with their arguments and results. */
 export const Request = Object.freeze({
-  /** `{}` -> {@link ConfigSchema}: the model's default config and the checks of each field. */
+  /** `{ backend, threads }` (as for ready: which build to load) -> {@link ConfigSchema}: the model's default config and the checks of each field. */
   schema: 'schema',
-  /** `{ backend: 'auto'|'webgpu'|'cpu', config }` -> {@link ReadyInfo}: imports the wasm, starts the device, builds the model. */
+  /** `{ backend: 'auto'|'webgpu'|'cpu', threads: '?threads=' text | null, config }` -> {@link ReadyInfo}: imports the wasm, starts the device, builds the model. */
   ready: 'ready',
   /** `{}` -> `{ train, test }` digit counts; progress messages while the files arrive. */
   loadData: 'loadData',
@@ -134,6 +134,9 @@ export const PLANE_DIGITS = 2000;
  * @property {string} adapter          the browser's name for the adapter, or the CPU's description
  * @property {string} facadeAdapter    the facade's own description
  * @property {string|null} fallbackReason  why 'auto' fell back to the CPU
+ * @property {number|null} threads     on the CPU, the threads a step is spread over (null on WebGPU)
+ * @property {string|null} threadsNote on the CPU, why fewer threads run than asked (e.g. the host
+ *                                     does not make the page cross-origin isolated)
  * @property {object} config           the config in use
  * @property {string|null} configError why the config sent was refused and the defaults used
  *

@@ -120,8 +120,11 @@ function fromConfigWith(fields, config) {
  * value (the default where the URL had none or a bad one); `errors` holds one
  * `{ param, label, value, message }` per bad field, `message` a full sentence for the page.
  */
-/** URL parameters the page reads besides the settings (fault injection for the tests). */
-const OTHER_PARAMS = ['faults'];
+/**
+ * URL parameters the page reads besides the settings: the CPU's threads (`?threads=N`, checked by
+ * the worker, www/worker/facade.js) and fault injection for the tests.
+ */
+const OTHER_PARAMS = ['threads', 'faults'];
 
 export function readSettings(fields, search, defaults) {
   const query = new URLSearchParams(search);

@@ -1,8 +1,9 @@
-// The model's home: a module worker, and the only importer of ../pkg/vae_web.js (docs/facade.md).
+// The model's home: a module worker, the only place the model's WebAssembly runs (docs/facade.md).
 // The page talks to it only through www/client.js; the messages are those of www/protocol.js.
 //
 // This file starts the model and answers the page's requests; the rest is in www/worker/, each
 // module handed the one state object made here (`trainer`, www/worker/state.js):
+//   facade.js      which build of the model runs (WebGPU and one CPU thread, or CPU threads)
 //   queue.js       the order of session calls: an urgent lane for the explorer's decode and
 //                  encode, and control requests (start, pause, reset, open) one after another
 //   data.js        the MNIST files: fetched with progress, inflated
@@ -15,6 +16,7 @@ import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
 import { fetchMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
+import { loadBuild, planBuild } from './worker/facade.js';
 import { adoptResumed, checkpointBytes, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
 import { createTrainer, requireData, requireSession } from './worker/state.js';
 import { pause, start, startOver } from './worker/training.js';
@@ -55,32 +57,32 @@ function transferables(value) {
   return list;
 }
 
-/** Imports and initialises the wasm package, once. */
-function loadFacade() {
+/**
+ * Imports and initialises the build of the model `wanted` calls for (www/worker/facade.js), once:
+ * the first request that needs the model decides (`schema` or `ready`, both carry the page's
+ * `backend` and `?threads=`).
+ */
+function loadFacade(wanted = {}) {
   trainer.facadeLoading ??= (async () => {
-    let module;
-    try {
-      module = await import('../pkg/vae_web.js');
-    } catch (error) {
-      throw new Error(`could not load the WebAssembly package (pkg/vae_web.js): ${messageOf(error)}. Was it built (wasm-pack build)?`);
-    }
-    trainer.wasm = await module.default();
+    const { module, wasm, plan } = await loadBuild(await planBuild(wanted));
+    trainer.wasm = wasm;
     trainer.facade = module;
+    trainer.plan = plan;
     return module;
   })();
   return trainer.facadeLoading;
 }
 
 /** The model's default config and the checks of each field (protocol.js, ConfigSchema). */
-async function schema() {
-  return (await loadFacade()).configSchema();
+async function schema(wanted) {
+  return (await loadFacade(wanted)).configSchema();
 }
 
 /** Imports the wasm package, starts the device, builds the model. */
-async function ready({ backend: wanted = 'auto', config = null }) {
+async function ready({ backend: wanted = 'auto', threads = null, config = null }) {
   if (trainer.session) throw new Error('ready was already called');
-  await loadFacade();
-  const { facade } = trainer;
+  await loadFacade({ backend: wanted, threads });
+  const { facade, plan } = trainer;
   const { defaults } = facade.configSchema();
   let configError = null;
   try {
@@ -93,7 +95,7 @@ async function ready({ backend: wanted = 'auto', config = null }) {
   }
   let info;
   try {
-    info = await trainer.session.init(wanted);
+    info = await trainer.session.init(plan.backend);
   } catch (error) {
     trainer.session.free?.();
     trainer.session = null;
@@ -108,7 +110,9 @@ async function ready({ backend: wanted = 'auto', config = null }) {
     backend: info.backend,
     adapter: browserAdapter ?? info.adapter,
     facadeAdapter: info.adapter,
-    fallbackReason: info.fallbackReason ?? null,
+    fallbackReason: info.fallbackReason ?? plan.fallbackReason,
+    threads: info.backend === 'cpu' ? plan.threads : null,
+    threadsNote: info.backend === 'cpu' ? plan.threadsNote : null,
     config: trainer.session.config(),
     configError,
   };
@@ -172,7 +176,7 @@ const session = () => requireSession(trainer);
 const withData = () => requireData(trainer);
 
 const handlers = {
-  [Request.schema]: schema,
+  [Request.schema]: (wanted) => schema(wanted),
   [Request.ready]: ready,
   [Request.loadData]: (_, id) => loadData(id),
   [Request.start]: () => inOrder(() => start(trainer)),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Steady-state training speed in the page, as a visitor sees it over a minute or more:
-//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu]
+//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu] [--threads N]
 //
 // Opens the real page (from scratch, the standard configuration: 784-400-20, M = 100), presses
 // Start, waits out the warm-up, then reads the examples-seen readout once a second. Prints the
@@ -19,6 +19,8 @@ const SECONDS = Number(option('--seconds', 60));
 const WARMUP = Number(option('--warmup', 5));
 const LATENT = Number(option('--latent-dim', 20));
 const BACKEND = option('--backend', 'cpu');
+// The page's ?threads= (the CPU's threads; the page's own choice when not given).
+const THREADS = option('--threads', null);
 const WINDOW = 10;
 
 const missing = missingArtifacts();
@@ -29,7 +31,9 @@ if (missing.length) {
 
 const app = await openApp({ webgpu: BACKEND !== 'cpu' });
 try {
-  const p = await app.page({ backend: BACKEND, latentDim: String(LATENT), hidden: '400', batch: '100' });
+  const p = await app.page({ backend: BACKEND, latentDim: String(LATENT), hidden: '400', batch: '100', ...(THREADS ? { threads: THREADS } : {}) });
+  const threads = await p.read('backend', 'data-threads');
+  console.log(`backend ${await p.read('backend', 'data-backend')}, threads ${threads || '—'}: ${(await p.text('backend')).trim()}`);
   await p.click('start');
   const seen = async () => Number((await p.read('examples-seen', 'data-examples-seen')) ?? NaN);
   await p.page.waitForTimeout(WARMUP * 1000);
@@ -49,7 +53,7 @@ try {
   const last = windows[windows.length - 1].examplesPerSecond;
   const ratio = last / first;
   console.log(`first 10 s ${first.toLocaleString('en-US')}, last 10 s ${last.toLocaleString('en-US')} examples/s: ratio ${ratio.toFixed(3)}${ratio < 0.95 ? ' — a slowdown set in' : ' — no cliff'}`);
-  console.log(JSON.stringify({ backend: BACKEND, latentDim: LATENT, seconds: SECONDS, windows, first, last, ratio: Number(ratio.toFixed(3)) }));
+  console.log(JSON.stringify({ backend: BACKEND, threads: Number(threads) || null, latentDim: LATENT, seconds: SECONDS, windows, first, last, ratio: Number(ratio.toFixed(3)) }));
   await p.click('pause');
 } finally {
   await app.close();

@@ -7,7 +7,7 @@
 //   import { openApp, missingArtifacts, ROOT, ARTIFACTS } from './harness.mjs';
 //
 //   missingArtifacts()                    sync -> string[]: built files the page needs that are absent
-//                                         (pkg/vae_web.js, pkg/vae_web_bg.wasm, data/mnist/*.gz).
+//                                         (pkg/ and pkg-threads/ (scripts/build-wasm.sh), data/mnist/*.gz, models/).
 //                                         Tests do `test('...', { skip: ... })` or fail loudly with it.
 //
 //   const app = await openApp({ webgpu = false });
@@ -75,6 +75,8 @@ export const BASE_ARGS = [
 export const REQUIRED = [
   'pkg/vae_web.js',
   'pkg/vae_web_bg.wasm',
+  'pkg-threads/vae_web.js',
+  'pkg-threads/vae_web_bg.wasm',
   'data/mnist/train-images-idx3-ubyte.gz',
   'data/mnist/train-labels-idx1-ubyte.gz',
   'data/mnist/t10k-images-idx3-ubyte.gz',

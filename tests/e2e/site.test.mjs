@@ -171,6 +171,9 @@ describe('the built site (dist/) on a plain static server', { timeout: 300_000 }
       const loss = Number(await p.page.locator('[data-testid="loss"]').getAttribute('data-loss'));
       console.log(`# dist/ trained to step ${step}, training -ELBO ${loss}`);
       assert.ok(step > 0);
+      // A host without the isolation headers gets the single-threaded build, and the badge says why.
+      const badge = (await p.page.locator('[data-testid="backend"]').textContent()).trim();
+      assert.match(badge, /^CPU, 1 thread — this host does not allow threads/, badge);
       assert.deepEqual(p.errors, [], 'no console errors');
     } finally {
       await p.close();
@@ -214,7 +217,11 @@ describe('the built site (dist/) on scripts/serve.mjs, brotli negotiated', { tim
         const match = /^200 GET (\S+?)(?:\?\S*)?(?: \((\w+)\))?$/.exec(line);
         if (match) encodings.set(match[1], match[2] ?? null);
       }
-      assert.equal(encodings.get('/pkg/vae_web_bg.wasm'), 'br', `the server's log: ${served.join('; ')}`);
+      // serve.mjs makes the page cross-origin isolated: the threaded build, on more than one core.
+      const threaded = (await p.page.evaluate(() => navigator.hardwareConcurrency)) > 1;
+      const wasm = threaded ? '/pkg-threads/vae_web_bg.wasm' : '/pkg/vae_web_bg.wasm';
+      assert.equal(encodings.get(wasm), 'br', `the server's log: ${served.join('; ')}`);
+      if (threaded) assert.match((await p.page.locator('[data-testid="backend"]').textContent()).trim(), /^CPU, \d+ threads/);
       assert.equal(encodings.get('/www/main.js'), 'br');
       assert.equal(encodings.get('/models/latent2.bpk'), 'br');
       assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte.gz'), null, 'the data as it is, never re-encoded');

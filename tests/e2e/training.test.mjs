@@ -34,7 +34,12 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     const p = await app.page();
     assert.equal(await p.read('backend', 'data-backend'), 'cpu');
     const badge = await p.text('backend');
-    assert.match(badge, /^CPU \(WebAssembly\) — WebGPU unavailable/, badge);
+    // The server makes the page cross-origin isolated: the threaded build runs, one thread per
+    // core (two on a two-core machine).
+    const cores = await p.page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = cores <= 2 ? cores : cores - 1;
+    assert.match(badge, new RegExp(`^CPU, ${threads === 1 ? '1 thread' : `${threads} threads`} — WebGPU unavailable`), badge);
+    assert.equal(await p.read('backend', 'data-threads'), String(threads));
     assert.equal(await p.read('load-progress', 'data-state'), 'done');
     assert.match(await p.text('load-progress'), /60,000 training and 10,000 test digits/);
     // The settings show the model's defaults.
@@ -175,8 +180,19 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     await p.close();
   });
 
+  test('without the threaded build the page trains on one thread and says why', async () => {
+    const block = (page) => page.route('**/pkg-threads/vae_web.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const p = await app.page({ threads: '2', model: 'scratch' }, { setup: block });
+    assert.equal(await p.read('backend', 'data-threads'), '1');
+    assert.match(await p.text('backend'), /^CPU, 1 thread — the threaded build could not start: could not load the WebAssembly package \(pkg-threads\/vae_web\.js\)/);
+    await p.click('start');
+    await p.waitFor('step', 'data-step', (v) => Number(v) >= 3, { message: 'training on one thread' });
+    await p.click('pause');
+    await p.close();
+  });
+
   test('a missing wasm package is reported readably', async () => {
-    const block = (page) => page.route('**/pkg/vae_web.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const block = (page) => page.route(/\/pkg(-threads)?\/vae_web\.js$/, (route) => route.fulfill({ status: 404, body: 'not found' }));
     const p = await app.page({}, { waitForReady: false, setup: block });
     await p.page.waitForSelector('body[data-phase="failed"]', { timeout: 30_000 });
     assert.match(await p.text('error'), /The model could not start: could not load the WebAssembly package \(pkg\/vae_web\.js\)/);

@@ -23,9 +23,14 @@ export async function startClient(page) {
     return null;
   }
   page.client = new VaeClient();
+  // Which build of the model the worker loads depends on the device and the threads asked for,
+  // so they go with the first request (the worker checks them; the settings below say what is
+  // wrong with a bad one).
+  const query = new URLSearchParams(location.search);
+  page.threads = query.get('threads');
   // The settings' defaults and ranges are the model's own (src/config.rs, through the worker).
   try {
-    page.state = createSettings(await page.client.schema());
+    page.state = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
   } catch (error) {
     fail(page, `The model could not start: ${sentence(error.message)}`);
     return null;
@@ -49,13 +54,14 @@ export async function startModel(page, settings) {
   });
   let info;
   try {
-    info = await client.ready({ backend: settings.backend, config: state.toConfig(settings, {}) });
+    info = await client.ready({ backend: settings.backend, threads: page.threads, config: state.toConfig(settings, {}) });
   } catch (error) {
     const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
     fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
     return false;
   }
   if (info.configError) showError(page, info.configError, { kind: 'warning', key: 'url' });
+  if (info.threadsNote && page.threads) showError(page, `Training runs on ${info.threads === 1 ? 'one thread' : `${info.threads} threads`}: ${info.threadsNote}.`, { kind: 'warning', key: 'threads' });
   page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
   fillForm(page, page.settings);
   status.showBackend(ui.backend, info, settings.backend);

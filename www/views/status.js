@@ -27,13 +27,17 @@ export function showBackend(el, info, wanted = 'auto') {
     name = 'WebGPU';
     detail = info.adapter;
   } else {
-    name = 'CPU (WebAssembly)';
-    detail = info.fallbackReason
+    const threads = info.threads ?? 1;
+    name = `CPU, ${threads === 1 ? '1 thread' : `${threads} threads`}`;
+    const why = info.fallbackReason
       ? `WebGPU unavailable: ${info.fallbackReason}`
       : wanted === 'cpu'
         ? 'chosen in the URL (backend=cpu)'
         : 'WebGPU unavailable';
+    // "CPU, 1 thread — this host does not allow threads (…); WebGPU unavailable: …"
+    detail = info.threadsNote ? `${info.threadsNote}; ${why}` : why;
   }
+  el.dataset.threads = info.backend === 'webgpu' ? '' : String(info.threads ?? 1);
   // "<name> — <detail>": the name in bold; a long detail is cut to two lines, in full on hover.
   const strong = document.createElement('strong');
   strong.textContent = name;

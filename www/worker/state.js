@@ -11,7 +11,8 @@ export const emptyLog = () => ({
 
 export function createTrainer() {
   return {
-    facade: null, // the module ../pkg/vae_web.js, once imported and initialised
+    facade: null, // the module pkg/vae_web.js or pkg-threads/vae_web.js, once imported and initialised
+    plan: null, // which of the two, and why (www/worker/facade.js)
     wasm: null, // init()'s exports: wasm.memory tells arrays that are views on wasm memory apart
     facadeLoading: null,
     session: null,
