@@ -90,6 +90,11 @@ export class VaeClient extends EventTarget {
     return this.#request(Request.panicForTesting).catch(() => null);
   }
 
+  /** Takes `n` training steps now, outside the training loop; resolves to their metrics (tests only). */
+  trainStepsForTesting(n) {
+    return this.#request(Request.trainStepsForTesting, { n });
+  }
+
   /** Destroys the GPU device, as a lost one would be (fault-injection tests only). */
   loseGpuForTesting() {
     return this.#request(Request.loseGpuForTesting).catch(() => null);

@@ -74,8 +74,11 @@ async function main() {
   client.addEventListener(Event.diverged, (e) => onDiverged(page, e.detail));
   client.addEventListener(Event.saved, (e) => showSaved(page, e.detail));
   client.addEventListener(RESTARTED, (e) => recover(page, e.detail.message, e.detail.backend));
-  // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module.
-  if (new URLSearchParams(location.search).get('faults') === '1') window.__faults = { panic: () => client.panicForTesting(), loseGpu: () => client.loseGpuForTesting() };
+  // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module, and
+  // to take training steps one call at a time (to compare two builds' losses).
+  if (new URLSearchParams(location.search).get('faults') === '1') {
+    window.__faults = { panic: () => client.panicForTesting(), loseGpu: () => client.loseGpuForTesting(), trainSteps: (n) => client.trainStepsForTesting(n) };
+  }
   ui.start.addEventListener('click', () => {
     setPhase(page, 'running');
     client.start();

@@ -37,6 +37,8 @@ export const Request = Object.freeze({
   panicForTesting: 'panicForTesting',
   /** `{}` -> null: destroys the GPU device, as a lost device would be (fault-injection tests). */
   loseGpuForTesting: 'loseGpuForTesting',
+  /** `{ n }` -> {@link ChunkMetrics}: n training steps now, outside the loop (tests that compare the losses of two builds; `?faults=1`). */
+  trainStepsForTesting: 'trainStepsForTesting',
   /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */

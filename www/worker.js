@@ -184,6 +184,7 @@ const handlers = {
   [Request.reset]: (args) => inOrder(() => reset(args)),
   [Request.loadWeights]: (args) => inOrder(() => loadWeights(args)),
   [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
+  [Request.trainStepsForTesting]: ({ n }) => inOrder(() => trainer.queue.enqueue(() => withData().trainSteps(n))),
   [Request.loseGpuForTesting]: () => {
     if (!trainer.gpuDevice) throw new Error('there is no GPU device to lose');
     trainer.gpuDevice.destroy();

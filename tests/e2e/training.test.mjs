@@ -180,6 +180,28 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     await p.close();
   });
 
+  test('the threaded build and the single-threaded one take the same steps (within 1e-4)', async () => {
+    // The same seed and data in both; on threads each minibatch is cut in pieces whose gradients
+    // are summed, so only the order of the floating-point sums differs.
+    const losses = {};
+    for (const threads of ['3', '1']) {
+      const p = await app.page({ faults: '1', model: 'scratch', latentDim: '20', threads });
+      assert.equal(await p.read('backend', 'data-threads'), threads);
+      losses[threads] = [];
+      for (let step = 0; step < 12; step++) {
+        const m = await p.page.evaluate(() => window.__faults.trainSteps(1));
+        assert.equal(m.step, step + 1);
+        losses[threads].push(m.loss, m.reconstruction, m.kl);
+      }
+      assert.deepEqual(p.errors, [], 'no console errors');
+      await p.close();
+    }
+    const worst = Math.max(...losses['3'].map((a, i) => Math.abs(a - losses['1'][i]) / Math.abs(losses['1'][i])));
+    console.log(`# 12 steps, 3 threads against 1: losses within ${worst.toExponential(2)} relative`);
+    assert.ok(worst < 1e-4, `3 threads: ${losses['3'].slice(-3)}; 1 thread: ${losses['1'].slice(-3)}`);
+    assert.ok(losses['1'][0] > losses['1'][losses['1'].length - 3], 'the loss falls');
+  });
+
   test('without the threaded build the page trains on one thread and says why', async () => {
     const block = (page) => page.route('**/pkg-threads/vae_web.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
     const p = await app.page({ threads: '2', model: 'scratch' }, { setup: block });
