@@ -126,7 +126,7 @@ function filesUnder(dir, prefix = '') {
 
 test('dist/ holds the page and nothing else; every .br and .gz sibling decodes to its file', () => {
   const files = filesUnder(DIST);
-  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg\/vae_web\.js|pkg\/vae_web_bg\.wasm|data\/mnist\/[a-z0-9-]+\.gz|models\/[a-z0-9-]+\.(bpk|json|log))(\.br|\.gz)?$/;
+  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+\.gz|models\/[a-z0-9-]+\.(bpk|json|log))(\.br|\.gz)?$/;
   assert.deepEqual(files.filter((path) => !allowed.test(path)), [], 'files that are not part of the site');
   const dataFiles = files.filter((path) => path.startsWith('data/'));
   assert.deepEqual(dataFiles.sort(), REQUIRED.filter((path) => path.startsWith('data/')).sort(), 'the data .gz files as they are, no siblings');
@@ -138,8 +138,10 @@ test('dist/ holds the page and nothing else; every .br and .gz sibling decodes t
     assert.ok(brotliDecompressSync(readFileSync(join(DIST, `${path}.br`))).equals(bytes), `${path}.br decodes to ${path}`);
     assert.ok(gunzipSync(readFileSync(join(DIST, `${path}.gz`))).equals(bytes), `${path}.gz decodes to ${path}`);
   }
-  const wasm = readFileSync(join(DIST, 'pkg/vae_web_bg.wasm'));
-  assert.ok(WebAssembly.validate(wasm), 'the optimised module validates (Node has the same SIMD and other features as Chromium)');
+  for (const build of ['pkg', 'pkg-threads']) {
+    const wasm = readFileSync(join(DIST, `${build}/vae_web_bg.wasm`));
+    assert.ok(WebAssembly.validate(wasm), `${build}'s optimised module validates (Node has the same SIMD, threads and other features as Chromium)`);
+  }
 });
 
 describe('the built site (dist/) on a plain static server', { timeout: 300_000 }, () => {

@@ -234,7 +234,7 @@ describe('training page on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
   test('?backend=cpu says CPU even where WebGPU is available', async () => {
     const p = await app.page({ backend: 'cpu' });
     assert.equal(await p.read('backend', 'data-backend'), 'cpu');
-    assert.match(await p.text('backend'), /^CPU \(WebAssembly\) — chosen in the URL/);
+    assert.match(await p.text('backend'), /^CPU, (1 thread|\d+ threads) — chosen in the URL/);
     assert.deepEqual(p.errors, []);
     await p.close();
   });
