@@ -12,9 +12,19 @@
 //
 // For the standard configuration (784-400-20, M = 100), with the explorer blocked (training alone)
 // and with it (the page as a visitor has it): pipelines compiled by the end of the first step, then
-// per step over `--steps` steps after `--warmup-steps`. The last line is one JSON object.
+// per step over `--steps` steps after `--warmup-steps`, and examples/s over those steps. Then the
+// same model in TF.js 4.22's WebGPU backend (tests/bench/tfjs/vae-worker.js, in a worker of the
+// same browser, with the same counters; a dev-dependency of this benchmark only), one read-back per
+// step as the page makes on a software adapter. The last line is one JSON object.
 
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { missingArtifacts, openApp } from '../e2e/harness.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const TFJS = join(HERE, '..', '..', 'node_modules', '@tensorflow');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -85,24 +95,94 @@ async function measure(app, { explorer }) {
   // Counted between two step readouts; the page pauses nothing in between, so whole steps only.
   const s0 = await waitForStep(p, (s) => s >= WARMUP_STEPS);
   const c0 = await counts();
+  const t0 = performance.now();
   const s1 = await waitForStep(p, (s) => s >= s0 + STEPS);
+  const seconds = (performance.now() - t0) / 1000;
   const c1 = await counts();
   await p.click('pause');
   await p.close();
   const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / (s1 - s0)).toFixed(1))]));
-  const result = { explorer, steps: s1 - s0, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep };
-  console.log(
-    `webgpu standard ${explorer ? 'page    ' : 'no expl.'} per step over ${s1 - s0} steps: ${perStep.dispatches} dispatches, ` +
-      `${perStep.submits} submits, ${perStep.writes} buffer writes, ${perStep.reads} read-backs, ${perStep.buffers} new buffers; ` +
-      `pipelines compiled: ${atReady.pipelines} at ready, ${afterFirst.pipelines} by the first step`,
-  );
+  const examplesPerSecond = Number((((s1 - s0) * CONFIG.batch) / seconds).toFixed(1));
+  const result = { who: explorer ? 'ours, page' : 'ours, training alone', steps: s1 - s0, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
+  report(result);
   return result;
+}
+
+function report({ who, steps, pipelinesAtReady, pipelinesByFirstStep, perStep, examplesPerSecond }) {
+  console.log(
+    `webgpu standard, ${who.padEnd(20)} per step over ${steps} steps: ${perStep.dispatches} dispatches, ` +
+      `${perStep.submits} submits, ${perStep.writes} buffer writes, ${perStep.reads} read-backs, ${perStep.buffers} new buffers; ` +
+      `pipelines compiled: ${pipelinesAtReady} at ready, ${pipelinesByFirstStep} by the first step; ${examplesPerSecond} examples/s`,
+  );
+}
+
+/** Serves TF.js's UMD builds, the counters and the VAE worker on a port of its own. */
+async function tfjsServer() {
+  const files = {
+    '/index.html': ['text/html', '<!doctype html><title>TF.js VAE</title>'],
+    '/counters.js': ['text/javascript', `self.__installCounters = ${installCounters.toString()};`],
+    '/vae-worker.js': ['text/javascript', readFileSync(join(HERE, 'tfjs', 'vae-worker.js'))],
+    '/tf.js': ['text/javascript', readFileSync(join(TFJS, 'tfjs', 'dist', 'tf.min.js'))],
+    '/tf-backend-webgpu.js': ['text/javascript', readFileSync(join(TFJS, 'tfjs-backend-webgpu', 'dist', 'tf-backend-webgpu.min.js'))],
+  };
+  const server = createServer((request, response) => {
+    const file = files[new URL(request.url, 'http://x').pathname];
+    if (!file) return response.writeHead(404).end();
+    response.writeHead(200, { 'Content-Type': file[0] }).end(file[1]);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** The same counts for TF.js's WebGPU backend training the same model in the same browser. */
+async function measureTfjs(app) {
+  const server = await tfjsServer();
+  const page = await app.browser.newPage();
+  try {
+    await page.goto(`${server.url}index.html`);
+    await page.evaluate(() => {
+      const worker = new Worker('vae-worker.js');
+      let next = 0;
+      const pending = new Map();
+      worker.onmessage = ({ data }) => {
+        const { resolve, reject } = pending.get(data.id);
+        pending.delete(data.id);
+        if (data.ok) resolve(data.result);
+        else reject(new Error(data.error));
+      };
+      worker.onerror = (event) => pending.forEach(({ reject }) => reject(new Error(event.message)));
+      window.ask = (type, n) => new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, type, n });
+      });
+    });
+    const ask = (type, n) => page.evaluate(([t, k]) => window.ask(t, k), [type, n]);
+    await ask('ready');
+    const atReady = await ask('counts');
+    await ask('train', 1);
+    const afterFirst = await ask('counts');
+    for (let i = 1; i < WARMUP_STEPS; i++) await ask('train', 1);
+    const c0 = await ask('counts');
+    let ms = 0;
+    for (let i = 0; i < STEPS; i++) ms += (await ask('train', 1)).ms;
+    const c1 = await ask('counts');
+    const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / STEPS).toFixed(1))]));
+    const examplesPerSecond = Number(((STEPS * CONFIG.batch) / (ms / 1000)).toFixed(1));
+    const result = { who: 'TF.js 4.22 WebGPU', steps: STEPS, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
+    report(result);
+    return result;
+  } finally {
+    await page.close();
+    await server.close();
+  }
 }
 
 const app = await openApp({ webgpu: true });
 const runs = [];
 try {
   for (const explorer of [false, true]) runs.push(await measure(app, { explorer }));
+  runs.push(await measureTfjs(app));
 } finally {
   await app.close();
 }
