@@ -32,7 +32,7 @@ import { mountExplorer, startClient, startModel } from './page/boot.js';
 import { exploreTrained, offerSavedRun, showMode, trainFromScratch } from './page/choice.js';
 import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
-import { clearReadouts, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
+import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
 import { recover } from './page/recovery.js';
 import { downloadRun, openModel, resumeSaved, showSaved } from './page/runs.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
@@ -68,7 +68,10 @@ async function main() {
 
   client.addEventListener(Event.metrics, (e) => showMetrics(page, e.detail));
   client.addEventListener(Event.evaluated, (e) => showEvaluated(page, e.detail));
-  client.addEventListener(Event.running, (e) => onRunning(e.detail));
+  client.addEventListener(Event.running, (e) => {
+    if (!e.detail.running) flushMetrics(page);
+    onRunning(e.detail);
+  });
   client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
   client.addEventListener(Event.error, (e) => showError(page, e.detail.message));
   client.addEventListener(Event.diverged, (e) => onDiverged(page, e.detail));

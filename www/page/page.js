@@ -67,6 +67,9 @@ export function createPage() {
     reconstructAgain: false,
     lastReconstruction: 0,
     chartQueued: false,
+    pendingMetrics: null, // the latest chunk's metrics, not shown yet (readouts.js)
+    metricsTimer: null,
+    lastMetricsShown: 0,
   };
 }
 

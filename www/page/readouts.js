@@ -10,6 +10,12 @@ import { emptyHistory, showError } from './page.js';
 
 const RECONSTRUCTIONS = 16;
 const RECONSTRUCT_EVERY_MS = 1000;
+/**
+ * The readouts and the chart follow training at most this often. Chunks end ~30 times a second;
+ * drawing each one kept the page's own thread busy ~30 % of the time, taken from the model's
+ * threads on a small machine. Every chunk's point is kept; only the drawing waits.
+ */
+const SHOW_EVERY_MS = 100;
 const TRAIN = '#2f5fd0';
 const TEST = '#e0601b';
 const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
@@ -19,14 +25,37 @@ function plot(h, point) {
   for (const key of KEYS) h[key].push(key === 'x' ? point.examplesSeen : point[key]);
 }
 
-/** A training chunk's metrics: a point on the chart, the readouts, now and then the reconstructions. */
+/**
+ * A training chunk's metrics: a point on the chart at once; the readouts, the chart and now and
+ * then the reconstructions drawn with the latest metrics at most every SHOW_EVERY_MS.
+ */
 export function showMetrics(page, m) {
-  const h = page.history.train;
-  plot(h, m);
-  status.showMetrics(page.ui.readouts, m);
-  page.ui.chart.dataset.points = String(h.x.length);
+  plot(page.history.train, m);
+  page.pendingMetrics = m;
+  if (page.metricsTimer !== null) return;
+  const wait = Math.max(0, page.lastMetricsShown + SHOW_EVERY_MS - performance.now());
+  page.metricsTimer = setTimeout(() => flushMetrics(page), wait);
+}
+
+/** Shows the metrics not shown yet, now (also when training stops, so a pause shows its last step). */
+export function flushMetrics(page) {
+  clearTimeout(page.metricsTimer);
+  page.metricsTimer = null;
+  const latest = page.pendingMetrics;
+  page.pendingMetrics = null;
+  if (!latest) return;
+  page.lastMetricsShown = performance.now();
+  status.showMetrics(page.ui.readouts, latest);
+  page.ui.chart.dataset.points = String(page.history.train.x.length);
   queueChart(page);
   if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions(page);
+}
+
+/** Forgets metrics not shown yet (the readouts are about to show another state). */
+function dropPendingMetrics(page) {
+  clearTimeout(page.metricsTimer);
+  page.metricsTimer = null;
+  page.pendingMetrics = null;
 }
 
 /** A test bound: a point on the chart and its readout. */
@@ -45,6 +74,7 @@ export function showEvaluated(page, ev) {
 /** A resumed run (protocol.js's Resumed): its history on the chart, its last readouts. */
 export function showHistory(page, { step, epoch, examplesSeen, history }) {
   const { ui } = page;
+  dropPendingMetrics(page);
   page.history = {
     train: { x: [], loss: [], reconstruction: [], kl: [], ...history.train },
     test: { x: [], loss: [], reconstruction: [], kl: [], ...history.test },
@@ -64,6 +94,7 @@ export function showHistory(page, { step, epoch, examplesSeen, history }) {
 /** A new model at step 0: an empty chart and blank readouts. */
 export function clearReadouts(page) {
   const { ui } = page;
+  dropPendingMetrics(page);
   page.history = emptyHistory();
   status.showMetrics(ui.readouts, { step: 0, epoch: 0, epochProgress: 0, examplesSeen: 0, examplesPerSecond: NaN, loss: NaN, reconstruction: NaN, kl: NaN });
   status.showTest(ui.testLoss, null);
@@ -74,6 +105,7 @@ export function clearReadouts(page) {
 /** The run went back to `step` (a divergence): the chart and the readouts go back with it. */
 export function rollBack(page, step) {
   const { ui } = page;
+  dropPendingMetrics(page);
   const seen = step * (page.client.config?.batchSize ?? 0);
   const h = page.history.train;
   while (h.x.length && h.x[h.x.length - 1] > seen) for (const key of KEYS) h[key].pop();
