@@ -73,12 +73,6 @@ pub async fn init_threads(threads: u32) -> Result<u32, JsValue> {
     Ok(threads as u32)
 }
 
-/// Whether this is the threaded build (it has `initThreads`, and no WebGPU backend).
-#[wasm_bindgen(js_name = hasThreads)]
-pub fn has_threads() -> bool {
-    cfg!(feature = "threads")
-}
-
 /// Panics inside the module, for the tests that prove a crash loses nothing (the page restarts
 /// its worker and resumes the saved run). The page calls it only when opened with `?faults=1`.
 #[wasm_bindgen(js_name = panicForTesting)]
