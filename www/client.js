@@ -77,8 +77,8 @@ export class VaeClient extends EventTarget {
    * Loads the wasm and the device, builds the model: protocol.js's ReadyInfo. `threads` (text
    * from `?threads=`, or null for one per core) applies when the model runs on the CPU.
    */
-  async ready({ backend = 'auto', threads = null, config = null } = {}) {
-    const info = await this.#request(Request.ready, { backend, threads, config });
+  async ready({ backend = 'auto', threads = null, config = null, race = null } = {}) {
+    const info = await this.#request(Request.ready, { backend, threads, config, race });
     this.#backend = info.backend;
     this.#config = info.config;
     this.#started = true;
@@ -93,6 +93,16 @@ export class VaeClient extends EventTarget {
   /** Takes `n` training steps now, outside the training loop; resolves to their metrics (tests only). */
   trainStepsForTesting(n) {
     return this.#request(Request.trainStepsForTesting, { n });
+  }
+
+  /** Once WebGPU is warm, times it against the CPU now and hands the run over (tests only): protocol.js's TrialRecord. */
+  raceTrialForTesting() {
+    return this.#request(Request.raceTrialForTesting);
+  }
+
+  /** The backend race's state (protocol.js's RaceState), or null when there is none. */
+  raceState() {
+    return this.#request(Request.raceState);
   }
 
   /** Destroys the GPU device, as a lost one would be (fault-injection tests only). */
@@ -263,6 +273,7 @@ export class VaeClient extends EventTarget {
       }
       if (message.event === Event.running) this.#running = message.detail.running;
       if (message.event === Event.reset) this.#config = message.detail.config;
+      if (message.event === Event.race && message.detail.winner) this.#backend = message.detail.winner;
       this.#emit(message.event, message.detail);
       return;
     }

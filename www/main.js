@@ -37,6 +37,7 @@ import { recover } from './page/recovery.js';
 import { downloadRun, openModel, resumeSaved, showSaved } from './page/runs.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
 import { Event } from './protocol.js';
+import * as status from './views/status.js';
 
 const page = createPage();
 
@@ -44,6 +45,13 @@ function onRunning({ running }) {
   if (page.phase === 'failed') return;
   setPhase(page, running ? 'running' : 'paused');
   if (!running) refreshReconstructions(page, { force: true });
+}
+
+/** The backend race moved on: the badge says where it is, and what it measured. */
+function showRace(page, race) {
+  if (!page.backendInfo) return;
+  page.backendInfo = { ...page.backendInfo, race };
+  status.showBackend(page.ui.backend, page.backendInfo, page.settings.backend);
 }
 
 /** A new model (reset, or weights loaded): its settings, blank readouts, ready to start. */
@@ -76,11 +84,17 @@ async function main() {
   client.addEventListener(Event.error, (e) => showError(page, e.detail.message));
   client.addEventListener(Event.diverged, (e) => onDiverged(page, e.detail));
   client.addEventListener(Event.saved, (e) => showSaved(page, e.detail));
+  client.addEventListener(Event.race, (e) => showRace(page, e.detail));
   client.addEventListener(RESTARTED, (e) => recover(page, e.detail.message, e.detail.backend));
   // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module, and
   // to take training steps one call at a time (to compare two builds' losses).
   if (new URLSearchParams(location.search).get('faults') === '1') {
-    window.__faults = { panic: () => client.panicForTesting(), loseGpu: () => client.loseGpuForTesting(), trainSteps: (n) => client.trainStepsForTesting(n) };
+    window.__faults = {
+      panic: () => client.panicForTesting(),
+      loseGpu: () => client.loseGpuForTesting(),
+      trainSteps: (n) => client.trainStepsForTesting(n),
+      raceTrial: () => client.raceTrialForTesting(),
+    };
   }
   ui.start.addEventListener('click', () => {
     setPhase(page, 'running');

@@ -13,7 +13,11 @@
 export const Request = Object.freeze({
   /** `{ backend, threads }` (as for ready: which build to load) -> {@link ConfigSchema}: the model's default config and the checks of each field. */
   schema: 'schema',
-  /** `{ backend: 'auto'|'webgpu'|'cpu', threads: '?threads=' text | null, config }` -> {@link ReadyInfo}: imports the wasm, starts the device, builds the model. */
+  /**
+   * `{ backend: 'auto'|'webgpu'|'cpu', threads: '?threads=' text | null, config, race: 'webgpu'|'cpu'|null }`
+   * -> {@link ReadyInfo}: imports the wasm, starts the device, builds the model (`race`, tests only:
+   * the race's winner whatever it measures).
+   */
   ready: 'ready',
   /** `{}` -> `{ train, test }` digit counts; progress messages while the files arrive. */
   loadData: 'loadData',
@@ -39,6 +43,10 @@ export const Request = Object.freeze({
   loseGpuForTesting: 'loseGpuForTesting',
   /** `{ n }` -> {@link ChunkMetrics}: n training steps now, outside the loop (tests that compare the losses of two builds; `?faults=1`). */
   trainStepsForTesting: 'trainStepsForTesting',
+  /** `{}` -> the race's {@link TrialRecord} (or null if it did not finish): once WebGPU is warm, its trial now, training paused (tests; `?faults=1`). */
+  raceTrialForTesting: 'raceTrialForTesting',
+  /** `{}` -> {@link RaceState} of the backend race, or null when there is none. */
+  raceState: 'raceState',
   /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
@@ -91,6 +99,11 @@ export const Event = Object.freeze({
   reset: 'reset',
   /** `{ message }`: something failed; nothing was lost, the page shows the message. */
   error: 'error',
+  /**
+   * {@link RaceState}: the backend race ('auto' with a WebGPU adapter) moved on: WebGPU warming
+   * beside the CPU run, warm, being timed against it, or done (and which backend has the run).
+   */
+  race: 'race',
 });
 
 /**
@@ -110,7 +123,7 @@ export const LANE_OF = Object.freeze({
  * How long a request may go unanswered before the client calls the worker dead, in ms, by
  * request type (others: DEFAULT_DEADLINE_MS). Generous: a first WebGPU compile takes ~20 s.
  */
-export const DEADLINE_MS = Object.freeze({ [Request.ready]: 120_000, [Request.loadData]: 120_000 });
+export const DEADLINE_MS = Object.freeze({ [Request.ready]: 120_000, [Request.loadData]: 120_000, [Request.raceTrialForTesting]: 300_000 });
 export const DEFAULT_DEADLINE_MS = 60_000;
 
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
@@ -139,8 +152,31 @@ export const PLANE_DIGITS = 2000;
  * @property {number|null} threads     on the CPU, the threads a step is spread over (null on WebGPU)
  * @property {string|null} threadsNote on the CPU, why fewer threads run than asked (e.g. the host
  *                                     does not make the page cross-origin isolated)
+ * @property {boolean} racing          'auto' with a WebGPU adapter: the run starts on the CPU and
+ *                                     WebGPU warms up beside it to race it ({@link RaceState})
  * @property {object} config           the config in use
  * @property {string|null} configError why the config sent was refused and the defaults used
+ *
+ * @typedef {object} RaceState  The backend race (www/worker/race.js).
+ * @property {'warming'|'warm'|'trial'|'done'} phase
+ * @property {number|null} warmMs      how long WebGPU took to warm up (ms, from the data being in)
+ * @property {number|null} estimate    examples/s of WebGPU's last warm-up steps (beside the CPU run)
+ * @property {string|null} adapter     the browser's name for the adapter
+ * @property {'webgpu'|'cpu'} [winner] (done) the backend that has the run
+ * @property {{webgpu: number, cpu: number}} [rates]  (done, after a trial) examples/s of each on the same steps
+ * @property {number} [steps]          (done, after a trial) steps each trained in the trial
+ * @property {number} [fromStep]       (done, after a trial) the run's step where the trial started
+ * @property {boolean} [forced]        (done) the winner was set by the page (tests), not measured
+ * @property {string} [reason]         (done without a trial) why: WebGPU failed, the device was lost
+ *
+ * @typedef {object} TrialRecord  RaceState's trial, with each side's chunk metrics.
+ * @property {'webgpu'|'cpu'} winner
+ * @property {number} steps
+ * @property {number} fromStep
+ * @property {{webgpu: number, cpu: number}} rates
+ * @property {ChunkMetrics[]} gpuChunks
+ * @property {ChunkMetrics[]} cpuChunks
+ * @property {boolean} forced
  *
  * @typedef {object} LoadProgress
  * @property {number} loaded  bytes so far

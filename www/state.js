@@ -124,7 +124,7 @@ function fromConfigWith(fields, config) {
  * URL parameters the page reads besides the settings: the CPU's threads (`?threads=N`, checked by
  * the worker, www/worker/facade.js) and fault injection for the tests.
  */
-const OTHER_PARAMS = ['threads', 'faults'];
+const OTHER_PARAMS = ['threads', 'faults', 'race'];
 
 export function readSettings(fields, search, defaults) {
   const query = new URLSearchParams(search);

@@ -4,6 +4,8 @@
 // This file starts the model and answers the page's requests; the rest is in www/worker/, each
 // module handed the one state object made here (`trainer`, www/worker/state.js):
 //   facade.js      which build of the model runs (WebGPU and one CPU thread, or CPU threads)
+//   race.js        'auto' with a WebGPU adapter: the CPU trains at once, WebGPU warms up beside
+//                  it, both are timed on the same steps and the faster keeps the run
 //   queue.js       the order of session calls: an urgent lane for the explorer's decode and
 //                  encode, and control requests (start, pause, reset, open) one after another
 //   data.js        the MNIST files: fetched with progress, inflated
@@ -16,10 +18,11 @@ import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
 import { fetchMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
-import { loadBuild, planBuild } from './worker/facade.js';
+import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
+import { gpuLostInRace, raceState, runTrial, startRace } from './worker/race.js';
 import { adoptResumed, checkpointBytes, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
 import { createTrainer, requireData, requireSession } from './worker/state.js';
-import { pause, start, startOver } from './worker/training.js';
+import { pause, runChunk, start, startOver } from './worker/training.js';
 
 const trainer = createTrainer();
 
@@ -33,8 +36,11 @@ if (typeof GPUAdapter === 'function' && GPUAdapter.prototype.requestDevice) {
     const device = await requestDevice.apply(this, args);
     trainer.gpuDevice = device;
     device.lost.then((info) => {
+      const why = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      // A device only warming up for the race takes nothing with it: the CPU keeps the run.
+      if (trainer.backend !== 'webgpu') return gpuLostInRace(trainer, why);
       trainer.running = false;
-      emit(Event.crashed, { message: `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`, backend: 'cpu' });
+      emit(Event.crashed, { message: `the GPU device was lost (${why})`, backend: 'cpu' });
     });
     return device;
   };
@@ -78,9 +84,13 @@ async function schema(wanted) {
   return (await loadFacade(wanted)).configSchema();
 }
 
-/** Imports the wasm package, starts the device, builds the model. */
-async function ready({ backend: wanted = 'auto', threads = null, config = null }) {
+/**
+ * Imports the wasm package, starts the device, builds the model. `race` ('webgpu' | 'cpu', tests
+ * only) makes the race's trial hand the run to that backend whatever it measures.
+ */
+async function ready({ backend: wanted = 'auto', threads = null, config = null, race = null }) {
   if (trainer.session) throw new Error('ready was already called');
+  trainer.forceRaceWinner = ['webgpu', 'cpu'].includes(race) ? race : null;
   await loadFacade({ backend: wanted, threads });
   const { facade, plan } = trainer;
   const { defaults } = facade.configSchema();
@@ -113,20 +123,10 @@ async function ready({ backend: wanted = 'auto', threads = null, config = null }
     fallbackReason: info.fallbackReason ?? plan.fallbackReason,
     threads: info.backend === 'cpu' ? plan.threads : null,
     threadsNote: info.backend === 'cpu' ? plan.threadsNote : null,
+    racing: plan.race,
     config: trainer.session.config(),
     configError,
   };
-}
-
-/** "google swiftshader", "nvidia ampere", or the adapter's description; null if unknown. */
-async function describeBrowserAdapter() {
-  try {
-    const info = (await navigator.gpu?.requestAdapter())?.info;
-    if (!info) return null;
-    return info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || null;
-  } catch {
-    return null;
-  }
 }
 
 /** Fetches the four IDX files (in parallel, with progress) and hands them to the model once. */
@@ -137,7 +137,9 @@ async function loadData(id) {
   const before = trainer.wasm.memory.buffer.byteLength;
   const counts = await trainer.queue.enqueue(() => trainer.session.loadData(...files));
   trainer.dataLoaded = true;
-  return { ...counts, wasmMemory: { before, after: trainer.wasm.memory.buffer.byteLength } };
+  const after = trainer.wasm.memory.buffer.byteLength;
+  if (trainer.plan.race && !trainer.race) startRace(trainer, files, { forceWinner: trainer.forceRaceWinner });
+  return { ...counts, wasmMemory: { before, after } };
 }
 
 /** A fresh model with `config`. */
@@ -169,6 +171,20 @@ async function resumeSaved() {
   return resumeFrom(await savedRunBytes());
 }
 
+/** The race's trial now, outside the training loop (tests): waits for WebGPU to be warm. */
+async function raceTrialNow() {
+  if (!trainer.race) throw new Error('there is no race (it runs for backend=auto with a WebGPU adapter, once the data is in)');
+  if (trainer.running) throw new Error('pause training first');
+  await trainer.race.warming;
+  if (trainer.race.phase !== 'warm') throw new Error(`the race is ${trainer.race.phase}${trainer.race.result?.reason ? `: ${trainer.race.result.reason}` : ''}`);
+  trainer.running = true; // the trial's CPU steps run as the loop's would
+  try {
+    return await runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+  } finally {
+    trainer.running = false;
+  }
+}
+
 /** Runs a session call in the lane protocol.js gives its request. */
 const inLane = (type, call) => trainer.queue.enqueue(call, LANE_OF[type] ?? Lane.normal);
 const inOrder = (op) => trainer.queue.inOrder(op);
@@ -185,6 +201,8 @@ const handlers = {
   [Request.loadWeights]: (args) => inOrder(() => loadWeights(args)),
   [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
   [Request.trainStepsForTesting]: ({ n }) => inOrder(() => trainer.queue.enqueue(() => withData().trainSteps(n))),
+  [Request.raceTrialForTesting]: () => inOrder(raceTrialNow),
+  [Request.raceState]: () => raceState(trainer.race),
   [Request.loseGpuForTesting]: () => {
     if (!trainer.gpuDevice) throw new Error('there is no GPU device to lose');
     trainer.gpuDevice.destroy();

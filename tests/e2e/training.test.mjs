@@ -239,6 +239,70 @@ describe('training page on WebGPU (SwiftShader)', { timeout: 600_000 }, () => {
     await p.close();
   });
 
+  test('auto: training starts on the CPU at once, WebGPU warms up beside it, the faster on the same steps keeps the run', async () => {
+    const opened = Date.now();
+    const p = await app.page({ model: 'scratch' });
+    assert.equal(await p.read('backend', 'data-backend'), 'cpu');
+    assert.match(await p.text('backend'), /^CPU, (1 thread|\d+ threads) — training at once; WebGPU warming up beside it/);
+    await p.click('start');
+    // The CPU does not wait for WebGPU's shaders.
+    await p.waitForNumber('step', 'data-step', (s) => s >= 1, { timeout: 30_000, message: 'a first CPU step' });
+    const firstStepMs = Date.now() - opened;
+    const race = await p.waitFor('backend', 'data-race', (v) => v === 'done', { timeout: 300_000, message: 'the race to end' });
+    assert.equal(race, 'done');
+    const webgpu = await p.readNumber('backend', 'data-race-webgpu');
+    const cpu = await p.readNumber('backend', 'data-race-cpu');
+    const winner = await p.read('backend', 'data-race-winner');
+    assert.ok(webgpu > 0 && cpu > 0, `rates ${webgpu}, ${cpu}`);
+    // The winner is whichever was faster (WebGPU must also have reached the CPU's step to win).
+    if (winner === 'webgpu') assert.ok(webgpu > cpu, `WebGPU won at ${webgpu} against ${cpu}`);
+    else assert.equal(winner, 'cpu');
+    assert.equal(await p.read('backend', 'data-backend'), winner);
+    const badge = await p.text('backend');
+    assert.match(badge, /WebGPU [\d,]+ ex\/s vs CPU [\d,]+ ex\/s → (WebGPU|CPU)$/, badge);
+    console.log(`race (SwiftShader): first step ${firstStepMs} ms after opening; WebGPU warm after ${await p.read('backend', 'data-warm-ms')} ms; ${badge}`);
+    // Training goes on on the winner.
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { timeout: 60_000, message: 'training after the race' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 60_000 });
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('a run handed over from the CPU to WebGPU goes on where it was: the same losses as a run that stayed on the CPU', async () => {
+    const options = { model: 'scratch', faults: '1', hidden: '64' };
+    const a = await app.page({ ...options, race: 'webgpu' });
+    const before = await a.page.evaluate(() => window.__faults.trainSteps(3));
+    const trial = await a.page.evaluate(() => window.__faults.raceTrial());
+    assert.ok(trial, 'the trial finished');
+    assert.equal(trial.winner, 'webgpu');
+    assert.equal(trial.fromStep, before.step);
+    // The two backends on the same steps (same batches, same noise): the same losses.
+    const total = (chunks) => chunks.reduce((sum, m) => sum + m.loss * m.steps, 0);
+    assert.equal(trial.cpuChunks.reduce((n, m) => n + m.steps, 0), trial.steps);
+    assert.equal(trial.gpuChunks.reduce((n, m) => n + m.steps, 0), trial.steps);
+    const trialGap = Math.abs(total(trial.gpuChunks) - total(trial.cpuChunks)) / Math.abs(total(trial.cpuChunks));
+    assert.ok(trialGap < 1e-4, `WebGPU and CPU on the trial's steps differ by ${trialGap}`);
+    await a.waitFor('backend', 'data-backend', (v) => v === 'webgpu', { timeout: 10_000, message: 'the badge to say WebGPU' });
+    assert.match(await a.text('backend'), /^WebGPU — WebGPU [\d,]+ ex\/s vs CPU [\d,]+ ex\/s → WebGPU \(set by the page/);
+    const after = await a.page.evaluate(() => window.__faults.trainSteps(3));
+    assert.equal(after.step, before.step + trial.steps + 3);
+    assert.deepEqual(a.errors, []);
+    await a.close();
+
+    const b = await app.page({ ...options, backend: 'cpu' });
+    const bBefore = await b.page.evaluate(() => window.__faults.trainSteps(3));
+    await b.page.evaluate((n) => window.__faults.trainSteps(n), trial.steps);
+    const bAfter = await b.page.evaluate(() => window.__faults.trainSteps(3));
+    await b.close();
+    assert.equal(bBefore.loss, before.loss, 'both runs start alike');
+    assert.equal(bAfter.step, after.step);
+    const gap = Math.abs(after.loss - bAfter.loss) / Math.abs(bAfter.loss);
+    console.log(`hand-over to WebGPU after step ${trial.fromStep + trial.steps}: the next 3 steps' loss ${after.loss} against ${bAfter.loss} on the CPU alone (relative ${gap.toExponential(2)}); the trial's steps ${trialGap.toExponential(2)}`);
+    assert.ok(gap < 1e-4, `after the hand-over the loss is ${after.loss}, on the CPU alone ${bAfter.loss} (relative ${gap})`);
+  });
+
   test('?backend=webgpu says WebGPU and takes a few training steps', async () => {
     const p = await app.page({ backend: 'webgpu' });
     assert.equal(await p.read('backend', 'data-backend'), 'webgpu');

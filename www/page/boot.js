@@ -54,7 +54,10 @@ export async function startModel(page, settings) {
   });
   let info;
   try {
-    info = await client.ready({ backend: settings.backend, threads: page.threads, config: state.toConfig(settings, {}) });
+    // ?faults=1&race=webgpu|cpu (tests): the race's winner, whatever it measures.
+    const query = new URLSearchParams(location.search);
+    const race = query.get('faults') === '1' ? query.get('race') : null;
+    info = await client.ready({ backend: settings.backend, threads: page.threads, config: state.toConfig(settings, {}), race });
   } catch (error) {
     const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
     fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
@@ -64,6 +67,7 @@ export async function startModel(page, settings) {
   if (info.threadsNote && page.threads) showError(page, `Training runs on ${info.threads === 1 ? 'one thread' : `${info.threads} threads`}: ${info.threadsNote}.`, { kind: 'warning', key: 'threads' });
   page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
   fillForm(page, page.settings);
+  page.backendInfo = info;
   status.showBackend(ui.backend, info, settings.backend);
 
   setPhase(page, 'loading');

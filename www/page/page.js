@@ -60,6 +60,7 @@ export function createPage() {
     client: null,
     state: null, // the settings' checks and conversions, from the model's schema (state.js)
     settings: null, // the settings in effect (URL params -> values)
+    backendInfo: null, // the worker's ReadyInfo, with the backend race's latest news (the badge)
     history: emptyHistory(),
     phase: 'boot',
     savedThisVisit: false, // a run was saved in this browser during this visit (so it is this run)

@@ -7,7 +7,8 @@
 
 /**
  * The backend badge. `info` is `{ pending: 'text' }` while starting, else the worker's answer
- * `{ backend, adapter, fallbackReason }`; `wanted` is the URL's backend ('auto' | 'webgpu' | 'cpu').
+ * `{ backend, adapter, fallbackReason, threads, threadsNote, racing }`, with `race` (protocol.js's
+ * RaceState) once the backend race has news; `wanted` is the URL's backend ('auto' | 'webgpu' | 'cpu').
  */
 export function showBackend(el, info, wanted = 'auto') {
   const label = el.querySelector('[data-part="label"]') ?? el;
@@ -18,31 +19,72 @@ export function showBackend(el, info, wanted = 'auto') {
     el.title = '';
     return;
   }
-  el.dataset.backend = info.backend;
-  el.dataset.adapter = info.adapter ?? '';
-  el.dataset.state = info.backend === 'webgpu' ? 'gpu' : 'cpu';
+  const race = info.race ?? null;
+  // After a race WebGPU won, the run is on WebGPU whatever `ready` said.
+  const backend = race?.winner ?? info.backend;
+  const adapter = backend === 'webgpu' ? (race?.adapter ?? info.adapter) : info.adapter;
+  el.dataset.backend = backend;
+  el.dataset.adapter = adapter ?? '';
+  el.dataset.state = backend === 'webgpu' ? 'gpu' : 'cpu';
+  showRaceData(el, race);
   let name;
   let detail;
-  if (info.backend === 'webgpu') {
+  if (backend === 'webgpu') {
     name = 'WebGPU';
-    detail = info.adapter;
+    detail = race?.rates ? raceVerdict(race) : adapter;
   } else {
     const threads = info.threads ?? 1;
     name = `CPU, ${threads === 1 ? '1 thread' : `${threads} threads`}`;
-    const why = info.fallbackReason
-      ? `WebGPU unavailable: ${info.fallbackReason}`
-      : wanted === 'cpu'
-        ? 'chosen in the URL (backend=cpu)'
-        : 'WebGPU unavailable';
+    const why = info.racing
+      ? raceNote(race)
+      : info.fallbackReason
+        ? `WebGPU unavailable: ${info.fallbackReason}`
+        : wanted === 'cpu'
+          ? 'chosen in the URL (backend=cpu)'
+          : 'WebGPU unavailable';
     // "CPU, 1 thread — this host does not allow threads (…); WebGPU unavailable: …"
     detail = info.threadsNote ? `${info.threadsNote}; ${why}` : why;
   }
-  el.dataset.threads = info.backend === 'webgpu' ? '' : String(info.threads ?? 1);
+  el.dataset.threads = backend === 'webgpu' ? '' : String(info.threads ?? 1);
   // "<name> — <detail>": the name in bold; a long detail is cut to two lines, in full on hover.
   const strong = document.createElement('strong');
   strong.textContent = name;
   label.replaceChildren(strong, ` — ${detail}`);
-  el.title = `${name} — ${detail}${info.adapter && info.adapter !== detail ? `\nadapter: ${info.adapter}` : ''}`;
+  el.title = `${name} — ${detail}${adapter && adapter !== detail ? `\nadapter: ${adapter}` : ''}`;
+}
+
+const perSecond = (n) => `${Math.round(n).toLocaleString('en-US')} ex/s`;
+
+/** "WebGPU 41,000 ex/s vs CPU 5,900 ex/s → WebGPU" (what the race measured on the same steps). */
+function raceVerdict(race) {
+  const winner = race.winner === 'webgpu' ? 'WebGPU' : 'CPU';
+  const forced = race.forced ? ' (set by the page, not by the numbers)' : '';
+  return `WebGPU ${perSecond(race.rates.webgpu)} vs CPU ${perSecond(race.rates.cpu)} → ${winner}${forced}`;
+}
+
+/** The CPU badge's note while (or after) WebGPU races it. */
+function raceNote(race) {
+  const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  switch (race?.phase) {
+    case undefined:
+    case 'warming':
+      return 'training at once; WebGPU warming up beside it, to race it';
+    case 'warm':
+      return `WebGPU warm after ${seconds(race.warmMs)}; timed against the CPU once training runs`;
+    case 'trial':
+      return 'timing WebGPU against the CPU on the same steps…';
+    default:
+      return race.rates ? raceVerdict(race) : `WebGPU not used: ${race.reason}`;
+  }
+}
+
+/** The race's numbers as data attributes (tests and benchmarks read them). */
+function showRaceData(el, race) {
+  el.dataset.race = race?.phase ?? '';
+  el.dataset.raceWinner = race?.winner ?? '';
+  el.dataset.warmMs = race?.warmMs != null ? String(Math.round(race.warmMs)) : '';
+  el.dataset.raceWebgpu = race?.rates ? String(Math.round(race.rates.webgpu)) : '';
+  el.dataset.raceCpu = race?.rates ? String(Math.round(race.rates.cpu)) : '';
 }
 
 /** The data bar: `{ loaded, total }` bytes (total 0 = unknown), or `{ done: true, train, test }`. */

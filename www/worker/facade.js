@@ -5,9 +5,10 @@
 //                    memory; no WebGPU): needs a cross-origin-isolated page (SharedArrayBuffer)
 //
 // The plan is made from what the page asks for (`backend`, `?threads=`) and what this browser and
-// host allow, before anything is loaded: the threaded build is taken only when the model is to
-// run on the CPU anyway ('cpu', or 'auto' without a WebGPU adapter). Where the threaded build
-// cannot start, the single-threaded one runs and the plan says why.
+// host allow, before anything is loaded. 'auto' always starts on the CPU (training moves at once);
+// where there is a WebGPU adapter the plan says `race`: the WebGPU build warms up beside it and
+// the faster of the two keeps the run (www/worker/race.js). The CPU runs the threaded build where
+// it can; where that cannot start, the single-threaded one runs and the plan says why.
 
 import { messageOf } from './messages.js';
 
@@ -36,15 +37,17 @@ async function missingWebGpu() {
 /**
  * The plan for `backend` ('auto' | 'webgpu' | 'cpu') and `threads` (the `?threads=` text, or
  * null): `{ build: 'pkg' | 'pkg-threads', backend (what to ask the facade for), fallbackReason
- * (why 'auto' runs on the CPU), threads, threadsNote (why fewer threads than asked, or null) }`.
+ * (why 'auto' has no WebGPU to race), race ('auto' with an adapter: WebGPU warms up beside the
+ * CPU run), threads, threadsNote (why fewer threads than asked, or null) }`.
  */
 export async function planBuild({ backend = 'auto', threads = null } = {}) {
   // The page reports a bad `?backend=` and goes on with 'auto': so does the plan.
   if (!['auto', 'webgpu', 'cpu'].includes(backend)) backend = 'auto';
-  const plan = { build: 'pkg', backend, fallbackReason: null, threads: 1, threadsNote: null };
+  const plan = { build: 'pkg', backend, fallbackReason: null, race: false, threads: 1, threadsNote: null };
   if (backend === 'auto') {
     plan.fallbackReason = await missingWebGpu();
-    if (plan.fallbackReason) plan.backend = 'cpu';
+    plan.race = !plan.fallbackReason;
+    plan.backend = 'cpu';
   }
   if (plan.backend !== 'cpu') return plan;
 
@@ -63,6 +66,17 @@ export async function planBuild({ backend = 'auto', threads = null } = {}) {
     return plan;
   }
   return { ...plan, build: 'pkg-threads', threads: wanted };
+}
+
+/** "google swiftshader", "nvidia ampere", or the adapter's description; null if unknown. */
+export async function describeBrowserAdapter() {
+  try {
+    const info = (await navigator.gpu?.requestAdapter())?.info;
+    if (!info) return null;
+    return info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
 }
 
 /** Imports and initialises one build: `{ module, wasm }`. */
@@ -92,4 +106,13 @@ export async function loadBuild(plan) {
     }
   }
   return { ...(await load('pkg')), plan };
+}
+
+/**
+ * The WebGPU build, for the race beside a CPU run: `{ module, wasm, adapter }` (the same module
+ * as the run's when that is pkg/ too; wasm-bindgen initialises it once).
+ */
+export async function loadGpuBuild() {
+  const [loaded, adapter] = await Promise.all([load('pkg'), describeBrowserAdapter()]);
+  return { ...loaded, adapter };
 }

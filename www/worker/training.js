@@ -6,6 +6,7 @@
 import { Event } from '../protocol.js';
 import { evaluateInBackground } from './evaluation.js';
 import { emit, messageOf } from './messages.js';
+import { runTrial, trialDue } from './race.js';
 import { saveIfDue, saveInBackground } from './runs.js';
 import { emptyLog, record, requireData } from './state.js';
 
@@ -22,35 +23,51 @@ const CHUNK = {
 /** For this long after a drag's or a drawing's request, training chunks are a single step. */
 const INTERACTIVE_MS = 500;
 
+/**
+ * One chunk of `n` training steps of the run: its metrics are recorded and sent, an epoch's end
+ * starts a test bound, the run is saved when due. Resolves to the metrics; on a divergence (the
+ * facade rolled the run back to m.step, the start of its last healthy chunk) training pauses, the
+ * page is told, and the metrics say `diverged`.
+ */
+export async function runChunk(trainer, n) {
+  const m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(n));
+  if (m.diverged) {
+    // Suggest a tenth of the rate, no more than the default (a rate far above it rarely works
+    // for this model).
+    trainer.running = false;
+    trainer.lastStep = m.step;
+    const learningRate = trainer.session.config().learningRate;
+    const fallback = trainer.facade.configSchema().defaults.learningRate;
+    const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
+    emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
+    return m;
+  }
+  if (!Number.isFinite(m.loss) || m.loss === 0) {
+    throw new Error(`training produced a loss of ${m.loss} at step ${m.step}`);
+  }
+  trainer.lastStep = m.step;
+  record(trainer.runLog.train, m);
+  emit(Event.metrics, m);
+  if (m.epochEnded) evaluateInBackground(trainer);
+  saveIfDue(trainer);
+  return m;
+}
+
 /** Training loop: chunks until `trainer.running` goes false or a call fails. */
 async function trainLoop(trainer) {
   emit(Event.running, { running: true });
   try {
     while (trainer.running) {
+      if (trialDue(trainer)) {
+        // WebGPU is warm: time it against the CPU on the run's next steps (www/worker/race.js).
+        await runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+        continue;
+      }
       // While the user drags or draws, one step per chunk, so the next decode waits less.
       const interactive = performance.now() - trainer.queue.lastUrgentAt < INTERACTIVE_MS;
-      const m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(interactive ? 1 : trainer.stepsPerChunk));
-      if (m.diverged) {
-        // The facade rolled the run back to m.step (the start of its last healthy chunk). Pause,
-        // and suggest a tenth of the rate, no more than the default (a rate far above it rarely
-        // works for this model).
-        trainer.running = false;
-        trainer.lastStep = m.step;
-        const learningRate = trainer.session.config().learningRate;
-        const fallback = trainer.facade.configSchema().defaults.learningRate;
-        const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
-        emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
-        break;
-      }
-      if (!Number.isFinite(m.loss) || m.loss === 0) {
-        throw new Error(`training produced a loss of ${m.loss} at step ${m.step}`);
-      }
-      trainer.lastStep = m.step;
-      record(trainer.runLog.train, m);
-      emit(Event.metrics, m);
+      const m = await runChunk(trainer, interactive ? 1 : trainer.stepsPerChunk);
+      if (m.diverged) break;
       adaptChunk(trainer, m.msPerStep);
-      if (m.epochEnded) evaluateInBackground(trainer);
-      saveIfDue(trainer);
       // Let requests that came in during the chunk run before the next chunk is queued.
       await trainer.queue.nextTask();
     }
