@@ -12,7 +12,10 @@
 //   Content-Type, and `Vary: Accept-Encoding`; F itself otherwise. Nothing is compressed on the
 //   fly, and a `.gz` (or `.br`) file asked for by its own name is never negotiated: it goes out
 //   as its bytes (the MNIST files data/mnist/*.gz, which the page inflates itself);
-// - `Cache-Control: no-store`, so a rebuilt pkg/ is always the one the browser runs;
+// - `Cache-Control: no-cache` with an `ETag` (the sent file's size and modification time, and its
+//   encoding): the browser keeps what it fetched (the MNIST files, the .wasm) and asks each time
+//   whether it changed, so a second visit costs a 304 per file, and a rebuilt pkg/ is always the
+//   one the browser runs;
 // - 404 for missing files and for hidden paths (any segment starting with "."), 403 for paths
 //   that would leave the root (`..`, or a symbolic link pointing outside it);
 // - the site's files only: index.html, www/, pkg/, data/mnist/, models/ (what dist/ holds); the
@@ -256,16 +259,28 @@ async function handle(root, request, response, log) {
     if (variant) ({ path: body, size, coding: encoding } = variant);
   }
 
+  const sent = encoding ? await stat(body) : info;
+  const etag = `W/"${sent.size.toString(36)}-${Math.floor(sent.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
+  const common = {
+    ETag: etag,
+    'Cache-Control': 'no-cache',
+    ...(variants.length ? { Vary: 'Accept-Encoding' } : {}),
+    ...ISOLATION_HEADERS,
+  };
+  const known = request.headers['if-none-match'];
+  if (known && known.split(',').some((tag) => tag.trim() === etag)) {
+    log(`304 ${request.method} ${request.url}`);
+    response.writeHead(304, common);
+    return response.end();
+  }
   log(`200 ${request.method} ${request.url}${encoding ? ` (${encoding})` : ''}`);
   response.writeHead(200, {
     'Content-Type': contentType(real),
     'Content-Length': size,
     ...(encoding ? { 'Content-Encoding': encoding } : {}),
-    ...(variants.length ? { Vary: 'Accept-Encoding' } : {}),
-    'Cache-Control': 'no-store',
+    ...common,
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    ...ISOLATION_HEADERS,
   });
   if (request.method === 'HEAD') return response.end();
   await new Promise((resolveStream, rejectStream) => {

@@ -15,7 +15,7 @@
 //   runs.js        the run saved in the browser and as a file, and resumed
 
 import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
-import { fetchMnist } from './worker/data.js';
+import { fetchMnist, releaseMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
 import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
@@ -69,6 +69,9 @@ function transferables(value) {
  * `backend` and `?threads=`).
  */
 function loadFacade(wanted = {}) {
+  // The data do not depend on the build: fetch them while the module compiles. A failure is
+  // reported when loadData asks for them.
+  fetchMnist().catch(() => {});
   trainer.facadeLoading ??= (async () => {
     const { module, wasm, plan } = await loadBuild(await planBuild(wanted));
     trainer.wasm = wasm;
@@ -136,6 +139,7 @@ async function loadData(id) {
   // The wasm memory before and after, so the page (and a test) can see what the data costs.
   const before = trainer.wasm.memory.buffer.byteLength;
   const counts = await trainer.queue.enqueue(() => trainer.session.loadData(...files));
+  releaseMnist();
   trainer.dataLoaded = true;
   const after = trainer.wasm.memory.buffer.byteLength;
   if (trainer.plan.race && !trainer.race) startRace(trainer, files, { forceWinner: trainer.forceRaceWinner });

@@ -107,8 +107,23 @@ describe('serving files', () => {
     assert.equal(response.headers['content-type'], 'text/javascript; charset=utf-8');
     assert.equal(response.headers['content-encoding'], undefined);
     assert.equal(response.headers['vary'], 'Accept-Encoding');
-    assert.equal(response.headers['cache-control'], 'no-store');
+    assert.equal(response.headers['cache-control'], 'no-cache');
     assert.equal(Number(response.headers['content-length']), Buffer.byteLength(js));
+  });
+
+  test('a second request with the ETag gets 304 and no body; another encoding gets 200', async () => {
+    const first = await get(`${server.url}www/main.js`, { headers: { 'Accept-Encoding': 'br' } });
+    const etag = first.headers.etag;
+    assert.match(etag, /^W\/"[0-9a-z]+-[0-9a-z]+-br"$/);
+    const again = await get(`${server.url}www/main.js`, { headers: { 'Accept-Encoding': 'br', 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
+    assert.equal(again.headers.etag, etag);
+    assert.equal(again.headers['cross-origin-embedder-policy'], 'require-corp');
+    // Without br the plain file goes out: another ETag, so the cached br body is not reused.
+    const plain = await get(`${server.url}www/main.js`, { headers: { 'If-None-Match': etag } });
+    assert.equal(plain.status, 200);
+    assert.notEqual(plain.headers.etag, etag);
   });
 
   test('br when accepted, with the file\'s own type and the sibling\'s length', async () => {

@@ -40,9 +40,30 @@ async function fetchInflated(name, onBytes, onLength) {
 
 /**
  * The four IDX files' bytes (train images, train labels, test images, test labels), fetched in
- * parallel; `report(progress)` (protocol.js's LoadProgress) at most every 50 ms, and once at the end.
+ * parallel, once per worker: the first call starts the fetches (the worker starts them with its
+ * first request, so they overlap the module's compilation), later calls share them.
+ * `report(progress)` (protocol.js's LoadProgress) at most every 50 ms, and once at the end; a
+ * caller that comes late hears the progress from then on.
  */
-export async function fetchMnist(report) {
+export function fetchMnist(report = null) {
+  if (report) download.listeners.add(report);
+  download.files ??= fetchAll()
+    .catch((error) => {
+      download.files = null; // a later call tries again
+      throw error;
+    })
+    .finally(() => download.listeners.clear());
+  return download.files;
+}
+
+/** Lets go of the fetched files (the model has its own copy): a later fetchMnist fetches again. */
+export function releaseMnist() {
+  download.files = null;
+}
+
+const download = { files: null, listeners: new Set() };
+
+async function fetchAll() {
   let loaded = 0;
   let total = 0;
   let lengthsKnown = 0;
@@ -52,7 +73,8 @@ export async function fetchMnist(report) {
     if (!force && now - lastPost < 50) return;
     lastPost = now;
     // Until every Content-Length is in, the total is not known: report it as 0 (indeterminate).
-    report({ loaded, total: lengthsKnown === DATA_FILES.length ? total : 0, file });
+    const state = { loaded, total: lengthsKnown === DATA_FILES.length ? total : 0, file };
+    for (const report of download.listeners) report(state);
   };
   const files = await Promise.all(
     DATA_FILES.map(([, name]) =>

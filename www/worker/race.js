@@ -18,6 +18,8 @@ import { Event } from '../protocol.js';
 import { loadGpuBuild } from './facade.js';
 import { emit, messageOf } from './messages.js';
 
+/** The warm-up waits for the run's first step this long at most (the page may not train at once). */
+const WARM_UP_DELAY_MS = 1500;
 /** Throw-away training chunks of the warm-up (the first compiles, the last is timed: `estimate`). */
 const WARM_UP_CHUNKS = [1, 1, 2];
 /** The CPU trains this long in the trial (after one untimed step); WebGPU the same steps. */
@@ -85,6 +87,9 @@ export function gpuLostInRace(trainer, why) {
 }
 
 async function warmUp(trainer, race, files) {
+  // The first training step goes first: loading the WebGPU build and its copy of the data holds
+  // this worker's thread for a moment.
+  await firstStepOrIdle(trainer);
   const { module, wasm, adapter } = await loadGpuBuild();
   race.module = module;
   race.wasm = wasm;
@@ -111,6 +116,14 @@ async function warmUp(trainer, race, files) {
   race.estimate = last.examplesPerSecond;
   race.phase = 'warm';
   announce(trainer);
+}
+
+/** Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one. */
+async function firstStepOrIdle(trainer) {
+  const started = performance.now();
+  while (trainer.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Whether the trial should run now (called by the training loop before each chunk). */
