@@ -11,7 +11,9 @@
 //   `Accept-Encoding` allows (br before gzip) is sent with `Content-Encoding` and F's own
 //   Content-Type, and `Vary: Accept-Encoding`; F itself otherwise. Nothing is compressed on the
 //   fly, and a `.gz` (or `.br`) file asked for by its own name is never negotiated: it goes out
-//   as its bytes (the MNIST files data/mnist/*.gz, which the page inflates itself);
+//   as its bytes (data/mnist/*.gz, which the page inflates itself where a host sends the IDX files
+//   uncompressed). F need not exist itself: where only F.gz does (the repository's MNIST files),
+//   a client that accepts gzip gets it as F, with `Content-Encoding: gzip`; others get 404;
 // - `Cache-Control: no-cache` with an `ETag` (the sent file's size and modification time, and its
 //   encoding): the browser keeps what it fetched (the MNIST files, the .wasm) and asks each time
 //   whether it changed, so a second visit costs a 304 per file, and a rebuilt pkg/ is always the
@@ -235,19 +237,21 @@ async function handle(root, request, response, log) {
     path = join(path, 'index.html');
     info = await stat(path).catch(() => null);
   }
-  if (!info?.isFile()) return reply(404, 'Not Found');
+  // A file may exist only compressed (F.gz, F.br without F, as the repository has the MNIST
+  // files): it is served to clients that accept that coding, as nginx's `gzip_static always` does.
+  const exists = Boolean(info?.isFile());
 
   // The resolved file, after symbolic links, must still lie inside the root.
   const inside = (real) => real === root || real.startsWith(root + sep);
-  const real = await realpath(path);
-  if (!inside(real)) return reply(403, 'Forbidden');
+  const real = exists ? await realpath(path) : null;
+  if (real && !inside(real)) return reply(403, 'Forbidden');
 
   // Precompressed siblings (F.br, F.gz) of a file that is not itself a compressed one.
   let body = real;
-  let size = info.size;
+  let size = info?.size;
   let encoding = null;
   const variants = [];
-  if (!ENCODINGS.some(([, suffix]) => real.toLowerCase().endsWith(suffix))) {
+  if (!ENCODINGS.some(([, suffix]) => path.toLowerCase().endsWith(suffix))) {
     for (const [coding, suffix] of ENCODINGS) {
       const sibling = await realpath(path + suffix).catch(() => null);
       if (!sibling || !inside(sibling)) continue;
@@ -258,6 +262,7 @@ async function handle(root, request, response, log) {
     const variant = variants.find((candidate) => candidate.coding === chosen);
     if (variant) ({ path: body, size, coding: encoding } = variant);
   }
+  if (!exists && !encoding) return reply(404, 'Not Found');
 
   const sent = encoding ? await stat(body) : info;
   const etag = `W/"${sent.size.toString(36)}-${Math.floor(sent.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
@@ -275,7 +280,7 @@ async function handle(root, request, response, log) {
   }
   log(`200 ${request.method} ${request.url}${encoding ? ` (${encoding})` : ''}`);
   response.writeHead(200, {
-    'Content-Type': contentType(real),
+    'Content-Type': contentType(path),
     'Content-Length': size,
     ...(encoding ? { 'Content-Encoding': encoding } : {}),
     ...common,

@@ -47,7 +47,7 @@ async function startPython() {
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-4000);
+    stderr = (stderr + chunk).slice(-40_000);
   });
   const exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
   // Should this process die before after() runs, the server goes with it.
@@ -126,11 +126,15 @@ function filesUnder(dir, prefix = '') {
 
 test('dist/ holds the page and nothing else; every .br and .gz sibling decodes to its file', () => {
   const files = filesUnder(DIST);
-  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+\.gz|models\/[a-z0-9-]+\.(bpk|json|log))(\.br|\.gz)?$/;
+  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+-ubyte|models\/[a-z0-9-]+\.(bpk|json|log))(\.br|\.gz)?$/;
   assert.deepEqual(files.filter((path) => !allowed.test(path)), [], 'files that are not part of the site');
   const dataFiles = files.filter((path) => path.startsWith('data/'));
-  assert.deepEqual(dataFiles.sort(), REQUIRED.filter((path) => path.startsWith('data/')).sort(), 'the data .gz files as they are, no siblings');
-  const originals = files.filter((path) => /\.(html|js|mjs|css|json|svg|log|wasm|bpk)$/.test(path));
+  const idx = REQUIRED.filter((path) => path.startsWith('data/')).map((path) => path.replace(/\.gz$/, ''));
+  assert.deepEqual(dataFiles.sort(), idx.flatMap((path) => [path, `${path}.br`, `${path}.gz`]).sort(), 'the IDX files, each with .br and .gz siblings');
+  for (const path of idx) {
+    assert.ok(readFileSync(join(DIST, path)).equals(gunzipSync(readFileSync(join(REPO, `${path}.gz`)))), `${path} is data/mnist's ${path}.gz inflated`);
+  }
+  const originals = files.filter((path) => /\.(html|js|mjs|css|json|svg|log|wasm|bpk)$|-ubyte$/.test(path));
   assert.ok(originals.length >= 10, `files with siblings: ${originals.join(', ')}`);
   for (const path of originals) {
     const bytes = readFileSync(join(DIST, path));
@@ -176,6 +180,8 @@ describe('the built site (dist/) on a plain static server', { timeout: 300_000 }
       // A host without the isolation headers gets the single-threaded build, and the badge says why.
       const badge = (await p.page.locator('[data-testid="backend"]').textContent()).trim();
       assert.match(badge, /^CPU, 1 thread — this host does not allow threads/, badge);
+      // This host sends the IDX files as they are (55 MB): the page took the .gz files instead.
+      assert.match(server.requests(), /"GET \/data\/mnist\/train-images-idx3-ubyte\.gz HTTP/, 'the .gz fetched by name');
       assert.deepEqual(p.errors, [], 'no console errors');
     } finally {
       await p.close();
@@ -208,7 +214,7 @@ describe('the built site (dist/) on scripts/serve.mjs, brotli negotiated', { tim
     await server?.close();
   });
 
-  test('the page gets its files with Content-Encoding br, the data .gz as bytes, and opens on the trained model', async () => {
+  test('the page gets its files with Content-Encoding br, the data too, and opens on the trained model', async () => {
     const p = await open(browser, `${server.url}index.html?backend=cpu`);
     // What the server sent, by path: the coding, or null for the file as it is.
     const encodings = new Map();
@@ -226,7 +232,8 @@ describe('the built site (dist/) on scripts/serve.mjs, brotli negotiated', { tim
       if (threaded) assert.match((await p.page.locator('[data-testid="backend"]').textContent()).trim(), /^CPU, \d+ threads/);
       assert.equal(encodings.get('/www/main.js'), 'br');
       assert.equal(encodings.get('/models/latent2.bpk'), 'br');
-      assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte.gz'), null, 'the data as it is, never re-encoded');
+      assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte'), 'br', 'the data in brotli');
+      assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte.gz'), undefined, 'no .gz fetched where brotli came');
       assert.deepEqual(p.errors, [], 'no console errors');
     } finally {
       await p.close();

@@ -177,6 +177,19 @@ describe('serving files', () => {
     }
   });
 
+  test('a file that exists only as F.gz is F with Content-Encoding gzip to a client that takes gzip, and 404 to one that does not', async () => {
+    const response = await get(`${server.url}data/mnist/digits`, { headers: { 'Accept-Encoding': 'gzip, deflate, br' } });
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, data);
+    assert.equal(response.headers['content-encoding'], 'gzip');
+    assert.equal(response.headers['content-type'], 'application/octet-stream');
+    assert.equal(Number(response.headers['content-length']), data.length);
+    const plain = await get(`${server.url}data/mnist/digits`);
+    assert.equal(plain.status, 404);
+    const missing = await get(`${server.url}data/mnist/nothing`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(missing.status, 404);
+  });
+
   test('a sibling asked for by name is bytes, not an encoding', async () => {
     const response = await get(`${server.url}www/main.js.br`, { headers: { 'Accept-Encoding': 'br, gzip' } });
     assert.equal(response.body.toString(), 'BR-OF-MAIN');
