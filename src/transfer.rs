@@ -41,23 +41,11 @@ fn read_error(e: impl std::fmt::Debug) -> VaeError {
     VaeError::Read(format!("{e:?}"))
 }
 
-/// Reads one-element tensors back in one asynchronous transaction.
+/// Reads one-element tensors back, in one read: they are joined into one tensor first (on
+/// WebGPU each tensor of a transaction is a read-back of its own, a `mapAsync` and its round trip).
 pub async fn read_scalars<const N: usize>(tensors: [Tensor<1>; N]) -> Result<[f32; N]> {
-    let mut tx = Transaction::default();
-    for t in tensors {
-        tx = tx.register(t);
-    }
-    let data = tx.execute_async().await.map_err(read_error)?;
-    let mut out = [0.0; N];
-    for (o, d) in out.iter_mut().zip(data) {
-        *o = d
-            .try_into_vec::<f32>()
-            .map_err(read_error)?
-            .first()
-            .copied()
-            .ok_or_else(|| VaeError::Read("empty tensor".into()))?;
-    }
-    Ok(out)
+    let values = read_values(Tensor::cat(tensors.into(), 0)).await?;
+    values.try_into().map_err(|v: Vec<f32>| VaeError::Read(format!("expected {N} values, read {}", v.len())))
 }
 
 /// Reads a tensor back as row-major host values, asynchronously.
@@ -65,12 +53,12 @@ pub async fn read_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.into_data_async().await.map_err(read_error)?.try_into_vec::<f32>().map_err(read_error)
 }
 
-/// Reads two tensors back, row-major, in one asynchronous transaction.
+/// Reads two tensors of the same shape back, row-major, in one read (joined along the first
+/// dimension, then split on the host).
 pub async fn read_pair<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<[Vec<f32>; 2]> {
-    let data = Transaction::default().register(a).register(b).execute_async().await.map_err(read_error)?;
-    let mut it = data.into_iter().map(|d| d.try_into_vec::<f32>().map_err(read_error));
-    let first = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
-    let second = it.next().ok_or_else(|| VaeError::Read("missing tensor".into()))??;
+    debug_assert_eq!(a.dims(), b.dims(), "read_pair reads two tensors of one shape");
+    let mut first = read_values(Tensor::cat(vec![a, b], 0)).await?;
+    let second = first.split_off(first.len() / 2);
     Ok([first, second])
 }
 

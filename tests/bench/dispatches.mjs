@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // WebGPU work per training step, counted in the page's model worker:
-//   node tests/bench/dispatches.mjs [--warmup-steps 3] [--steps 4]
+//   node tests/bench/dispatches.mjs [--warmup-steps 3] [--steps 4] [--steps-only]
 //
 // Wraps, inside the worker (the only place the model lives), the WebGPU calls that cost a GPU
 // time whatever its speed: compute dispatches (GPUComputePassEncoder.dispatchWorkgroups),
@@ -10,8 +10,10 @@
 // from the benchmark when the worker starts. These counts do not depend on the machine, so they
 // say what a real GPU would be asked to do where there is none (SwiftShader here).
 //
-// For the standard configuration (784-400-20, M = 100), with the explorer blocked (training alone)
-// and with it (the page as a visitor has it): pipelines compiled by the end of the first step, then
+// For the standard configuration (784-400-20, M = 100): the training step alone, one step per
+// call as TF.js is driven below (a fresh model, nothing else asked of the worker); then, unless
+// --steps-only, the live page with the explorer blocked (training alone, with the page's chunks
+// and test bounds) and with it (the page as a visitor has it): pipelines compiled by the end of the first step, then
 // per step over `--steps` steps after `--warmup-steps`, and examples/s over those steps. Then the
 // same model in TF.js 4.22's WebGPU backend (tests/bench/tfjs/vae-worker.js, in a worker of the
 // same browser, with the same counters; a dev-dependency of this benchmark only), one read-back per
@@ -108,6 +110,40 @@ async function measure(app, { explorer }) {
   return result;
 }
 
+/**
+ * The training step alone, driven as TF.js's is: one step per call (`?faults=1`'s trainSteps, a
+ * fresh model, nothing else asked of the worker), so the counts are the step's own.
+ */
+async function measureSteps(app) {
+  let worker = null;
+  const setup = (page) => {
+    page.on('worker', (w) => {
+      worker = w;
+      w.evaluate(installCounters).catch(() => {});
+    });
+    return page.route('**/www/explorer/index.js', (route) => route.abort());
+  };
+  const p = await app.page({ backend: 'webgpu', model: 'scratch', faults: '1', ...CONFIG }, { waitForReady: false, setup });
+  await p.page.waitForSelector('[data-testid="start"]:not([disabled])', { timeout: 300_000 });
+  if (!worker) throw new Error('no worker started');
+  const counts = () => worker.evaluate(() => ({ ...self.__gpuCounts }));
+  const step = () => p.page.evaluate(() => window.__faults.trainSteps(1));
+  const atReady = await counts();
+  await step();
+  const afterFirst = await counts();
+  for (let i = 1; i < WARMUP_STEPS; i++) await step();
+  const c0 = await counts();
+  let ms = 0;
+  for (let i = 0; i < STEPS; i++) ms += (await step()).msPerStep;
+  const c1 = await counts();
+  await p.close();
+  const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / STEPS).toFixed(1))]));
+  const examplesPerSecond = Number(((STEPS * CONFIG.batch) / (ms / 1000)).toFixed(1));
+  const result = { who: 'ours, one step a call', steps: STEPS, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
+  report(result);
+  return result;
+}
+
 function report({ who, steps, pipelinesAtReady, pipelinesByFirstStep, perStep, examplesPerSecond }) {
   console.log(
     `webgpu standard, ${who.padEnd(20)} per step over ${steps} steps: ${perStep.dispatches} dispatches, ` +
@@ -181,7 +217,8 @@ async function measureTfjs(app) {
 const app = await openApp({ webgpu: true });
 const runs = [];
 try {
-  for (const explorer of [false, true]) runs.push(await measure(app, { explorer }));
+  runs.push(await measureSteps(app));
+  if (!args.includes('--steps-only')) for (const explorer of [false, true]) runs.push(await measure(app, { explorer }));
   runs.push(await measureTfjs(app));
 } finally {
   await app.close();
