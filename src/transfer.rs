@@ -53,12 +53,12 @@ pub async fn read_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.into_data_async().await.map_err(read_error)?.try_into_vec::<f32>().map_err(read_error)
 }
 
-/// Reads two tensors of the same shape back, row-major, in one read (joined along the first
-/// dimension, then split on the host).
-pub async fn read_pair<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Result<[Vec<f32>; 2]> {
-    debug_assert_eq!(a.dims(), b.dims(), "read_pair reads two tensors of one shape");
-    let mut first = read_values(Tensor::cat(vec![a, b], 0)).await?;
-    let second = first.split_off(first.len() / 2);
+/// Reads two tensors back, each row-major, in one read (flattened and joined, then split on the
+/// host).
+pub async fn read_pair<const D: usize, const E: usize>(a: Tensor<D>, b: Tensor<E>) -> Result<[Vec<f32>; 2]> {
+    let (na, nb) = (a.shape().num_elements(), b.shape().num_elements());
+    let mut first = read_values(Tensor::cat(vec![a.reshape([na]), b.reshape([nb])], 0)).await?;
+    let second = first.split_off(na);
     Ok([first, second])
 }
 
