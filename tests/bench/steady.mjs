@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Steady-state training speed in the page, as a visitor sees it over a minute or more:
-//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu] [--threads N]
+//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu] [--threads N] [--no-explorer]
 //
 // Opens the real page (from scratch, the standard configuration: 784-400-20, M = 100), presses
 // Start, waits out the warm-up, then reads the examples-seen readout once a second. Prints the
@@ -22,6 +22,8 @@ const BACKEND = option('--backend', 'cpu');
 // The page's ?threads= (the CPU's threads; the page's own choice when not given).
 const THREADS = option('--threads', null);
 const WINDOW = 10;
+// Without the explorer (its module blocked): the worker trains alone, as the native trainer does.
+const EXPLORER = !args.includes('--no-explorer');
 
 const missing = missingArtifacts();
 if (missing.length) {
@@ -31,7 +33,8 @@ if (missing.length) {
 
 const app = await openApp({ webgpu: BACKEND !== 'cpu' });
 try {
-  const p = await app.page({ backend: BACKEND, latentDim: String(LATENT), hidden: '400', batch: '100', ...(THREADS ? { threads: THREADS } : {}) });
+  const setup = EXPLORER ? null : (page) => page.route('**/www/explorer/index.js', (route) => route.abort());
+  const p = await app.page({ backend: BACKEND, latentDim: String(LATENT), hidden: '400', batch: '100', ...(THREADS ? { threads: THREADS } : {}) }, { setup });
   const threads = await p.read('backend', 'data-threads');
   console.log(`backend ${await p.read('backend', 'data-backend')}, threads ${threads || '—'}: ${(await p.text('backend')).trim()}`);
   await p.click('start');
