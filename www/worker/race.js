@@ -77,7 +77,6 @@ function end(trainer, result) {
   race.wasm = null;
   race.phase = 'done';
   race.result = { winner: 'cpu', ...result };
-  trainer.dataFiles = null;
   announce(trainer);
 }
 
