@@ -248,7 +248,7 @@ async function handle(root, request, response, log) {
 
   // Precompressed siblings (F.br, F.gz) of a file that is not itself a compressed one.
   let body = real;
-  let size = info?.size;
+  let sent = info; // the stat of what goes out (F, or the sibling chosen)
   let encoding = null;
   const variants = [];
   if (!ENCODINGS.some(([, suffix]) => path.toLowerCase().endsWith(suffix))) {
@@ -256,15 +256,14 @@ async function handle(root, request, response, log) {
       const sibling = await realpath(path + suffix).catch(() => null);
       if (!sibling || !inside(sibling)) continue;
       const siblingInfo = await stat(sibling).catch(() => null);
-      if (siblingInfo?.isFile()) variants.push({ coding, path: sibling, size: siblingInfo.size });
+      if (siblingInfo?.isFile()) variants.push({ coding, path: sibling, info: siblingInfo });
     }
     const chosen = negotiateEncoding(request.headers['accept-encoding'], variants.map((variant) => variant.coding));
     const variant = variants.find((candidate) => candidate.coding === chosen);
-    if (variant) ({ path: body, size, coding: encoding } = variant);
+    if (variant) ({ path: body, info: sent, coding: encoding } = variant);
   }
   if (!exists && !encoding) return reply(404, 'Not Found');
 
-  const sent = encoding ? await stat(body) : info;
   const etag = `W/"${sent.size.toString(36)}-${Math.floor(sent.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
   const common = {
     ETag: etag,
@@ -281,7 +280,7 @@ async function handle(root, request, response, log) {
   log(`200 ${request.method} ${request.url}${encoding ? ` (${encoding})` : ''}`);
   response.writeHead(200, {
     'Content-Type': contentType(path),
-    'Content-Length': size,
+    'Content-Length': sent.size,
     ...(encoding ? { 'Content-Encoding': encoding } : {}),
     ...common,
     'X-Content-Type-Options': 'nosniff',

@@ -160,7 +160,6 @@ export const PLANE_DIGITS = 2000;
  * @typedef {object} RaceState  The backend race (www/worker/race.js).
  * @property {'warming'|'warm'|'trial'|'done'} phase
  * @property {number|null} warmMs      how long WebGPU took to warm up (ms, from the data being in)
- * @property {number|null} estimate    examples/s of WebGPU's last warm-up steps (beside the CPU run)
  * @property {string|null} adapter     the browser's name for the adapter
  * @property {'webgpu'|'cpu'} [winner] (done) the backend that has the run
  * @property {{webgpu: number, cpu: number}} [rates]  (done, after a trial) examples/s of each on the same steps

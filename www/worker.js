@@ -19,10 +19,10 @@ import { fetchMnist, releaseMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
 import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
-import { gpuLostInRace, raceState, runTrial, startRace } from './worker/race.js';
+import { gpuLostInRace, raceState, startRace } from './worker/race.js';
 import { adoptResumed, checkpointBytes, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
 import { createTrainer, requireData, requireSession } from './worker/state.js';
-import { pause, runChunk, start, startOver } from './worker/training.js';
+import { pause, raceTrial, start, startOver } from './worker/training.js';
 
 const trainer = createTrainer();
 
@@ -183,7 +183,7 @@ async function raceTrialNow() {
   if (trainer.race.phase !== 'warm') throw new Error(`the race is ${trainer.race.phase}${trainer.race.result?.reason ? `: ${trainer.race.result.reason}` : ''}`);
   trainer.running = true; // the trial's CPU steps run as the loop's would
   try {
-    return await runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+    return await raceTrial(trainer);
   } finally {
     trainer.running = false;
   }

@@ -76,7 +76,12 @@ async function waitForStep(p, predicate, timeout = 600_000) {
   }
 }
 
-async function measure(app, { explorer }) {
+/**
+ * Opens the page on WebGPU with `query`, the counters installed in its model worker (the explorer
+ * blocked unless `explorer`), and waits until Start is enabled: `{ p, counts }`, where `counts()`
+ * reads the worker's counters.
+ */
+async function openCounted(app, query, { explorer }) {
   let worker = null;
   const setup = (page) => {
     page.on('worker', (w) => {
@@ -86,10 +91,17 @@ async function measure(app, { explorer }) {
     if (!explorer) return page.route('**/www/explorer/index.js', (route) => route.abort());
     return null;
   };
-  const p = await app.page({ backend: 'webgpu', ...CONFIG }, { waitForReady: false, setup });
+  const p = await app.page({ backend: 'webgpu', ...CONFIG, ...query }, { waitForReady: false, setup });
   await p.page.waitForSelector('[data-testid="start"]:not([disabled])', { timeout: 300_000 });
   if (!worker) throw new Error('no worker started');
-  const counts = () => worker.evaluate(() => ({ ...self.__gpuCounts }));
+  return { p, counts: () => worker.evaluate(() => ({ ...self.__gpuCounts })) };
+}
+
+/** Counts per step between two readings of the counters, over `steps` steps. */
+const perStepOf = (c0, c1, steps) => Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / steps).toFixed(1))]));
+
+async function measure(app, { explorer }) {
+  const { p, counts } = await openCounted(app, {}, { explorer });
   const atReady = await counts();
   await p.click('start');
   await waitForStep(p, (s) => s >= 1);
@@ -103,7 +115,7 @@ async function measure(app, { explorer }) {
   const c1 = await counts();
   await p.click('pause');
   await p.close();
-  const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / (s1 - s0)).toFixed(1))]));
+  const perStep = perStepOf(c0, c1, s1 - s0);
   const examplesPerSecond = Number((((s1 - s0) * CONFIG.batch) / seconds).toFixed(1));
   const result = { who: explorer ? 'ours, page' : 'ours, training alone', steps: s1 - s0, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
   report(result);
@@ -115,18 +127,7 @@ async function measure(app, { explorer }) {
  * fresh model, nothing else asked of the worker), so the counts are the step's own.
  */
 async function measureSteps(app) {
-  let worker = null;
-  const setup = (page) => {
-    page.on('worker', (w) => {
-      worker = w;
-      w.evaluate(installCounters).catch(() => {});
-    });
-    return page.route('**/www/explorer/index.js', (route) => route.abort());
-  };
-  const p = await app.page({ backend: 'webgpu', model: 'scratch', faults: '1', ...CONFIG }, { waitForReady: false, setup });
-  await p.page.waitForSelector('[data-testid="start"]:not([disabled])', { timeout: 300_000 });
-  if (!worker) throw new Error('no worker started');
-  const counts = () => worker.evaluate(() => ({ ...self.__gpuCounts }));
+  const { p, counts } = await openCounted(app, { model: 'scratch', faults: '1' }, { explorer: false });
   const step = () => p.page.evaluate(() => window.__faults.trainSteps(1));
   const atReady = await counts();
   await step();
@@ -137,7 +138,7 @@ async function measureSteps(app) {
   for (let i = 0; i < STEPS; i++) ms += (await step()).msPerStep;
   const c1 = await counts();
   await p.close();
-  const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / STEPS).toFixed(1))]));
+  const perStep = perStepOf(c0, c1, STEPS);
   const examplesPerSecond = Number(((STEPS * CONFIG.batch) / (ms / 1000)).toFixed(1));
   const result = { who: 'ours, one step a call', steps: STEPS, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
   report(result);
@@ -203,7 +204,7 @@ async function measureTfjs(app) {
     let ms = 0;
     for (let i = 0; i < STEPS; i++) ms += (await ask('train', 1)).ms;
     const c1 = await ask('counts');
-    const perStep = Object.fromEntries(Object.keys(c1).map((k) => [k, Number(((c1[k] - c0[k]) / STEPS).toFixed(1))]));
+    const perStep = perStepOf(c0, c1, STEPS);
     const examplesPerSecond = Number(((STEPS * CONFIG.batch) / (ms / 1000)).toFixed(1));
     const result = { who: 'TF.js 4.22 WebGPU', steps: STEPS, pipelinesAtReady: atReady.pipelines, pipelinesByFirstStep: afterFirst.pipelines, perStep, examplesPerSecond };
     report(result);

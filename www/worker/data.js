@@ -63,7 +63,7 @@ function idxLength(bytes) {
   const dims = bytes[3];
   if (bytes.length < 4 + 4 * dims) return 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset);
-  let length = 4 + 4 * dims;
+  const length = 4 + 4 * dims;
   let items = 1;
   for (let i = 0; i < dims; i++) items *= view.getUint32(4 + 4 * i);
   return length + items; // unsigned bytes (type 0x08), as MNIST is; the model checks the rest

@@ -20,7 +20,7 @@ import { emit, messageOf } from './messages.js';
 
 /** The warm-up waits for the run's first step this long at most (the page may not train at once). */
 const WARM_UP_DELAY_MS = 1500;
-/** Throw-away training chunks of the warm-up (the first compiles, the last is timed: `estimate`). */
+/** Throw-away training chunks of the warm-up (the first compiles every training pipeline). */
 const WARM_UP_CHUNKS = [1, 1, 2];
 /** The CPU trains this long in the trial (after one untimed step); WebGPU the same steps. */
 const TRIAL_MS = 1000;
@@ -45,7 +45,6 @@ export function startRace(trainer, files, { forceWinner = null } = {}) {
     module: null,
     adapter: null,
     warmMs: null,
-    estimate: null, // examples/s of the warm-up's last chunk (while the CPU trained beside it)
     result: null,
   };
   trainer.race = race;
@@ -57,8 +56,8 @@ export function startRace(trainer, files, { forceWinner = null } = {}) {
 /** The race as the page sees it (protocol.js, RaceState). */
 export function raceState(race) {
   if (!race) return null;
-  const { phase, warmMs, estimate, result, adapter } = race;
-  return { phase, warmMs, estimate, adapter, ...(result ?? {}) };
+  const { phase, warmMs, result, adapter } = race;
+  return { phase, warmMs, adapter, ...(result ?? {}) };
 }
 
 function announce(trainer) {
@@ -98,11 +97,9 @@ async function warmUp(trainer, race, files) {
   const info = await session.init('webgpu');
   if (info.backend !== 'webgpu') throw new Error('the WebGPU build started on the CPU');
   await session.loadData(...files);
-  let last = null;
   for (const steps of WARM_UP_CHUNKS) {
     if (race.phase === 'done') return;
-    last = await session.trainSteps(steps);
-    if (last.diverged) throw new Error('the warm-up steps diverged');
+    if ((await session.trainSteps(steps)).diverged) throw new Error('the warm-up steps diverged');
   }
   // The explorer's calls compile their own pipelines: warm them too, so the first drag after a
   // hand-over does not wait for a compile.
@@ -112,7 +109,6 @@ async function warmUp(trainer, race, files) {
   await session.reconstruct(8);
   if (race.phase === 'done') return;
   race.warmMs = performance.now() - race.startedAt;
-  race.estimate = last.examplesPerSecond;
   race.phase = 'warm';
   announce(trainer);
 }
@@ -229,7 +225,6 @@ async function handOver(trainer, gpu) {
     trainer.wasm = trainer.race.wasm;
     trainer.backend = 'webgpu';
     trainer.stepsPerChunk = 1;
-    trainer.race.session = gpu;
     cpu.free?.();
   });
 }

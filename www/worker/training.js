@@ -53,6 +53,9 @@ export async function runChunk(trainer, n) {
   return m;
 }
 
+/** The backend race's trial, its CPU steps the run's own chunks (null once training stops). */
+export const raceTrial = (trainer) => runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+
 /** Training loop: chunks until `trainer.running` goes false or a call fails. */
 async function trainLoop(trainer) {
   emit(Event.running, { running: true });
@@ -60,7 +63,7 @@ async function trainLoop(trainer) {
     while (trainer.running) {
       if (trialDue(trainer)) {
         // WebGPU is warm: time it against the CPU on the run's next steps (www/worker/race.js).
-        await runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+        await raceTrial(trainer);
         continue;
       }
       // While the user drags or draws, one step per chunk, so the next decode waits less.
