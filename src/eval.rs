@@ -50,6 +50,8 @@ pub struct EvaluationRun {
     next: usize,
     recon: Option<Tensor<1>>,
     kl: Option<Tensor<1>>,
+    /// Pieces each batch is cut into, one a thread (see [`EvaluationRun::on_threads`]).
+    threads: usize,
 }
 
 impl EvaluationRun {
@@ -71,7 +73,17 @@ impl EvaluationRun {
             next: 0,
             recon: None,
             kl: None,
+            threads: 1,
         }
+    }
+
+    /// Spreads each batch over `threads` threads of rayon's pool (the threaded browser build, and
+    /// natively): its rows cut into as many pieces, each propagated on a thread, their sums added.
+    /// The same datapoints and noise, so the same bound up to the order of the sums. Where there is
+    /// no pool, one piece.
+    pub fn on_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Datapoints done so far.
@@ -87,16 +99,39 @@ impl EvaluationRun {
             let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(end)).collect();
             let m = indices.len();
             let d = self.model.latent_dim();
-            let x = tensor2(data.batch(&indices, self.config.binarization, &mut self.rng), m, PIXELS, &self.device);
-            let eps = tensor2(standard_normal(&mut self.rng, m * d), m, d, &self.device);
-            let parts = negative_elbo(&self.model, x, eps, &self.config);
-            // Each batch's mean weighted by its size, so the total is the mean over all datapoints.
-            let (r, k) = (parts.reconstruction.mul_scalar(m as f64), parts.kl.mul_scalar(m as f64));
+            let x = data.batch(&indices, self.config.binarization, &mut self.rng);
+            let eps = standard_normal(&mut self.rng, m * d);
+            let (r, k) = self.sums(&x, &eps, m);
             self.recon = Some(self.recon.take().map_or(r.clone(), |s| s + r));
             self.kl = Some(self.kl.take().map_or(k.clone(), |s| s + k));
         }
         self.next = end;
         self.next < data.len()
+    }
+
+    /// The sums over the `m` rows of `x` (host, m × 784) with noise `eps` (m × d) of the
+    /// reconstruction term and the KL, not read back: in pieces on threads where there are several.
+    fn sums(&self, x: &[f32], eps: &[f32], m: usize) -> (Tensor<1>, Tensor<1>) {
+        let d = self.model.latent_dim();
+        let piece = |(r0, r1): (usize, usize)| {
+            let rows = r1 - r0;
+            let x = tensor2(x[r0 * PIXELS..r1 * PIXELS].to_vec(), rows, PIXELS, &self.device);
+            let eps = tensor2(eps[r0 * d..r1 * d].to_vec(), rows, d, &self.device);
+            let parts = negative_elbo(&self.model, x, eps, &self.config);
+            // Means weighted by their rows: the sums add up to the batch's, and the batches' to the
+            // whole set's.
+            (parts.reconstruction.mul_scalar(rows as f64), parts.kl.mul_scalar(rows as f64))
+        };
+        let pieces = self.threads.min(m);
+        let ranges = (0..pieces).map(|s| (s * m / pieces, (s + 1) * m / pieces));
+        #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
+        let sums: Vec<(Tensor<1>, Tensor<1>)> = {
+            use rayon::prelude::*;
+            ranges.collect::<Vec<_>>().into_par_iter().map(piece).collect()
+        };
+        #[cfg(all(target_family = "wasm", not(feature = "threads")))]
+        let sums: Vec<(Tensor<1>, Tensor<1>)> = ranges.map(piece).collect();
+        sums.into_iter().reduce(|(r, k), (r2, k2)| (r + r2, k + k2)).expect("at least one row")
     }
 
     /// Reads the bound back (one asynchronous read) as the mean over the datapoints done.

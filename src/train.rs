@@ -52,6 +52,43 @@ pub struct ChunkMetrics {
     /// Whether an epoch was completed during this chunk: the moment to evaluate the test bound
     /// (the policy the page and the native trainer share).
     pub epoch_ended: bool,
+    /// Where the chunk's time went, per step.
+    pub profile: StepProfile,
+}
+
+/// Where a chunk's time went, in milliseconds per step, as the thread that runs the steps sees it
+/// (on WebGPU: the time to queue the work, not to do it). What the benchmarks print with
+/// `--profile` (`tests/bench/steady.mjs`): the parts that the threads do not share.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepProfile {
+    /// Keeping the chunk's start to undo it (the save point), once per chunk.
+    pub save_point: f64,
+    /// The minibatch and its noise, on the host.
+    pub batch: f64,
+    /// Forward and back: on several threads, the pieces' (in parallel) until the last is done.
+    pub gradients: f64,
+    /// The pieces' gradients summed (several threads only).
+    pub sum: f64,
+    /// The optimizer's update of every parameter.
+    pub update: f64,
+    /// Reading the chunk's losses back, once per chunk.
+    pub read_back: f64,
+}
+
+impl StepProfile {
+    fn per_step(self, n: usize) -> Self {
+        let n = n.max(1) as f64;
+        let Self { save_point, batch, gradients, sum, update, read_back } = self;
+        Self {
+            save_point: save_point / n,
+            batch: batch / n,
+            gradients: gradients / n,
+            sum: sum / n,
+            update: update / n,
+            read_back: read_back / n,
+        }
+    }
 }
 
 /// Everything a training step changes: the parameters (Burn's tensors are shared, so taking one
@@ -124,6 +161,8 @@ pub struct Trainer {
     /// How many pieces each minibatch is cut into, each propagated forward and back on a thread
     /// of its own (see [`Trainer::set_threads`]).
     shards: usize,
+    /// Where the time of the chunk in progress went (totals, see [`StepProfile`]).
+    profile: StepProfile,
 }
 
 /// The largest weights file read (a 4-layer 4096-unit model is about 300 MB).
@@ -157,6 +196,7 @@ impl Trainer {
             anchor: None,
             best_loss: f64::INFINITY,
             shards: 1,
+            profile: StepProfile::default(),
         })
     }
 
@@ -318,11 +358,14 @@ impl Trainer {
     pub fn step(&mut self, data: &Dataset) -> LossParts {
         let m = self.batcher.batch_size();
         let d = self.config.latent_dim;
+        let started = now_ms();
         let indices = self.batcher.next_batch(&mut self.rng).to_vec();
         let x = data.batch(&indices, self.config.binarization, &mut self.rng);
         let eps = standard_normal(&mut self.rng, self.config.samples * m * d);
+        let batched = now_ms();
+        self.profile.batch += batched - started;
 
-        let (parts, grads) = if self.shards > 1 {
+        let (parts, grads, summing) = if self.shards > 1 {
             self.sharded_gradients(x, eps)
         } else {
             let x = tensor2(x, m, PIXELS, &self.device);
@@ -334,17 +377,22 @@ impl Trainer {
                 reconstruction: parts.reconstruction.inner(),
                 kl: parts.kl.inner(),
             };
-            (parts, grads)
+            (parts, grads, 0.0)
         };
+        let updating = now_ms();
+        self.profile.gradients += updating - batched - summing;
+        self.profile.sum += summing;
         let model = self.model.take().expect("the model is only taken out during an update");
         self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
+        self.profile.update += now_ms() - updating;
         self.step += 1;
         parts
     }
 
     /// The loss parts and gradients of the minibatch `x` (host rows) with noise `eps`, computed in
-    /// `self.shards` pieces on as many threads (see [`Trainer::set_threads`]).
-    fn sharded_gradients(&self, x: Vec<f32>, eps: Vec<f32>) -> (LossParts, GradientsParams) {
+    /// `self.shards` pieces on as many threads (see [`Trainer::set_threads`]), and the
+    /// milliseconds that summing the pieces' gradients took.
+    fn sharded_gradients(&self, x: Vec<f32>, eps: Vec<f32>) -> (LossParts, GradientsParams, f64) {
         let (m, l, d) = (self.batcher.batch_size(), self.config.samples, self.config.latent_dim);
         let pieces: Vec<_> = (0..self.shards)
             .map(|s| {
@@ -387,9 +435,11 @@ impl Trainer {
                 }
             }
         }
+        let summing = now_ms();
         let (parts, grads): (Vec<LossParts>, Vec<GradientsParams>) = results.into_iter().unzip();
         let mut sum = Sum(grads, GradientsParams::new());
         self.model().visit(&mut sum);
+        let summing = now_ms() - summing;
         let parts = parts
             .into_iter()
             .reduce(|a, b| LossParts {
@@ -398,7 +448,7 @@ impl Trainer {
                 kl: a.kl + b.kl,
             })
             .expect("at least one piece");
-        (parts, sum.1)
+        (parts, sum.1, summing)
     }
 
     /// Runs `n` steps and reads their mean losses back once, asynchronously.
@@ -414,8 +464,10 @@ impl Trainer {
         if n == 0 {
             return Err(VaeError::Argument("train_steps needs at least one step".into()));
         }
-        let saved = self.save_point();
         let started = now_ms();
+        self.profile = StepProfile::default();
+        let saved = self.save_point();
+        self.profile.save_point = now_ms() - started;
         let epoch_before = self.batcher.epoch();
         let mut sum: Option<LossParts> = None;
         for _ in 0..n {
@@ -430,7 +482,10 @@ impl Trainer {
             });
         }
         let sum = sum.expect("n > 0 steps should have produced a loss");
-        let [loss, reconstruction, kl] = match read_scalars([sum.loss, sum.reconstruction, sum.kl]).await {
+        let reading = now_ms();
+        let read = read_scalars([sum.loss, sum.reconstruction, sum.kl]).await;
+        self.profile.read_back = now_ms() - reading;
+        let [loss, reconstruction, kl] = match read {
             Ok(values) => values,
             Err(e) => {
                 self.restore(saved);
@@ -466,6 +521,7 @@ impl Trainer {
             examples_per_second: (n * self.batcher.batch_size()) as f64 / elapsed * 1000.0,
             ms_per_step: elapsed / n as f64,
             epoch_ended: self.batcher.epoch() > epoch_before,
+            profile: self.profile.per_step(n),
         })
     }
 }

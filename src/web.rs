@@ -454,9 +454,10 @@ impl VaeSession {
                 Some(p) => p,
                 None => {
                     let trainer = s.trainer.as_ref().ok_or(VaeError::NoData)?;
-                    let device = &s.device.as_ref().ok_or(VaeError::NoData)?.device;
+                    let device = s.device.as_ref().ok_or(VaeError::NoData)?;
                     PendingEvaluation {
-                        run: EvaluationRun::new(trainer.inference_model(), &s.config, device, trainer.evaluation_seed()),
+                        run: EvaluationRun::new(trainer.inference_model(), &s.config, &device.device, trainer.evaluation_seed())
+                            .on_threads(device.threads),
                         step: trainer.step_count(),
                         examples_seen: trainer.examples_seen(),
                     }

@@ -10,7 +10,7 @@ use vae_web::transfer::HostRng;
 use rand::SeedableRng;
 use vae_web::config::{DecoderKind, Estimator, VaeConfig, PIXELS};
 use vae_web::VaeError;
-use vae_web::eval::{evaluate, log_likelihood_estimate};
+use vae_web::eval::{evaluate, log_likelihood_estimate, EvaluationRun};
 use vae_web::loss::{kl_standard_normal, log_normal, log_standard_normal, negative_elbo};
 use vae_web::model::Vae;
 use vae_web::train::Trainer;
@@ -144,6 +144,28 @@ fn importance_sampling_matches_the_elbo_at_k1_and_grows_with_k() {
     assert!((k1 - elbo).abs() < 1.0, "k = 1: {k1} vs ELBO {elbo}");
     assert!(k10 > k1 && k100 > k10, "not increasing with k: {k1}, {k10}, {k100}");
     assert!(k100 < 0.0, "log p(x) of continuous-valued pixels under a Bernoulli model is negative: {k100}");
+}
+
+#[test]
+fn a_bound_on_several_threads_is_the_bound_on_one() {
+    let data = common::synthetic(30, 12);
+    let config = small(VaeConfig::default());
+    let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
+    block_on(trainer.train_steps(&data, 20)).unwrap();
+    let bound = |model: Vae, threads| {
+        let mut run = EvaluationRun::new(model, &config, &Device::flex(), 5).on_threads(threads);
+        // Uneven pieces: 7 datapoints at a time over 3 threads.
+        while run.advance(&data, 7) {}
+        block_on(run.finish()).unwrap()
+    };
+    let (one, three) = (bound(trainer.inference_model(), 1), bound(trainer.inference_model(), 3));
+    assert_eq!((one.examples, three.examples), (data.len(), data.len()));
+    for (a, b) in [(one.reconstruction, three.reconstruction), (one.kl, three.kl)] {
+        assert!((a - b).abs() <= 1e-5 * a.abs(), "one thread {a}, three {b}");
+    }
+    // Not equal by accident: the model after more steps has another bound.
+    block_on(trainer.train_steps(&data, 20)).unwrap();
+    assert_ne!(bound(trainer.inference_model(), 3).loss, three.loss);
 }
 
 #[test]

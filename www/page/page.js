@@ -68,6 +68,8 @@ export function createPage() {
     reconstructAgain: false,
     lastReconstruction: 0,
     chartQueued: false,
+    chartTimer: null, // a drawing of the charts waiting for its turn (readouts.js)
+    lastChartAt: -Infinity,
     pendingMetrics: null, // the latest chunk's metrics, not shown yet (readouts.js)
     metricsTimer: null,
     lastMetricsShown: 0,
