@@ -19,6 +19,8 @@ use burn::optim::{
     AdaGradState, Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, LrDecayState, ModuleOptimizer,
     Optimizer, RecordState, StateSink, StateSource,
 };
+use burn::backend::flex::FlexTensor;
+use burn::backend::Flex;
 use burn::prelude::*;
 
 use crate::config::{OptimizerKind, VaeConfig};
@@ -160,7 +162,11 @@ impl FlushAdam {
         (tensor, state)
     }
 
-    /// The step on the CPU: one pass, Burn's formulas (`burn_optim::adam`).
+    /// The step on the CPU: one pass, Burn's formulas (`burn_optim::adam`), on Flex's own buffers.
+    /// Where the weights and moments are this step's alone (most steps) they are updated in
+    /// place; where something else still holds them (the save point a chunk of steps keeps, to
+    /// undo it after a divergence; a run being saved) the step writes new buffers, reading the
+    /// shared ones without copying them first.
     fn fused_step<const D: usize>(
         &self,
         lr: LearningRate,
@@ -168,40 +174,61 @@ impl FlushAdam {
         grad: Tensor<D>,
         state: Option<AdamState<D>>,
     ) -> (Tensor<D>, AdamState<D>) {
-        let (device, shape) = (tensor.device(), tensor.shape());
-        let values = |t: Tensor<D>| -> Vec<f32> { t.into_data().try_into_vec::<f32>().expect("f32 parameters") };
-        let mut p = values(tensor);
-        let g = values(grad);
+        let shape = tensor.shape();
+        let p = flex(tensor);
+        let g = contiguous(flex(grad));
         // A first step is the general one from zero moments (0·β + x is exactly x).
-        let (time, mut m, mut v) = match state {
-            Some(s) => (s.momentum.time + 1, values(s.momentum.moment_1), values(s.momentum.moment_2)),
-            None => (1, vec![0.0; p.len()], vec![0.0; p.len()]),
+        let (time, m, v) = match state {
+            Some(s) => (s.momentum.time + 1, flex(s.momentum.moment_1), flex(s.momentum.moment_2)),
+            None => {
+                let zeros = || FlexTensor::zeros(p.layout().shape().clone(), p.dtype());
+                (1, zeros(), zeros())
+            }
         };
         let (b1, b2) = (self.beta_1, self.beta_2);
         let bias_correction2_sqrt = (1.0 - b2.powi(time as i32)).sqrt();
         let combined_factor = bias_correction2_sqrt / (1.0 - b1.powi(time as i32));
         let denominator_epsilon = self.epsilon * bias_correction2_sqrt;
-        let lr = lr as f32;
         let pass = AdamPass {
             b1,
             b2,
             combined_factor,
             denominator_epsilon,
-            lr,
+            lr: lr as f32,
             // No decay is a penalty of 0 (p·0 + g is exactly g for a finite p): one branch-free loop.
             penalty: self.weight_decay.unwrap_or(0.0),
+            flush: time % FLUSH_EVERY == 0,
         };
-        pass.run(&mut p, &g, &mut m, &mut v);
-        if time % FLUSH_EVERY == 0 {
-            for x in m.iter_mut().chain(v.iter_mut()) {
-                if x.abs() < FLUSH_BELOW {
-                    *x = 0.0;
-                }
-            }
-        }
-        let tensor_of = |values: Vec<f32>| Tensor::<D>::from_data(TensorData::new(values, shape.clone()), &device);
-        let momentum = AdaptiveMomentumState { time, moment_1: tensor_of(m), moment_2: tensor_of(v), max_moment_2: None };
-        (tensor_of(p), AdamState { momentum })
+        let own = |t: &FlexTensor| t.is_unique() && t.is_contiguous() && t.layout().start_offset() == 0;
+        let (p, m, v) = if own(&p) && own(&m) && own(&v) {
+            let (mut p, mut m, mut v) = (p, m, v);
+            pass.run(p.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
+            pass.flush_moments(m.storage_mut(), v.storage_mut());
+            (p, m, v)
+        } else {
+            let (p, m, v) = (contiguous(p), contiguous(m), contiguous(v));
+            let (p, mut m, mut v) = pass.run_into(p.storage(), g.storage(), m.storage(), v.storage());
+            pass.flush_moments(&mut m, &mut v);
+            let tensor = |values: Vec<f32>| FlexTensor::from_data(TensorData::new(values, shape.clone()));
+            (tensor(p), tensor(m), tensor(v))
+        };
+        let tensor = |t: FlexTensor| Tensor::<D>::from_primitive::<Flex>(t);
+        let momentum = AdaptiveMomentumState { time, moment_1: tensor(m), moment_2: tensor(v), max_moment_2: None };
+        (tensor(p), AdamState { momentum })
+    }
+}
+
+/// The Flex tensor under `t` (which is on Flex).
+fn flex<const D: usize>(t: Tensor<D>) -> FlexTensor {
+    t.try_into_primitive::<Flex>().expect("the fused Adam runs on Flex tensors only")
+}
+
+/// `t`, or a copy of it laid out row-major from the start of its buffer.
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() && t.layout().start_offset() == 0 {
+        t
+    } else {
+        t.to_contiguous()
     }
 }
 
@@ -213,9 +240,34 @@ struct AdamPass {
     denominator_epsilon: f32,
     lr: f32,
     penalty: f32,
+    /// Whether this step sets moments below [`FLUSH_BELOW`] to zero.
+    flush: bool,
 }
 
 impl AdamPass {
+    /// One weight's step: `(p, m, v)` after a gradient `g`.
+    #[inline(always)]
+    fn update(&self, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
+        let Self { b1, b2, combined_factor, denominator_epsilon, lr, penalty, .. } = *self;
+        let g = p * penalty + g;
+        let m = m * b1 + g * (1.0 - b1);
+        let v = v * b2 + g * g * (1.0 - b2);
+        let p = p - m * combined_factor / (v.sqrt() + denominator_epsilon) * lr;
+        (p, m, v)
+    }
+
+    /// On a flush step, the moments below [`FLUSH_BELOW`] set to zero (a pass of its own: a test
+    /// in the update's loop slowed every step, measured in the browser).
+    fn flush_moments(&self, m: &mut [f32], v: &mut [f32]) {
+        if self.flush {
+            for x in m.iter_mut().chain(v.iter_mut()) {
+                if x.abs() < FLUSH_BELOW {
+                    *x = 0.0;
+                }
+            }
+        }
+    }
+
     /// Updates weights `p`, moments `m` and `v` from gradients `g`, in place.
     fn run(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
@@ -225,6 +277,27 @@ impl AdamPass {
             return;
         }
         self.run_portable(p, g, m, v);
+    }
+
+    /// The same step into new buffers, the inputs left as they are: `(p, m, v)` after it.
+    fn run_into(&self, p: &[f32], g: &[f32], m: &[f32], v: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let n = p.len();
+        assert!(g.len() == n && m.len() == n && v.len() == n, "a parameter and its gradient and moments differ in size");
+        let (mut p2, mut m2, mut v2) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let out = (&mut p2.spare_capacity_mut()[..n], &mut m2.spare_capacity_mut()[..n], &mut v2.spare_capacity_mut()[..n]);
+        for i in 0..n {
+            let (p, m, v) = self.update(p[i], g[i], m[i], v[i]);
+            out.0[i].write(p);
+            out.1[i].write(m);
+            out.2[i].write(v);
+        }
+        // SAFETY: the loop above wrote each vector's first n elements.
+        unsafe {
+            p2.set_len(n);
+            m2.set_len(n);
+            v2.set_len(n);
+        }
+        (p2, m2, v2)
     }
 
     /// The loop compiled for AVX2 as well (eight lanes; the same operations, no contraction into
@@ -237,12 +310,8 @@ impl AdamPass {
 
     #[inline(always)]
     fn run_portable(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let Self { b1, b2, combined_factor, denominator_epsilon, lr, penalty } = *self;
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = *p * penalty + g;
-            *m = *m * b1 + g * (1.0 - b1);
-            *v = *v * b2 + g * g * (1.0 - b2);
-            *p -= *m * combined_factor / (v.sqrt() + denominator_epsilon) * lr;
+            (*p, *m, *v) = self.update(*p, g, *m, *v);
         }
     }
 }
@@ -375,6 +444,25 @@ mod saving {
             assert_eq!(a.bias.as_ref().unwrap().val().into_data(), b.bias.as_ref().unwrap().val().into_data());
             drop((ours, burns));
         }
+    }
+
+    #[test]
+    fn fused_adam_on_shared_weights_writes_new_ones_and_keeps_the_old() {
+        // A save point holds the weights and moments of every step: each update writes new
+        // buffers (no copy first), the same numbers as in place, and the kept ones stay as they were.
+        let device = Device::flex().autodiff();
+        let first = start();
+        let (reference, _) = steps(first.clone(), ModuleOptimizer::from(FlushAdam::new(1e-8, None)), FLUSH_EVERY + 3);
+        let (mut linear, mut optim) = (first, ModuleOptimizer::from(FlushAdam::new(1e-8, None)));
+        for i in 0..FLUSH_EVERY + 3 {
+            let kept = (linear.clone(), optim.clone(), values(&linear));
+            let x = Tensor::<2>::from_data(TensorData::new((0..10).map(|k| ((k * 7 + i) % 5) as f32 - 2.0).collect(), [2, 5]), &device);
+            let grads = GradientsParams::from_grads(linear.forward(x).powf_scalar(2.0).sum().backward(), &linear);
+            linear = optim.step(0.1, linear, grads);
+            assert_eq!(values(&kept.0), kept.2, "step {i} changed the kept weights");
+            assert_ne!(values(&linear), kept.2, "step {i} did not move the weights");
+        }
+        assert_eq!(values(&linear), values(&reference));
     }
 
     #[test]
