@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // Steady-state training speed in the page, as a visitor sees it over a minute or more:
 //   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu] [--threads N] [--no-explorer]
-//                               [--profile]
+//                               [--batch 100] [--profile]
 //
-// Opens the real page (from scratch, the standard configuration: 784-400-20, M = 100), presses
+// Opens the real page (from scratch, the standard configuration: 784-400-20, M = 100 unless --batch), presses
 // Start, waits out the warm-up, then reads the examples-seen readout once a second. Prints the
 // examples/s of every 10 s window, the first and the last window, and their ratio: a ratio well
 // below 1 is a slowdown that sets in as training goes on (the subnormal-float cliff after ~800
 // steps was one: 5,700 → 4,000 examples/s). The last line is one JSON object.
 //
-// --profile adds, for every window, where the time went: the share of the model worker's wall time
-// inside training chunks (the chunks' own timing, from their metrics), chunks per second, the
-// page's main thread busy (Chrome's TaskDuration) and the machine's cores busy (/proc/stat, all
-// processes): what is left between the chunks, and what the page takes from the model's threads.
+// --profile adds, for every window, where the time went: the milliseconds of a step in each of its
+// parts (the chunks' own StepProfile, src/train.rs: save point, batch, gradients, sum, update,
+// read-back) and between the chunks (the test bound, the explorer, the messages), the share of the
+// model worker's wall time inside chunks, chunks per second, the page's main thread busy (Chrome's
+// TaskDuration) and the machine's cores busy (/proc/stat, all processes).
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
