@@ -194,6 +194,16 @@ export const PLANE_DIGITS = 2000;
  * @property {number} examplesPerSecond
  * @property {number} msPerStep
  * @property {boolean} epochEnded
+ * @property {StepProfile} profile
+ *
+ * @typedef {object} StepProfile  Where a chunk's time went, ms per step (src/train.rs; printed by
+ *   tests/bench/steady.mjs --profile).
+ * @property {number} savePoint
+ * @property {number} batch
+ * @property {number} gradients
+ * @property {number} sum
+ * @property {number} update
+ * @property {number} readBack
  *
  * @typedef {object} DigitBound  One digit, in nats (src/posterior.rs).
  * @property {number} elbo
