@@ -395,8 +395,9 @@ impl Trainer {
     fn sharded_gradients(&self, x: Vec<f32>, eps: Vec<f32>) -> (LossParts, GradientsParams, f64) {
         let (m, l, d) = (self.batcher.batch_size(), self.config.samples, self.config.latent_dim);
         // The first piece runs on the pool thread that takes the step, the others only once another
-        // thread has woken up (~0.3 ms later in the browser, `steady.mjs --profile`): the first
-        // piece gets a head start of a twenty-fifth of a piece's rows, taken from the last.
+        // thread has woken up (in the browser ~0.3 ms later, timed at each piece's start; see
+        // docs/benchmarks.md): the first piece gets a twenty-fifth of a piece's rows more, taken
+        // from the last.
         let head_start = m / self.shards / 25;
         let cut = |s: usize| match s {
             0 => 0,
