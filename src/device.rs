@@ -39,6 +39,20 @@ pub fn set_browser_cpu_threads(threads: usize) {
     BROWSER_CPU_THREADS.store(threads.max(1), Ordering::Relaxed);
 }
 
+/// `f` applied to each of `items`, each on a thread of rayon's pool where there is one (natively,
+/// and in the threaded browser build), one after another otherwise; the results in order.
+pub fn map_on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    }
+    #[cfg(all(target_family = "wasm", not(feature = "threads")))]
+    {
+        items.into_iter().map(f).collect()
+    }
+}
+
 /// The CPU device (always available).
 pub fn cpu() -> ComputeDevice {
     let (threads, adapter) = if cfg!(target_family = "wasm") {

@@ -12,6 +12,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::config::{Estimator, VaeConfig, PIXELS};
 use crate::data::Dataset;
+use crate::device::map_on_threads;
 use crate::error::{Result, VaeError};
 use crate::loss::{log_likelihood, log_normal, log_standard_normal, negative_elbo};
 use crate::model::Vae;
@@ -123,15 +124,8 @@ impl EvaluationRun {
             (parts.reconstruction.mul_scalar(rows as f64), parts.kl.mul_scalar(rows as f64))
         };
         let pieces = self.threads.min(m);
-        let ranges = (0..pieces).map(|s| (s * m / pieces, (s + 1) * m / pieces));
-        #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
-        let sums: Vec<(Tensor<1>, Tensor<1>)> = {
-            use rayon::prelude::*;
-            ranges.collect::<Vec<_>>().into_par_iter().map(piece).collect()
-        };
-        #[cfg(all(target_family = "wasm", not(feature = "threads")))]
-        let sums: Vec<(Tensor<1>, Tensor<1>)> = ranges.map(piece).collect();
-        sums.into_iter().reduce(|(r, k), (r2, k2)| (r + r2, k + k2)).expect("at least one row")
+        let ranges = (0..pieces).map(|s| (s * m / pieces, (s + 1) * m / pieces)).collect();
+        map_on_threads(ranges, piece).into_iter().reduce(|(r, k), (r2, k2)| (r + r2, k + k2)).expect("at least one row")
     }
 
     /// Reads the bound back (one asynchronous read) as the mean over the datapoints done.

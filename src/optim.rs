@@ -199,7 +199,7 @@ impl FlushAdam {
             penalty: self.weight_decay.unwrap_or(0.0),
             flush: time % FLUSH_EVERY == 0,
         };
-        let own = |t: &FlexTensor| t.is_unique() && t.is_contiguous() && t.layout().start_offset() == 0;
+        let own = |t: &FlexTensor| t.is_unique() && plain(t);
         let (p, m, v) = if own(&p) && own(&m) && own(&v) {
             let (mut p, mut m, mut v) = (p, m, v);
             pass.run(p.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
@@ -223,9 +223,14 @@ fn flex<const D: usize>(t: Tensor<D>) -> FlexTensor {
     t.try_into_primitive::<Flex>().expect("the fused Adam runs on Flex tensors only")
 }
 
-/// `t`, or a copy of it laid out row-major from the start of its buffer.
+/// Whether `t` is laid out row-major from the start of its buffer (its storage is its values).
+fn plain(t: &FlexTensor) -> bool {
+    t.is_contiguous() && t.layout().start_offset() == 0
+}
+
+/// `t`, or a copy of it laid out plainly.
 fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.is_contiguous() && t.layout().start_offset() == 0 {
+    if plain(&t) {
         t
     } else {
         t.to_contiguous()

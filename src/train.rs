@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::checkpoint::Checkpoint;
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
+use crate::device::map_on_threads;
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
@@ -428,13 +429,7 @@ impl Trainer {
             };
             (parts, grads)
         };
-        #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
-        let results: Vec<(LossParts, GradientsParams)> = {
-            use rayon::prelude::*;
-            pieces.into_par_iter().map(piece).collect()
-        };
-        #[cfg(all(target_family = "wasm", not(feature = "threads")))]
-        let results: Vec<(LossParts, GradientsParams)> = pieces.into_iter().map(piece).collect();
+        let results = map_on_threads(pieces, piece);
 
         struct Sum(Vec<GradientsParams>, GradientsParams);
         impl burn::module::ModuleVisitor for Sum {
