@@ -53,6 +53,25 @@ pub fn map_on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync
     }
 }
 
+/// Whether element-wise passes over the whole model (the sum of a step's pieces' gradients, Adam's
+/// update) are worth spreading over rayon's pool: only with more than two threads. On two, waking
+/// the other thread cost more than half of the update it would share (measured in the browser);
+/// with 16 threads the serial sums of 16 pieces' gradients held the step back (`vae --threads 16`
+/// slower than `--threads 4`, docs/benchmarks.md).
+pub fn spread_model_passes() -> bool {
+    #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
+    {
+        rayon::current_num_threads() > 2
+    }
+    #[cfg(all(target_family = "wasm", not(feature = "threads")))]
+    {
+        false
+    }
+}
+
+/// Values per slice when an element-wise pass over a parameter is spread over the pool.
+pub const SLICE: usize = 16 * 1024;
+
 /// The CPU device (always available).
 pub fn cpu() -> ComputeDevice {
     let (threads, adapter) = if cfg!(target_family = "wasm") {

@@ -1,4 +1,4 @@
-//! `vae`: trains the VAE natively (Burn's Flex backend on the CPU) on MNIST IDX files, reports the
+//! `vae`: trains the VAE natively (Burn's Flex backend on the CPU, or its wgpu backend) on MNIST IDX files, reports the
 //! per-epoch training loss and test ELBO, and saves the weights (burnpack) and config (JSON).
 
 #[cfg(target_family = "wasm")]
@@ -145,6 +145,28 @@ mod cli {
         /// Print one JSON line per epoch instead of a progress bar (for scripts).
         #[arg(long)]
         json: bool,
+        /// Where to train: `cpu` (Burn's Flex, on `--threads` threads) or `webgpu` (Burn's wgpu
+        /// backend on this machine's GPU through Vulkan, Metal or DirectX: the kernels the page
+        /// runs on WebGPU, for measuring them on a real GPU).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+    }
+
+    #[derive(Clone, Copy, clap::ValueEnum)]
+    enum Backend {
+        Cpu,
+        Webgpu,
+    }
+
+    /// The device `backend` names.
+    fn compute_device(backend: Backend) -> Result<device::ComputeDevice> {
+        match backend {
+            Backend::Cpu => Ok(device::cpu()),
+            #[cfg(feature = "webgpu")]
+            Backend::Webgpu => block_on(device::webgpu()),
+            #[cfg(not(feature = "webgpu"))]
+            Backend::Webgpu => Err(VaeError::Argument("this build of vae has no WebGPU backend".into())),
+        }
     }
 
     impl TrainArgs {
@@ -183,16 +205,16 @@ mod cli {
     fn train(args: &TrainArgs) -> Result<()> {
         let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
         let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
-        let cpu = device::cpu();
+        let compute = compute_device(args.backend)?;
         let mut trainer = match &args.resume {
             Some(path) => {
                 let bytes = std::fs::read(path)
                     .map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
-                Trainer::resume(Checkpoint::from_bytes(&bytes)?, &cpu.device, train_set.len())?
+                Trainer::resume(Checkpoint::from_bytes(&bytes)?, &compute.device, train_set.len())?
             }
-            None => Trainer::new(args.config()?, &cpu.device, train_set.len())?,
+            None => Trainer::new(args.config()?, &compute.device, train_set.len())?,
         };
-        trainer.set_threads(rayon::current_num_threads());
+        trainer.set_threads(if compute.kind == device::BackendKind::Cpu { rayon::current_num_threads() } else { 1 });
         let config = trainer.config().clone();
         let steps = trainer.steps_per_epoch();
         if !args.json {
@@ -200,7 +222,7 @@ mod cli {
                 "{} training / {} test digits on {}; config: {}",
                 train_set.len(),
                 test_set.len(),
-                cpu.adapter,
+                compute.adapter,
                 serde_json::to_string(&config).expect("a config should serialise")
             );
         }
@@ -229,7 +251,7 @@ mod cli {
             train_seconds += seconds;
             bar.finish_and_clear();
             let model = trainer.inference_model();
-            let test = block_on(evaluate(&model, &test_set, &config, &cpu.device, trainer.evaluation_seed()))?;
+            let test = block_on(evaluate(&model, &test_set, &config, &compute.device, trainer.evaluation_seed()))?;
             let per_second = (steps * config.batch_size) as f64 / seconds;
             if args.json {
                 println!(
@@ -250,7 +272,7 @@ mod cli {
         if args.importance_samples > 0 {
             let model = trainer.inference_model();
             let ll = block_on(log_likelihood_estimate(
-                &model, &test_set, &config, &cpu.device, args.importance_samples, config.seed ^ 0x15,
+                &model, &test_set, &config, &compute.device, args.importance_samples, config.seed ^ 0x15,
             ))?;
             println!("test log p(x) ≈ {ll:.3} nats (importance sampling, k = {})", args.importance_samples);
         }

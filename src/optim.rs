@@ -24,6 +24,7 @@ use burn::backend::Flex;
 use burn::prelude::*;
 
 use crate::config::{OptimizerKind, VaeConfig};
+use crate::device::{map_on_threads, spread_model_passes, SLICE};
 use crate::optim_state::{flat, host_like, OnHost, StateTensors};
 
 /// Moments smaller than this in magnitude become exactly zero.
@@ -202,7 +203,11 @@ impl FlushAdam {
         let own = |t: &FlexTensor| t.is_unique() && plain(t);
         let (p, m, v) = if own(&p) && own(&m) && own(&v) {
             let (mut p, mut m, mut v) = (p, m, v);
-            pass.run(p.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
+            if spread_model_passes() {
+                pass.run_on_threads(p.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
+            } else {
+                pass.run(p.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
+            }
             pass.flush_moments(m.storage_mut(), v.storage_mut());
             (p, m, v)
         } else {
@@ -219,7 +224,7 @@ impl FlushAdam {
 }
 
 /// The Flex tensor under `t` (which is on Flex).
-fn flex<const D: usize>(t: Tensor<D>) -> FlexTensor {
+pub(crate) fn flex<const D: usize>(t: Tensor<D>) -> FlexTensor {
     t.try_into_primitive::<Flex>().expect("the fused Adam runs on Flex tensors only")
 }
 
@@ -229,7 +234,7 @@ fn plain(t: &FlexTensor) -> bool {
 }
 
 /// `t`, or a copy of it laid out plainly.
-fn contiguous(t: FlexTensor) -> FlexTensor {
+pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
     if plain(&t) {
         t
     } else {
@@ -282,6 +287,13 @@ impl AdamPass {
             return;
         }
         self.run_portable(p, g, m, v);
+    }
+
+    /// [`AdamPass::run`] on slices of the values, on rayon's pool: the same numbers (each value's
+    /// update is its own).
+    fn run_on_threads(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let slices: Vec<_> = p.chunks_mut(SLICE).zip(g.chunks(SLICE)).zip(m.chunks_mut(SLICE)).zip(v.chunks_mut(SLICE)).collect();
+        map_on_threads(slices, |(((p, g), m), v)| self.run(p, g, m, v));
     }
 
     /// The same step into new buffers, the inputs left as they are: `(p, m, v)` after it.

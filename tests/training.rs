@@ -67,9 +67,10 @@ fn the_same_seed_gives_the_same_run() {
 fn a_step_spread_over_threads_is_the_same_step() {
     let data = common::synthetic(10, 3);
     // L = 2 too: the noise of each piece's rows has to be cut out of every sample's block.
+    // Minibatches of 75 rows: three pieces of 25 (see `ROWS_PER_PIECE`).
     for config in [
-        small(VaeConfig::default()),
-        small(VaeConfig { estimator: Estimator::SgvbA, samples: 2, ..VaeConfig::paper() }),
+        VaeConfig { batch_size: 75, ..small(VaeConfig::default()) },
+        VaeConfig { batch_size: 75, ..small(VaeConfig { estimator: Estimator::SgvbA, samples: 2, ..VaeConfig::paper() }) },
         // Pieces of 34, 33 and 33 rows: the first piece's head start (see `sharded_gradients`).
         VaeConfig { batch_size: 100, ..small(VaeConfig::default()) },
     ] {
@@ -91,6 +92,28 @@ fn a_step_spread_over_threads_is_the_same_step() {
         assert_ne!(one, three, "three pieces really ran");
         assert_eq!(run(3).0, three, "the same run for the same number of threads");
     }
+}
+
+#[test]
+fn the_sum_and_the_update_spread_over_more_threads_give_the_same_numbers() {
+    // With more than two threads in rayon's pool, the sum of the pieces' gradients and Adam's update
+    // run on slices of the values on the pool (`device::spread_model_passes`); value by value they
+    // are the same operations in the same order, so the same bits as one after another.
+    let data = common::synthetic(10, 5);
+    let config = VaeConfig { batch_size: 100, ..small(VaeConfig::default()) };
+    let run = |pool_threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(pool_threads).build().unwrap();
+        pool.install(|| {
+            assert_eq!(vae_web::device::spread_model_passes(), pool_threads > 2);
+            let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
+            trainer.set_threads(4);
+            let losses: Vec<f64> = (0..5).map(|_| block_on(trainer.train_steps(&data, 1)).unwrap().loss).collect();
+            (losses, block_on(trainer.weights_bytes()).unwrap())
+        })
+    };
+    let (serial, spread) = (run(2), run(4));
+    assert_eq!(serial.0, spread.0, "the losses of five steps");
+    assert!(serial.1 == spread.1, "the weights after five steps differ");
 }
 
 #[test]

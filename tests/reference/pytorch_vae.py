@@ -9,7 +9,8 @@ Not part of the tests: it needs torch and numpy (tests/reference/requirements.tx
   python3 -m venv /tmp/torch-ref && /tmp/torch-ref/bin/pip install -r tests/reference/requirements.txt
   /tmp/torch-ref/bin/python tests/reference/pytorch_vae.py --latent 20 --epochs 10 --seed 1 [--json]
 
-One thread by default (--threads), as the native trainer uses about one core.
+One thread by default (--threads), as the native trainer uses about one core; --device cuda
+trains on an NVIDIA GPU instead.
 """
 import argparse, gzip, json, os, struct, time
 import numpy as np
@@ -92,6 +93,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default=DATA, help="folder with the four MNIST IDX files")
     p.add_argument("--json", action="store_true", help="one JSON line per epoch, like `vae train --json`")
+    p.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda); the data are put there whole")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -100,16 +102,17 @@ def main():
     test = read_images(f"{a.data}/t10k-images-idx3-ubyte")
     read_labels(f"{a.data}/train-labels-idx1-ubyte"); read_labels(f"{a.data}/t10k-labels-idx1-ubyte")
     n, nt = train.shape[0], test.shape[0]
+    train, test = train.to(a.device), test.to(a.device)
 
-    model = VAE(a.latent)
+    model = VAE(a.latent).to(a.device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     print(f"# latent={a.latent} seed={a.seed} mean={a.mean} train={n} test={nt} torch={torch.__version__} "
-          f"threads={torch.get_num_threads()}", flush=True)
+          f"threads={torch.get_num_threads()} device={a.device}", flush=True)
     train_seconds = 0.0
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         model.train()
-        perm = torch.randperm(n)
+        perm = torch.randperm(n, device=a.device)
         tot = 0.0
         for i in range(0, n, a.batch):
             x = train[perm[i:i + a.batch]]
