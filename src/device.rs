@@ -53,6 +53,20 @@ pub fn map_on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync
     }
 }
 
+/// `f`, run on a thread of rayon's pool where there is one (natively, and in the threaded browser
+/// build), the caller waiting for it; here otherwise. Work that `f` spreads over the pool then
+/// starts on a pool thread that is already awake, instead of being handed over and back each time.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
+    {
+        rayon::scope(|_| f())
+    }
+    #[cfg(all(target_family = "wasm", not(feature = "threads")))]
+    {
+        f()
+    }
+}
+
 /// Whether element-wise passes over the whole model (the sum of a step's pieces' gradients, Adam's
 /// update) are worth spreading over rayon's pool: only with more than two threads. On two, waking
 /// the other thread cost more than half of the update it would share (measured in the browser);

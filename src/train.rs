@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checkpoint::Checkpoint;
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
-use crate::device::{map_on_threads, spread_model_passes, SLICE};
+use crate::device::{map_on_threads, on_pool, spread_model_passes, SLICE};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
@@ -485,19 +485,18 @@ impl Trainer {
         let saved = self.save_point();
         self.profile.save_point = now_ms() - started;
         let epoch_before = self.batcher.epoch();
-        let mut sum: Option<LossParts> = None;
-        for _ in 0..n {
-            let parts = self.step(data);
-            sum = Some(match sum {
-                None => parts,
-                Some(s) => LossParts {
+        // The steps run on a thread of rayon's pool, so that a step's pieces start from there: from
+        // any other thread each step would be handed to the pool and its end handed back.
+        let sum = on_pool(|| {
+            (0..n)
+                .map(|_| self.step(data))
+                .reduce(|s, parts| LossParts {
                     loss: s.loss + parts.loss,
                     reconstruction: s.reconstruction + parts.reconstruction,
                     kl: s.kl + parts.kl,
-                },
-            });
-        }
-        let sum = sum.expect("n > 0 steps should have produced a loss");
+                })
+                .expect("n > 0 steps should have produced a loss")
+        });
         let reading = now_ms();
         let read = read_scalars([sum.loss, sum.reconstruction, sum.kl]).await;
         self.profile.read_back = now_ms() - reading;
