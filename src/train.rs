@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checkpoint::Checkpoint;
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
-use crate::device::{map_on_threads, on_pool, spread_model_passes, SLICE};
+use crate::device::{map_on_threads, on_pool, pieces_then, spread_model_passes, SLICE};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;
@@ -377,34 +377,37 @@ impl Trainer {
         let batched = now_ms();
         self.profile.batch += batched - started;
 
-        let (parts, grads, summing) = if self.shards > 1 {
-            self.sharded_gradients(x, eps)
-        } else {
-            let x = tensor2(x, m, PIXELS, &self.device);
-            let eps = tensor2(eps, self.config.samples * m, d, &self.device);
-            let parts = negative_elbo(self.model(), x, eps, &self.config);
-            let grads = GradientsParams::from_grads(parts.loss.backward(), self.model());
-            let parts = LossParts {
-                loss: parts.loss.inner(),
-                reconstruction: parts.reconstruction.inner(),
-                kl: parts.kl.inner(),
-            };
-            (parts, grads, 0.0)
+        if self.shards > 1 {
+            return self.sharded_step(x, eps, batched);
+        }
+        let x = tensor2(x, m, PIXELS, &self.device);
+        let eps = tensor2(eps, self.config.samples * m, d, &self.device);
+        let parts = negative_elbo(self.model(), x, eps, &self.config);
+        let grads = GradientsParams::from_grads(parts.loss.backward(), self.model());
+        let parts = LossParts {
+            loss: parts.loss.inner(),
+            reconstruction: parts.reconstruction.inner(),
+            kl: parts.kl.inner(),
         };
+        self.profile.gradients += now_ms() - batched;
+        self.update(grads);
+        parts
+    }
+
+    /// Updates φ and θ with `grads` (Adam or Adagrad), and counts the step.
+    fn update(&mut self, grads: GradientsParams) {
         let updating = now_ms();
-        self.profile.gradients += updating - batched - summing;
-        self.profile.sum += summing;
         let model = self.model.take().expect("the model is only taken out during an update");
         self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
         self.profile.update += now_ms() - updating;
         self.step += 1;
-        parts
     }
 
-    /// The loss parts and gradients of the minibatch `x` (host rows) with noise `eps`, computed in
-    /// `self.shards` pieces on as many threads (see [`Trainer::set_threads`]), and the
-    /// milliseconds that summing the pieces' gradients took.
-    fn sharded_gradients(&self, x: Vec<f32>, eps: Vec<f32>) -> (LossParts, GradientsParams, f64) {
+    /// The step of the minibatch `x` (host rows) with noise `eps` (made by `batched`, in ms), in
+    /// `self.shards` pieces on as many threads (see [`Trainer::set_threads`]): their gradients
+    /// summed, then the update, while the threads that computed the other pieces wait awake to
+    /// share the update's passes ([`pieces_then`]).
+    fn sharded_step(&mut self, x: Vec<f32>, eps: Vec<f32>, batched: f64) -> LossParts {
         let (m, l, d) = (self.batcher.batch_size(), self.config.samples, self.config.latent_dim);
         // The first piece runs on the pool thread that takes the step, the others only once another
         // thread has woken up (in the browser ~0.3 ms later, timed at each piece's start; see
@@ -424,11 +427,12 @@ impl Trainer {
                 (x[r0 * PIXELS..r1 * PIXELS].to_vec(), eps, r1 - r0)
             })
             .collect();
+        let (model, device, config) = (self.model().clone(), self.device.clone(), self.config.clone());
         let piece = |(x, eps, rows): (Vec<f32>, Vec<f32>, usize)| {
-            let replica = self.model().clone().fork(&self.device);
-            let x = tensor2(x, rows, PIXELS, &self.device);
-            let eps = tensor2(eps, l * rows, d, &self.device);
-            let parts = negative_elbo(&replica, x, eps, &self.config);
+            let replica = model.clone().fork(&device);
+            let x = tensor2(x, rows, PIXELS, &device);
+            let eps = tensor2(eps, l * rows, d, &device);
+            let parts = negative_elbo(&replica, x, eps, &config);
             // Each piece's means, weighted by its share of the rows, sum to the minibatch's.
             let share = rows as f64 / m as f64;
             let loss = parts.loss.mul_scalar(share);
@@ -440,8 +444,18 @@ impl Trainer {
             };
             (parts, grads)
         };
-        let results = map_on_threads(pieces, piece);
+        pieces_then(pieces, piece, |results| {
+            let summing = now_ms();
+            self.profile.gradients += summing - batched;
+            let (parts, grads) = self.sum_pieces(results);
+            self.profile.sum += now_ms() - summing;
+            self.update(grads);
+            parts
+        })
+    }
 
+    /// The pieces' loss parts and gradients, summed.
+    fn sum_pieces(&self, results: Vec<(LossParts, GradientsParams)>) -> (LossParts, GradientsParams) {
         struct Sum(Vec<GradientsParams>, GradientsParams);
         impl burn::module::ModuleVisitor for Sum {
             fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
@@ -451,11 +465,9 @@ impl Trainer {
                 }
             }
         }
-        let summing = now_ms();
         let (parts, grads): (Vec<LossParts>, Vec<GradientsParams>) = results.into_iter().unzip();
         let mut sum = Sum(grads, GradientsParams::new());
         self.model().visit(&mut sum);
-        let summing = now_ms() - summing;
         let parts = parts
             .into_iter()
             .reduce(|a, b| LossParts {
@@ -464,7 +476,7 @@ impl Trainer {
                 kl: a.kl + b.kl,
             })
             .expect("at least one piece");
-        (parts, sum.1, summing)
+        (parts, sum.1)
     }
 
     /// Runs `n` steps and reads their mean losses back once, asynchronously.

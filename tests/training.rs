@@ -117,6 +117,29 @@ fn the_sum_and_the_update_spread_over_more_threads_give_the_same_numbers() {
 }
 
 #[test]
+fn pieces_then_runs_every_piece_once_and_hands_the_results_over_in_order() {
+    // On a pool of one thread nobody else can take a piece: the caller runs them all (no waiting on
+    // a thread that never comes); from outside any pool the work is handed to the global one.
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (squares, ran) = pool.install(|| {
+            let ran = std::sync::atomic::AtomicUsize::new(0);
+            let squares = vae_web::device::pieces_then(
+                (0..5u64).collect(),
+                |i| {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    i * i
+                },
+                |results| results,
+            );
+            (squares, ran.into_inner())
+        });
+        assert_eq!((squares, ran), (vec![0, 1, 4, 9, 16], 5), "{threads} threads");
+    }
+    assert_eq!(vae_web::device::pieces_then(vec![3u64, 4], |i| i + 1, |r| r.iter().sum::<u64>()), 9);
+}
+
+#[test]
 fn sampled_kl_agrees_with_the_closed_form_in_expectation() {
     // SGVB-A estimates KL(q‖p) as the mean of log q(z|x) − log p(z) over z ~ q; SGVB-B uses the
     // closed form of appendix B. With 40,000 samples the standard error is below 0.02 nats here.
