@@ -145,13 +145,21 @@ pub fn pieces_then<T: Send, R: Send, O: Send>(
         let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
         let finished = AtomicUsize::new(0);
         let done = AtomicBool::new(false);
+        /// Counts an item as finished when dropped: also when it panicked, so that this thread
+        /// stops waiting for it (and finds its result missing).
+        struct Finished<'a>(&'a AtomicUsize);
+        impl Drop for Finished<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         // Runs item k unless a thread already took it.
         let run = |k: usize| {
             let item = items[k].lock().expect("an item's lock is never poisoned").take();
             if let Some(item) = item {
+                let _finished = Finished(&finished);
                 let result = f(item);
                 *results[k].lock().expect("a result's lock is never poisoned") = Some(result);
-                finished.fetch_add(1, Ordering::SeqCst);
             }
         };
         rayon::scope(|scope| {

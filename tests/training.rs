@@ -137,6 +137,23 @@ fn pieces_then_runs_every_piece_once_and_hands_the_results_over_in_order() {
         assert_eq!((squares, ran), (vec![0, 1, 4, 9, 16], 5), "{threads} threads");
     }
     assert_eq!(vae_web::device::pieces_then(vec![3u64, 4], |i| i + 1, |r| r.iter().sum::<u64>()), 9);
+    // A piece that panics ends the call with a panic, on any thread, instead of leaving it waiting
+    // (the first piece takes a while, so that another thread takes the one that panics).
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let piece = |i: u64| match i {
+            0 => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                i
+            }
+            1 => panic!("piece {i}"),
+            _ => i,
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| vae_web::device::pieces_then(vec![0u64, 1, 2], piece, |r| r))
+        }));
+        assert!(outcome.is_err(), "{threads} threads");
+    }
 }
 
 #[test]
