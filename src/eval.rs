@@ -12,7 +12,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::config::{Estimator, VaeConfig, PIXELS};
 use crate::data::Dataset;
-use crate::device::map_on_threads;
+use crate::pool::map_on_threads;
 use crate::error::{Result, VaeError};
 use crate::loss::{log_likelihood, log_normal, log_standard_normal, negative_elbo};
 use crate::model::Vae;

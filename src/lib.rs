@@ -17,6 +17,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod optim_state;
+pub mod pool;
 pub mod posterior;
 pub mod train;
 pub mod transfer;

@@ -24,7 +24,7 @@ use burn::backend::Flex;
 use burn::prelude::*;
 
 use crate::config::{OptimizerKind, VaeConfig};
-use crate::device::{map_on_threads, spread_model_passes, SLICE};
+use crate::pool::{map_on_threads, spread_model_passes, SLICE};
 use crate::optim_state::{flat, host_like, OnHost, StateTensors};
 
 /// Moments smaller than this in magnitude become exactly zero.

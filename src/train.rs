@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checkpoint::Checkpoint;
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
-use crate::device::{map_on_threads, on_pool, pieces_then, spread_model_passes, SLICE};
+use crate::pool::{map_on_threads, on_pool, pieces_then, spread_model_passes, SLICE};
 use crate::error::{Result, VaeError};
 use crate::loss::{negative_elbo, LossParts};
 use crate::model::Vae;

@@ -97,14 +97,14 @@ fn a_step_spread_over_threads_is_the_same_step() {
 #[test]
 fn the_sum_and_the_update_spread_over_more_threads_give_the_same_numbers() {
     // With more than two threads in rayon's pool, the sum of the pieces' gradients and Adam's update
-    // run on slices of the values on the pool (`device::spread_model_passes`); value by value they
+    // run on slices of the values on the pool (`pool::spread_model_passes`); value by value they
     // are the same operations in the same order, so the same bits as one after another.
     let data = common::synthetic(10, 5);
     let config = VaeConfig { batch_size: 100, ..small(VaeConfig::default()) };
     let run = |pool_threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(pool_threads).build().unwrap();
         pool.install(|| {
-            assert_eq!(vae_web::device::spread_model_passes(), pool_threads > 2);
+            assert_eq!(vae_web::pool::spread_model_passes(), pool_threads > 2);
             let mut trainer = Trainer::new(config.clone(), &Device::flex(), data.len()).unwrap();
             trainer.set_threads(4);
             let losses: Vec<f64> = (0..5).map(|_| block_on(trainer.train_steps(&data, 1)).unwrap().loss).collect();
@@ -124,7 +124,7 @@ fn pieces_then_runs_every_piece_once_and_hands_the_results_over_in_order() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let (squares, ran) = pool.install(|| {
             let ran = std::sync::atomic::AtomicUsize::new(0);
-            let squares = vae_web::device::pieces_then(
+            let squares = vae_web::pool::pieces_then(
                 (0..5u64).collect(),
                 |i| {
                     ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -136,7 +136,7 @@ fn pieces_then_runs_every_piece_once_and_hands_the_results_over_in_order() {
         });
         assert_eq!((squares, ran), (vec![0, 1, 4, 9, 16], 5), "{threads} threads");
     }
-    assert_eq!(vae_web::device::pieces_then(vec![3u64, 4], |i| i + 1, |r| r.iter().sum::<u64>()), 9);
+    assert_eq!(vae_web::pool::pieces_then(vec![3u64, 4], |i| i + 1, |r| r.iter().sum::<u64>()), 9);
     // A piece that panics ends the call with a panic, on any thread, instead of leaving it waiting
     // (the first piece takes a while, so that another thread takes the one that panics).
     for threads in [1, 2] {
@@ -150,7 +150,7 @@ fn pieces_then_runs_every_piece_once_and_hands_the_results_over_in_order() {
             _ => i,
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.install(|| vae_web::device::pieces_then(vec![0u64, 1, 2], piece, |r| r))
+            pool.install(|| vae_web::pool::pieces_then(vec![0u64, 1, 2], piece, |r| r))
         }));
         assert!(outcome.is_err(), "{threads} threads");
     }
