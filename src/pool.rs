@@ -7,13 +7,14 @@
 pub const SLICE: usize = 16 * 1024;
 
 #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
-pub use threaded::{map_on_threads, on_pool, pieces_then, spread_model_passes};
+pub use threaded::{map_on_threads, on_pool, pieces_then, pieces_then_waiting, spread_model_passes};
 
 #[cfg(all(target_family = "wasm", not(feature = "threads")))]
 pub use serial::{map_on_threads, on_pool, pieces_then, spread_model_passes};
 
 #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
 mod threaded {
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -87,10 +88,53 @@ mod threaded {
         }
     }
 
+    thread_local! {
+        /// Whether this thread is running an item of [`pieces_then`] (perhaps further down its
+        /// stack, below a job it took while waiting inside the item).
+        static IN_ITEM: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Marks this thread as running an item while it lives; puts back what was there before.
+    struct InItem(bool);
+
+    impl InItem {
+        fn enter() -> Self {
+            InItem(IN_ITEM.replace(true))
+        }
+    }
+
+    impl Drop for InItem {
+        fn drop(&mut self) {
+            IN_ITEM.set(self.0);
+        }
+    }
+
+    /// How long a thread that finished its item waits awake for the others' before it gives up
+    /// and lets the pool put it to sleep. The items of a step end within a millisecond of each
+    /// other; the bound is what keeps a step going where the wait would hold it up (see
+    /// [`wait_for_then`]).
+    const PATIENCE_MS: f64 = 2.0;
+
     /// Runs a job of the pool if there is one, else pauses a moment.
     fn help() {
         if rayon::yield_now() != Some(rayon::Yield::Executed) {
             std::hint::spin_loop();
+        }
+    }
+
+    /// Takes work from the pool until `done`. A thread waiting here may be above, on its own
+    /// stack, part of another item's work that it took while waiting inside its own (a half of a
+    /// matrix product): that item cannot end until this returns. So it waits for the items only
+    /// [`PATIENCE_MS`], and once they have all ended (nothing of them can be below then, and
+    /// nothing of `then`, which started after this thread took its item), for `then` as long as
+    /// it takes.
+    fn wait_for_then(finished: &AtomicUsize, items: usize, done: &AtomicBool) {
+        let since = crate::transfer::now_ms();
+        while !done.load(Ordering::SeqCst) {
+            if finished.load(Ordering::SeqCst) < items && crate::transfer::now_ms() - since > PATIENCE_MS {
+                return;
+            }
+            help();
         }
     }
 
@@ -106,37 +150,47 @@ mod threaded {
         f: impl Fn(T) -> R + Sync,
         then: impl FnOnce(Vec<R>) -> O + Send,
     ) -> O {
+        pieces_then_waiting(WAIT_AWAKE, items, f, then)
+    }
+
+    /// [`pieces_then`], the threads that took an item waiting awake for `then` or not, whatever
+    /// the target (to test the waiting natively).
+    pub fn pieces_then_waiting<T: Send, R: Send, O: Send>(
+        wait_awake: bool,
+        items: Vec<T>,
+        f: impl Fn(T) -> R + Sync,
+        then: impl FnOnce(Vec<R>) -> O + Send,
+    ) -> O {
         let n = items.len();
         let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
         let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
         let finished = AtomicUsize::new(0);
         let done = AtomicBool::new(false);
-        // Runs item k unless a thread already took it.
-        let run = |k: usize| {
-            let item = items[k].lock().expect("an item's lock is never poisoned").take();
-            if let Some(item) = item {
-                let _finished = AddOnDrop(&finished);
-                let result = f(item);
-                *results[k].lock().expect("a result's lock is never poisoned") = Some(result);
-            }
+        // Runs item k unless a thread already took it; counted as waiting awake (when `awake`)
+        // from before the item ends, so that `then` already sees it.
+        let run = |k: usize, awake: bool| -> Option<Option<Awake>> {
+            let item = items[k].lock().expect("an item's lock is never poisoned").take()?;
+            let awake = awake.then(Awake::new);
+            let _finished = AddOnDrop(&finished);
+            let _in_item = InItem::enter();
+            let result = f(item);
+            *results[k].lock().expect("a result's lock is never poisoned") = Some(result);
+            Some(awake)
         };
         rayon::scope(|scope| {
             let owner = rayon::current_thread_index();
             for k in 1..n {
-                let (run, done) = (&run, &done);
+                let (run, finished, done) = (&run, &finished, &done);
                 scope.spawn(move |_| {
-                    // Counted before its item ends, so that `then` already sees it.
-                    let helper = (WAIT_AWAKE && rayon::current_thread_index() != owner).then(Awake::new);
-                    run(k);
-                    if helper.is_some() {
-                        while !done.load(Ordering::SeqCst) {
-                            help();
-                        }
+                    // Not a thread in the middle of an item of its own: that item would wait for it.
+                    let awake = wait_awake && rayon::current_thread_index() != owner && !IN_ITEM.get();
+                    if let Some(Some(_awake)) = run(k, awake) {
+                        wait_for_then(finished, n, done);
                     }
                 });
             }
             for k in 0..n {
-                run(k);
+                run(k, false);
             }
             while finished.load(Ordering::SeqCst) < n {
                 help();

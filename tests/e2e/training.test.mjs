@@ -202,6 +202,20 @@ describe('training page on the CPU (no WebGPU adapter)', { timeout: 600_000 }, (
     assert.ok(losses['1'][0] > losses['1'][losses['1'].length - 3], 'the loss falls');
   });
 
+  test('more threads than cores and than a step has pieces: hundreds of steps, none stuck', async () => {
+    // A thread that waits for a step's update may have taken part of another thread's piece on its
+    // way: the waiting must never hold that piece up (src/pool.rs). Six threads on this machine's
+    // two cores, four pieces a step.
+    const p = await app.page({ faults: '1', model: 'scratch', threads: '6' });
+    assert.equal(await p.read('backend', 'data-threads'), '6');
+    let m;
+    for (let i = 0; i < 15; i++) m = await p.page.evaluate(() => window.__faults.trainSteps(20));
+    assert.equal(m.step, 300);
+    assert.ok(Number.isFinite(m.loss), `loss ${m.loss}`);
+    assert.deepEqual(p.errors, [], 'no console errors');
+    await p.close();
+  });
+
   test('without the threaded build the page trains on one thread and says why', async () => {
     const block = (page) => page.route('**/pkg-threads/vae_web.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
     const p = await app.page({ threads: '2', model: 'scratch' }, { setup: block });
