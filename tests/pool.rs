@@ -1,5 +1,7 @@
 //! The pool helpers under contention, in a test binary of their own: the count of threads waiting
-//! awake (`pool::spread_model_passes`) is the process's.
+//! awake (`pool::spread_model_passes`) is the process's. Native only: the browser build's
+//! threads are tested on the page (tests/e2e/training.test.mjs).
+#![cfg(not(target_family = "wasm"))]
 
 use std::sync::mpsc;
 use std::time::Duration;
