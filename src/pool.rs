@@ -166,16 +166,17 @@ mod threaded {
         let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
         let finished = AtomicUsize::new(0);
         let done = AtomicBool::new(false);
-        // Runs item k unless a thread already took it; counted as waiting awake (when `awake`)
-        // from before the item ends, so that `then` already sees it.
-        let run = |k: usize, awake: bool| -> Option<Option<Awake>> {
+        // Runs item k unless a thread already took it. With `awake`, this thread is counted as
+        // waiting awake from before the item ends (so that `then` already sees it) until the
+        // returned guard drops; `None` where it did not run the item or is not to wait.
+        let run = |k: usize, awake: bool| -> Option<Awake> {
             let item = items[k].lock().expect("an item's lock is never poisoned").take()?;
             let awake = awake.then(Awake::new);
             let _finished = AddOnDrop(&finished);
             let _in_item = InItem::enter();
             let result = f(item);
             *results[k].lock().expect("a result's lock is never poisoned") = Some(result);
-            Some(awake)
+            awake
         };
         rayon::scope(|scope| {
             let owner = rayon::current_thread_index();
@@ -184,7 +185,7 @@ mod threaded {
                 scope.spawn(move |_| {
                     // Not a thread in the middle of an item of its own: that item would wait for it.
                     let awake = wait_awake && rayon::current_thread_index() != owner && !IN_ITEM.get();
-                    if let Some(Some(_awake)) = run(k, awake) {
+                    if let Some(_awake) = run(k, awake) {
                         wait_for_then(finished, n, done);
                     }
                 });
