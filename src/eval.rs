@@ -12,7 +12,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::config::{Estimator, VaeConfig, PIXELS};
 use crate::data::Dataset;
-use crate::pool::map_on_threads;
+use crate::pool::{map_on_threads, on_pool};
 use crate::error::{Result, VaeError};
 use crate::loss::{log_likelihood, log_normal, log_standard_normal, negative_elbo};
 use crate::model::Vae;
@@ -95,6 +95,10 @@ impl EvaluationRun {
     /// Queues the bound of the next (up to) `count` datapoints of `data`, without reading
     /// anything back. Returns whether datapoints remain.
     pub fn advance(&mut self, data: &Dataset, count: usize) -> bool {
+        on_pool(|| self.advance_here(data, count))
+    }
+
+    fn advance_here(&mut self, data: &Dataset, count: usize) -> bool {
         let end = self.next.saturating_add(count.max(1)).min(data.len());
         for start in (self.next..end).step_by(EVAL_BATCH) {
             let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(end)).collect();

@@ -419,17 +419,21 @@ impl Trainer {
             s if s == self.shards => m,
             s => s * m / self.shards + head_start,
         };
+        // Each piece owns its fork of the model (its own autodiff graph), so that once the pieces
+        // are done only the trainer holds the weights and the update writes them in place (a copy
+        // of the model kept for the whole step made every update copy the weights, src/optim.rs).
+        // The forks are made here, one after the other: made by the pieces at once, they queued on
+        // the autodiff graphs' one lock and the later piece started later.
         let pieces: Vec<_> = (0..self.shards)
             .map(|s| {
                 let (r0, r1) = (cut(s), cut(s + 1));
                 // The noise of sample `j` of row `r` is row `j·m + r` (the rows of x repeated L times).
                 let eps: Vec<f32> = (0..l).flat_map(|j| eps[(j * m + r0) * d..(j * m + r1) * d].iter().copied()).collect();
-                (x[r0 * PIXELS..r1 * PIXELS].to_vec(), eps, r1 - r0)
+                (self.model().clone().fork(&self.device), x[r0 * PIXELS..r1 * PIXELS].to_vec(), eps, r1 - r0)
             })
             .collect();
-        let (model, device, config) = (self.model().clone(), self.device.clone(), self.config.clone());
-        let piece = |(x, eps, rows): (Vec<f32>, Vec<f32>, usize)| {
-            let replica = model.clone().fork(&device);
+        let (device, config) = (self.device.clone(), self.config.clone());
+        let piece = |(replica, x, eps, rows): (Vae, Vec<f32>, Vec<f32>, usize)| {
             let x = tensor2(x, rows, PIXELS, &device);
             let eps = tensor2(eps, l * rows, d, &device);
             let parts = negative_elbo(&replica, x, eps, &config);
@@ -577,3 +581,47 @@ fn sum_of_pieces<const D: usize>(pieces: Vec<Tensor<D>>) -> Option<Tensor<D>> {
     Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(total, shape))))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{ModuleVisitor, Param};
+
+    use super::*;
+
+    /// Where each parameter's values are in memory.
+    fn addresses(model: &Vae) -> Vec<usize> {
+        struct Addresses(Vec<usize>);
+        impl ModuleVisitor for Addresses {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let values = contiguous(flex(param.val().inner()));
+                self.0.push(values.storage::<f32>().as_ptr() as usize);
+            }
+        }
+        let mut visitor = Addresses(Vec::new());
+        model.visit(&mut visitor);
+        visitor.0
+    }
+
+    #[test]
+    fn a_step_updates_the_weights_where_they_are() {
+        // Nothing but the trainer holds the weights after a step's gradients, on one thread or in
+        // pieces, so Adam writes them in place (src/optim.rs) instead of copying the whole model:
+        // a copy of the model kept for the pieces once made every update on threads copy it.
+        let pixels: Vec<u8> = (0..200 * PIXELS).map(|i| (i * 37 % 251) as u8).collect();
+        let data = Dataset::new(pixels, (0..200).map(|i| (i % 10) as u8).collect()).unwrap();
+        for threads in [1, 2] {
+            let config = VaeConfig { hidden: vec![32], latent_dim: 2, ..VaeConfig::default() };
+            let mut trainer = Trainer::new(config, &Device::flex(), data.len()).unwrap();
+            trainer.set_threads(threads);
+            trainer.step(&data);
+            let before = addresses(trainer.model());
+            let weights_before: Vec<f32> = trainer.inference_model().decode(Tensor::zeros([1, 2], &Device::flex())).mean().into_data().try_into_vec().unwrap();
+            for _ in 0..3 {
+                trainer.step(&data);
+            }
+            assert_eq!(addresses(trainer.model()), before, "{threads} thread(s): the update moved the weights");
+            let weights_after: Vec<f32> = trainer.inference_model().decode(Tensor::zeros([1, 2], &Device::flex())).mean().into_data().try_into_vec().unwrap();
+            assert_ne!(weights_after, weights_before, "{threads} thread(s): the steps changed the model");
+        }
+    }
+}
