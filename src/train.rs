@@ -84,12 +84,15 @@ pub struct StepProfile {
     pub update: f64,
     /// Reading the chunk's losses back, once per chunk.
     pub read_back: f64,
+    /// The share of steps whose sum and update were spread over the pool (another thread waited
+    /// awake for them: [`spread_model_passes`]).
+    pub spread: f64,
 }
 
 impl StepProfile {
     fn per_step(self, n: usize) -> Self {
         let n = n.max(1) as f64;
-        let Self { save_point, batch, gradients, sum, update, read_back } = self;
+        let Self { save_point, batch, gradients, sum, update, read_back, spread } = self;
         Self {
             save_point: save_point / n,
             batch: batch / n,
@@ -97,6 +100,7 @@ impl StepProfile {
             sum: sum / n,
             update: update / n,
             read_back: read_back / n,
+            spread: spread / n,
         }
     }
 }
@@ -397,6 +401,9 @@ impl Trainer {
     /// Updates φ and θ with `grads` (Adam or Adagrad), and counts the step.
     fn update(&mut self, grads: GradientsParams) {
         let updating = now_ms();
+        if spread_model_passes() {
+            self.profile.spread += 1.0;
+        }
         let model = self.model.take().expect("the model is only taken out during an update");
         self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
         self.profile.update += now_ms() - updating;
@@ -558,29 +565,29 @@ impl Trainer {
 }
 
 /// The sum of the pieces' gradients of one parameter, value by value in the pieces' order (so the
-/// same numbers however it is spread). On Flex, with more than two pieces and threads, on slices of
-/// the values on rayon's pool; otherwise as tensor additions.
+/// same numbers however it is spread), into the first piece's buffer (no new one). On Flex, while
+/// another thread waits for the pass ([`spread_model_passes`]), on slices of the values on rayon's
+/// pool; otherwise as tensor additions.
 fn sum_of_pieces<const D: usize>(pieces: Vec<Tensor<D>>) -> Option<Tensor<D>> {
-    if pieces.len() <= 2 || !spread_model_passes() || pieces[0].device() != Device::flex() {
+    if pieces.len() < 2 || !spread_model_passes() || pieces[0].device() != Device::flex() {
         return pieces.into_iter().reduce(|a, b| a + b);
     }
-    let shape = pieces[0].shape();
-    let pieces: Vec<FlexTensor> = pieces.into_iter().map(|g| contiguous(flex(g))).collect();
-    let values: Vec<&[f32]> = pieces.iter().map(|g| g.storage()).collect();
-    let mut total = vec![0.0f32; values[0].len()];
-    let slices: Vec<_> = total.chunks_mut(SLICE).enumerate().collect();
+    let mut pieces = pieces.into_iter().map(|g| contiguous(flex(g)));
+    let mut total = pieces.next().expect("at least two pieces");
+    let rest: Vec<FlexTensor> = pieces.collect();
+    let values: Vec<&[f32]> = rest.iter().map(|g| g.storage()).collect();
+    let n = total.layout().shape().num_elements();
+    let slices: Vec<_> = total.storage_mut::<f32>()[..n].chunks_mut(SLICE).enumerate().collect();
     map_on_threads(slices, |(i, total)| {
         let range = i * SLICE..i * SLICE + total.len();
-        total.copy_from_slice(&values[0][range.clone()]);
-        for piece in &values[1..] {
+        for piece in &values {
             for (t, g) in total.iter_mut().zip(&piece[range.clone()]) {
                 *t += g;
             }
         }
     });
-    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(total, shape))))
+    Some(Tensor::from_primitive::<Flex>(total))
 }
-
 
 #[cfg(test)]
 mod tests {
