@@ -11,13 +11,19 @@
 //
 // --profile adds, for every window, where the time went: the milliseconds of a step in each of its
 // parts (the chunks' own StepProfile, src/train.rs: save point, batch, gradients, sum, update,
-// read-back) and between the chunks (the test bound, the explorer, the messages), the share of the
+// read-back; and `spread`, the share of steps whose sum and update were shared by the pool's
+// threads, not milliseconds) and between the chunks (the test bound, the explorer, the messages), the share of the
 // model worker's wall time inside chunks, chunks per second, the page's main thread busy (Chrome's
 // TaskDuration) and the machine's cores busy (/proc/stat, all processes).
+//
+// Before and after the run it prints how long a value takes to go from one core to the other and
+// back (tests/bench/core-latency.mjs): on this virtual machine that changes from run to run (~100 or
+// ~400 ns), and with it how much the threaded build gains from its second thread.
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { missingArtifacts, openApp } from '../e2e/harness.mjs';
+import { coreRoundTrip } from './core-latency.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -72,7 +78,9 @@ if (missing.length) {
   process.exit(1);
 }
 
+const roundTripBefore = await coreRoundTrip();
 const app = await openApp({ webgpu: BACKEND !== 'cpu' });
+let result = null;
 try {
   let worker = null;
   const setup = async (page) => {
@@ -123,11 +131,15 @@ try {
   const last = windows[windows.length - 1].examplesPerSecond;
   const ratio = last / first;
   console.log(`first 10 s ${first.toLocaleString('en-US')}, last 10 s ${last.toLocaleString('en-US')} examples/s: ratio ${ratio.toFixed(3)}${ratio < 0.95 ? ' — a slowdown set in' : ' — no cliff'}`);
-  console.log(JSON.stringify({ backend: BACKEND, threads: Number(threads) || null, latentDim: LATENT, seconds: SECONDS, windows, first, last, ratio: Number(ratio.toFixed(3)) }));
   await p.click('pause');
+  result = { backend: BACKEND, threads: Number(threads) || null, latentDim: LATENT, seconds: SECONDS, windows, first, last, ratio: Number(ratio.toFixed(3)) };
 } finally {
   await app.close();
 }
+// Measured with the browser closed: while it is open its threads take the cores.
+const roundTripAfter = await coreRoundTrip();
+console.log(`round trip between two cores: ${roundTripBefore} ns before the run, ${roundTripAfter} ns after`);
+console.log(JSON.stringify({ ...result, roundTripNs: [roundTripBefore, roundTripAfter] }));
 
 /** Where a window's time went, between two samples (see --profile). */
 function profileOf(a, b) {
