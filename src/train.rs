@@ -609,6 +609,12 @@ mod tests {
         visitor.0
     }
 
+    /// The model's decoding of z = 0 (the test's latent dimension is 2).
+    fn decoded_origin(trainer: &Trainer) -> Vec<f32> {
+        let z = Tensor::zeros([1, 2], &Device::flex());
+        trainer.inference_model().decode(z).mean().into_data().try_into_vec().unwrap()
+    }
+
     #[test]
     fn a_step_updates_the_weights_where_they_are() {
         // Nothing but the trainer holds the weights after a step's gradients, on one thread or in
@@ -622,13 +628,12 @@ mod tests {
             trainer.set_threads(threads);
             trainer.step(&data);
             let before = addresses(trainer.model());
-            let weights_before: Vec<f32> = trainer.inference_model().decode(Tensor::zeros([1, 2], &Device::flex())).mean().into_data().try_into_vec().unwrap();
+            let decoded_before = decoded_origin(&trainer);
             for _ in 0..3 {
                 trainer.step(&data);
             }
             assert_eq!(addresses(trainer.model()), before, "{threads} thread(s): the update moved the weights");
-            let weights_after: Vec<f32> = trainer.inference_model().decode(Tensor::zeros([1, 2], &Device::flex())).mean().into_data().try_into_vec().unwrap();
-            assert_ne!(weights_after, weights_before, "{threads} thread(s): the steps changed the model");
+            assert_ne!(decoded_origin(&trainer), decoded_before, "{threads} thread(s): the steps changed the model");
         }
     }
 }
