@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// What the threaded build gains over the single-threaded one in the page, measured as the issue
-// that set the target asks (ratios in one series on one machine):
+// What the threaded build gains over the single-threaded one in the page, as a ratio of runs
+// alternated in one series on one machine:
 //   node tests/bench/threads-ratio.mjs [--threads 2] [--rounds 4] [--seconds 30]
 //
 // Runs tests/bench/steady.mjs alternately on one thread (the single-threaded build, pkg/) and on
