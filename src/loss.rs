@@ -33,12 +33,34 @@ pub fn log_standard_normal(z: Tensor<2>) -> Tensor<1> {
     row_sum(z.square().add_scalar(LN_2PI)).mul_scalar(-0.5)
 }
 
+/// How far from zero a logit's softplus correction `ln(1 + e^−|ℓ|)` follows it: beyond ±30 it is
+/// taken as `ln(1 + e^−30)` ≈ 9.4e-14 nats, and its gradient is exactly zero.
+///
+/// Why: a pixel that is black in every digit (MNIST's borders) has its cross-entropy's infimum at
+/// ℓ = −∞, and Adam, which normalises each step by the gradient's own scale, keeps pushing its
+/// logit down however small the gradient e^ℓ gets. Within 30,000 steps of the 2-D model such
+/// logits passed −400; from about −87 on, e^−|ℓ|, the softplus and the gradients through them are
+/// subnormal floats, and the matrix products of the backward pass that read them ran 2.5 times
+/// slower on x86 without flush-to-zero, which WebAssembly does not have (docs/benchmarks.md). With
+/// the tail cut at 30 the gradient of an all-black pixel stays above ~1e-15 until it is exactly
+/// zero, so neither it, its square in Adam's second moment, nor the products it enters go
+/// subnormal, and the drift stops near −30; the loss moves by less than 1e-13 nats a pixel.
+/// A target above zero still pulls such a logit back up through the linear term `x·ℓ`.
+pub const SOFTPLUS_TAIL: f32 = 30.0;
+
 /// log p(x|z) for independent Bernoulli pixels given logits ℓ, per row:
 /// `Σ_i x_i ℓ_i − softplus(ℓ_i)`, i.e. the negative binary cross-entropy, computed stably as
-/// softplus(ℓ) = max(ℓ, 0) + ln(1 + e^−|ℓ|). `x` may be grey levels in [0, 1]. `[N, 784]` → `[N]`.
+/// softplus(ℓ) = max(ℓ, 0) + ln(1 + e^−|ℓ|), the second term with |ℓ| at most [`SOFTPLUS_TAIL`].
+/// `x` may be grey levels in [0, 1]. `[N, 784]` → `[N]`.
 pub fn bernoulli_log_likelihood(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-    let softplus = logits.clone().clamp_min(0.0) + logits.clone().abs().neg().exp().log1p();
+    let softplus = logits.clone().clamp_min(0.0) + softplus_correction(logits.clone());
     row_sum(x * logits - softplus)
+}
+
+/// `ln(1 + e^−min(|ℓ|, SOFTPLUS_TAIL))`, element-wise: softplus(ℓ) − max(ℓ, 0) with the tail cut
+/// (see [`SOFTPLUS_TAIL`]).
+pub fn softplus_correction<const D: usize>(logits: Tensor<D>) -> Tensor<D> {
+    logits.abs().neg().clamp_min(-SOFTPLUS_TAIL).exp().log1p()
 }
 
 /// log p(x|z) for independent Gaussian pixels, per row. `[N, 784]` → `[N]`.
@@ -154,6 +176,48 @@ mod tests {
         close(v[0], 0.0, 1e-6);
         let v = values(bernoulli_log_likelihood(t2(&[&[100.0]]), t2(&[&[0.0]])));
         close(v[0], -100.0, 1e-4);
+    }
+
+    #[test]
+    fn logits_far_below_zero_give_no_subnormal_gradients() {
+        // ℓ from −600 to 600: with a black target, −log p(x|z) and its gradient σ(ℓ) (here e^ℓ)
+        // would be subnormal floats for ℓ below about −87; past the tail they are exactly
+        // ln(1 + e^−30) and zero, in reach of them the gradient is σ(ℓ) as before.
+        let device = Device::flex().autodiff();
+        let logits: Vec<f32> = (-120..=120).map(|i| i as f32 * 5.0).collect();
+        let n = logits.len();
+        let leaf = Tensor::<2>::from_data(TensorData::new(logits.clone(), [1, n]), &device).require_grad();
+        let nll = bernoulli_log_likelihood(leaf.clone(), Tensor::zeros([1, n], &device)).neg();
+        let grads = nll.clone().sum().backward();
+        let grad: Vec<f32> = leaf.grad(&grads).unwrap().into_data().try_into_vec().unwrap();
+        for (&l, &g) in logits.iter().zip(&grad) {
+            assert!(!g.is_subnormal(), "ℓ = {l}: subnormal gradient {g:e}");
+            if l == 0.0 {
+                // The kink of max(ℓ, 0) and |ℓ|: Burn's subgradients give 1 there, not σ(0).
+                continue;
+            }
+            let sigmoid = 1.0 / (1.0 + (-(l as f64)).exp());
+            if l < -SOFTPLUS_TAIL {
+                assert_eq!(g, 0.0, "ℓ = {l}");
+            } else {
+                assert!((g as f64 - sigmoid).abs() <= 1e-6 * sigmoid, "ℓ = {l}: {g:e} vs σ(ℓ) = {sigmoid:e}");
+            }
+        }
+        // Each pixel's −log p is one value of its own here (one column per logit of one row).
+        let per_pixel = |l: f32, x: f32| {
+            let leaf = Tensor::<2>::from_data(TensorData::new(vec![l], [1, 1]), &device).require_grad();
+            let target = Tensor::<2>::from_data(TensorData::new(vec![x], [1, 1]), &device);
+            let nll = bernoulli_log_likelihood(leaf.clone(), target).neg();
+            let grad = leaf.grad(&nll.clone().sum().backward()).unwrap().into_scalar::<f32>();
+            (nll.into_scalar::<f32>(), grad)
+        };
+        let (nll, g) = per_pixel(-500.0, 0.0);
+        assert!(nll > 0.0 && nll < 1e-13 && !nll.is_subnormal(), "{nll:e}");
+        assert_eq!(g, 0.0);
+        // A grey target pulls a logit that has gone far down back up, at full strength.
+        let (nll, g) = per_pixel(-500.0, 0.5);
+        close(nll, 250.0, 1e-3);
+        assert_eq!(g, -0.5);
     }
 
     #[test]

@@ -36,6 +36,11 @@ mod cli {
         /// their gradients summed; see `Trainer::set_threads`). Default (or 0): one per core.
         #[arg(long, global = true)]
         threads: Option<usize>,
+        /// Leave the x86 flush-to-zero and denormals-are-zero bits off, as WebAssembly has them (it
+        /// has no such mode): arithmetic on subnormal floats then runs at its slow speed, as in the
+        /// page. By default they are set on every training thread.
+        #[arg(long, global = true)]
+        no_ftz: bool,
     }
 
     #[derive(Subcommand)]
@@ -45,6 +50,37 @@ mod cli {
         /// The paper's figure 2: the lower bound on training and test digits against training
         /// samples evaluated, for several latent dimensions, written as CSV.
         Curves(CurvesArgs),
+        /// Train for a while and print the speed of every window of time (examples/s), to see
+        /// whether a run slows down as it trains; with `--census`, the subnormal floats in the
+        /// step's tensors at the end of each window (counted outside the timed windows).
+        Steady(SteadyArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct SteadyArgs {
+        /// Folder with the MNIST files (see `train --help`).
+        #[arg(long, default_value = "data/mnist")]
+        data: PathBuf,
+        /// Dimension of the latent space z (the rest of the config is the default one).
+        #[arg(long, default_value_t = 2)]
+        latent_dim: usize,
+        /// Seed of the run.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// How long to train, in seconds.
+        #[arg(long, default_value_t = 180.0)]
+        seconds: f64,
+        /// Length of each window, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        window: f64,
+        /// Count the subnormal floats in every tensor a step reads and writes after each window
+        /// (weights, activations, gradients, Adam's moments): the tensors that have any are printed,
+        /// and the range of the decoder's logits.
+        #[arg(long)]
+        census: bool,
+        /// Print every tensor's census, also those without subnormals.
+        #[arg(long)]
+        census_all: bool,
     }
 
     #[derive(clap::Args)]
@@ -340,6 +376,79 @@ mod cli {
         Ok(())
     }
 
+    /// Trains the default model for `args.seconds` and prints the examples per second of every
+    /// window of `args.window` seconds (steps of 10, timed on the wall clock and in CPU time), the
+    /// median and the last window against the first.
+    fn steady(args: &SteadyArgs, ftz: bool) -> Result<()> {
+        let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
+        let config = VaeConfig { latent_dim: args.latent_dim, seed: args.seed, ..VaeConfig::default() };
+        config.validate()?;
+        let cpu = device::cpu();
+        let mut trainer = Trainer::new(config.clone(), &cpu.device, train_set.len())?;
+        let threads = rayon::current_num_threads();
+        trainer.set_threads(threads);
+        println!(
+            "steady: latent {} hidden {:?}, {threads} thread(s), flush-to-zero {}, {} s in windows of {} s",
+            config.latent_dim, config.hidden, if ftz { "on" } else { "off" }, args.seconds, args.window
+        );
+        let census = |trainer: &Trainer| {
+            if args.census || args.census_all {
+                for c in trainer.subnormal_census(&train_set) {
+                    if args.census_all || c.subnormal > 0 || c.name == "logits" {
+                        println!("    {c}");
+                    }
+                }
+            }
+        };
+        let (mut rates, mut cpu_rates) = (Vec::new(), Vec::new());
+        let mut trained = 0.0;
+        while trained < args.seconds {
+            let (first_step, started, cpu_started) = (trainer.step_count(), Instant::now(), cpu_seconds());
+            let mut loss = 0.0;
+            while started.elapsed().as_secs_f64() < args.window {
+                loss = block_on(trainer.train_steps(&train_set, 10))?.loss;
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu_started;
+            trained += seconds;
+            let examples = (trainer.step_count() - first_step) as f64 * config.batch_size as f64;
+            let rate = examples / seconds;
+            rates.push(rate);
+            cpu_rates.push(examples / cpu);
+            println!(
+                "window {:>3}  steps {:>6} – {:>6}  {rate:8.0} examples/s  {:8.0} per CPU-second  loss {loss:7.2}",
+                rates.len(),
+                first_step,
+                trainer.step_count(),
+                examples / cpu
+            );
+            census(&trainer);
+        }
+        for (what, rates) in [("examples/s", &rates), ("examples per CPU-second", &cpu_rates)] {
+            let mut sorted = rates.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted[sorted.len() / 2];
+            let (first, last) = (rates[0], rates[rates.len() - 1]);
+            println!("{what}: median {median:.0}; first {first:.0}, last {last:.0}: last / first {:.3}", last / first);
+        }
+        Ok(())
+    }
+
+    /// CPU time this process has used (all its threads), in seconds: a measure of a window's work
+    /// that other jobs on a busy machine disturb less than the wall clock (rayon's threads wait
+    /// awake, so with several threads it counts some waiting too).
+    fn cpu_seconds() -> f64 {
+        #[cfg(unix)]
+        {
+            let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: `t` is a valid timespec to write to; the clock id is a constant of the platform.
+            if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0 {
+                return t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9;
+            }
+        }
+        0.0
+    }
+
     /// Sets the x86 flush-to-zero and denormals-are-zero bits (MXCSR) on this thread: arithmetic on
     /// subnormal floats is many times slower. The optimizer already keeps its moments out of that
     /// range (`src/optim.rs`, the only remedy in WebAssembly); natively this covers the rest.
@@ -370,19 +479,27 @@ mod cli {
 
     pub fn main() -> ExitCode {
         keep_freed_memory();
-        flush_subnormals_to_zero();
         let cli = Cli::parse();
+        let ftz = !cli.no_ftz;
+        if ftz {
+            flush_subnormals_to_zero();
+        }
         // The pieces of each step and Flex's matrix products run on rayon's global pool: the same
         // bits on each of its threads.
         rayon::ThreadPoolBuilder::new()
             .num_threads(cli.threads.unwrap_or(0))
-            .start_handler(|_| flush_subnormals_to_zero())
+            .start_handler(move |_| {
+                if ftz {
+                    flush_subnormals_to_zero()
+                }
+            })
             .build_global()
             .expect("the global thread pool should not have been started yet");
 
         let result = match &cli.command {
             Command::Train(args) => train(args),
             Command::Curves(args) => curves(args),
+            Command::Steady(args) => steady(args, ftz),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -48,7 +48,7 @@ fn linear(d_in: usize, d_out: usize, rng: &mut HostRng, ids: &mut ParamIds, devi
 /// A stack of linear layers, each followed by the non-linearity.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    layers: Vec<Linear>,
+    pub(crate) layers: Vec<Linear>,
     #[module(skip)]
     activation: Activation,
 }
@@ -99,12 +99,12 @@ impl DecoderOutput {
 /// The variational auto-encoder: encoder MLP → (μ, log σ²); decoder MLP → p_θ(x|z).
 #[derive(Module, Debug)]
 pub struct Vae {
-    encoder: Mlp,
+    pub(crate) encoder: Mlp,
     mu: Linear,
     log_var: Linear,
-    decoder: Mlp,
+    pub(crate) decoder: Mlp,
     /// Bernoulli logits, or the Gaussian means (before the sigmoid).
-    out: Linear,
+    pub(crate) out: Linear,
     /// The Gaussian decoder's log-variances; absent for a Bernoulli decoder.
     out_log_var: Option<Linear>,
     #[module(skip)]

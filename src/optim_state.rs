@@ -119,18 +119,22 @@ impl<S: RecordState + StateTensors> RecordState for OnHost<S> {
     }
 }
 
+/// Every per-parameter state's tensors (flattened), keyed by the state's prefix (the parameter's
+/// id): what [`optimizer_bytes`] reads back, listed without reading anything.
+pub fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<Tensor<1>>)> {
+    let _guard = PassGuard::set(Pass::Collect(Vec::new()));
+    let _ = optim.to_record();
+    match PassGuard::take() {
+        Pass::Collect(list) => list,
+        _ => unreachable!("the pass is only changed here"),
+    }
+}
+
 /// The optimizer's state as a burnpack file's bytes, from any device: its tensors are read back
 /// in one asynchronous transaction (on WebGPU in wasm no other read exists), then saved as Burn
 /// saves them.
 pub async fn optimizer_bytes(optim: &ModuleOptimizer) -> Result<Vec<u8>> {
-    let collected = {
-        let _guard = PassGuard::set(Pass::Collect(Vec::new()));
-        let _ = optim.to_record();
-        match PassGuard::take() {
-            Pass::Collect(list) => list,
-            _ => unreachable!("the pass is only changed here"),
-        }
-    };
+    let collected = state_tensors(optim);
     let all = collected.iter().flat_map(|(_, tensors)| tensors.iter().cloned()).collect();
     let mut copies = on_host(all).await?.into_iter();
     let values = collected

@@ -490,6 +490,19 @@ impl Trainer {
         (parts, sum.1)
     }
 
+    /// The census of subnormal floats in the tensors of a step on the first minibatch of `data`
+    /// (fixed noise, the trainer's own generator untouched) and in the optimizer's state: a
+    /// diagnostic that reads everything back synchronously (Flex only), see [`crate::subnormal`].
+    pub fn subnormal_census(&self, data: &Dataset) -> Vec<crate::subnormal::Census> {
+        let m = self.batcher.batch_size().min(data.len());
+        let indices: Vec<usize> = (0..m).collect();
+        let mut rng = HostRng::seed_from_u64(self.config.seed ^ EVALUATION_SALT);
+        let x = tensor2(data.batch(&indices, self.config.binarization, &mut rng), m, PIXELS, &self.device);
+        let rows = self.config.samples * m;
+        let eps = tensor2(standard_normal(&mut rng, rows * self.config.latent_dim), rows, self.config.latent_dim, &self.device);
+        crate::subnormal::census(self.model(), &self.optim, x, eps, &self.config)
+    }
+
     /// Runs `n` steps and reads their mean losses back once, asynchronously.
     ///
     /// Fails with [`VaeError::Backend`] when every loss is exactly zero (how a device that failed
