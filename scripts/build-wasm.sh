@@ -50,6 +50,15 @@ for target in "${targets[@]}"; do
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128 $LINK_SHARED" \
         RUSTUP_TOOLCHAIN="$NIGHTLY" wasm-pack build --release --target web --out-dir pkg-threads \
           --no-default-features --features threads
+      # wasm-bindgen-rayon's helper for pages without a bundler starts each thread with
+      # wasm-bindgen's old two-argument init, which warns in the console once per thread; the
+      # object form it asks for does the same.
+      helper=$(find pkg-threads/snippets -name workerHelpers.no-bundler.js)
+      sed -i 's/await pkg\.default(data\.module, data\.memory);/await pkg.default({ module_or_path: data.module, memory: data.memory });/' "$helper"
+      if grep -q 'pkg\.default(data\.module' "$helper"; then
+        echo "build-wasm: $helper still calls init the old way" >&2
+        exit 1
+      fi
       ;;
     *)
       echo "build-wasm: unknown build '$target' (pkg or pkg-threads)" >&2

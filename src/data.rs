@@ -193,7 +193,8 @@ impl Batcher {
         self.epoch
     }
 
-    /// Fraction of the current epoch done, in [0, 1).
+    /// Fraction of the current epoch done, in [0, 1] (1 once its last batch is taken, until the
+    /// next batch starts a new epoch).
     pub fn epoch_progress(&self) -> f64 {
         self.cursor as f64 / self.order.len() as f64
     }

@@ -12,6 +12,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod eval;
+pub mod history;
 pub mod idx;
 pub mod loss;
 pub mod model;

@@ -23,6 +23,7 @@ mod cli {
     use vae_web::config::{Activation, Binarization, DecoderKind, Estimator, OptimizerKind, VaeConfig};
     use vae_web::data::Dataset;
     use vae_web::eval::{evaluate, log_likelihood_estimate};
+    use vae_web::history::History;
     use vae_web::train::Trainer;
     use vae_web::{device, Result, VaeError};
 
@@ -122,8 +123,8 @@ mod cli {
         /// `--checkpoint` here) exactly where it was; its config is used, the options below are not.
         #[arg(long)]
         resume: Option<PathBuf>,
-        /// Save the whole run (weights, optimizer state, where it is) to this `.vaerun` file at the
-        /// end, for `--resume` or the page's "Open model".
+        /// Save the whole run (weights, optimizer state, where it is, its chart) to this `.vaerun`
+        /// file at the end, for `--resume` or the page's "Open model".
         #[arg(long)]
         checkpoint: Option<PathBuf>,
         /// Passes over the training set (more of them, with `--resume`).
@@ -178,7 +179,7 @@ mod cli {
         /// Where to save the weights (`<out>.bpk`, burnpack) and config (`<out>.json`); none: no save.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Print one JSON line per epoch instead of a progress bar (for scripts).
+        /// Print JSON lines instead of a progress bar (for scripts): the config, then one per epoch.
         #[arg(long)]
         json: bool,
         /// Where to train: `cpu` (Burn's Flex, on `--threads` threads) or `webgpu` (Burn's wgpu
@@ -242,25 +243,27 @@ mod cli {
         let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
         let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
         let compute = compute_device(args.backend)?;
-        let mut trainer = match &args.resume {
+        // The run's chart goes on where a resumed run's left off (a run saved by the page carries
+        // the page's), and is saved with the run.
+        let (mut trainer, mut history) = match &args.resume {
             Some(path) => {
                 let bytes = std::fs::read(path)
                     .map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
-                Trainer::resume(Checkpoint::from_bytes(&bytes)?, &compute.device, train_set.len())?
+                let checkpoint = Checkpoint::from_bytes(&bytes)?;
+                let history = History::from_extra(&checkpoint.extra);
+                (Trainer::resume(checkpoint, &compute.device, train_set.len())?, history)
             }
-            None => Trainer::new(args.config()?, &compute.device, train_set.len())?,
+            None => (Trainer::new(args.config()?, &compute.device, train_set.len())?, History::default()),
         };
         trainer.set_threads(if compute.kind == device::BackendKind::Cpu { rayon::current_num_threads() } else { 1 });
         let config = trainer.config().clone();
         let steps = trainer.steps_per_epoch();
-        if !args.json {
-            eprintln!(
-                "{} training / {} test digits on {}; config: {}",
-                train_set.len(),
-                test_set.len(),
-                compute.adapter,
-                serde_json::to_string(&config).expect("a config should serialise")
-            );
+        let config_json = serde_json::to_string(&config).expect("a config should serialise");
+        if args.json {
+            // The first line says what was trained (the page reads it before opening a trained model).
+            println!("{{\"config\":{config_json}}}");
+        } else {
+            eprintln!("{} training / {} test digits on {}; config: {config_json}", train_set.len(), test_set.len(), compute.adapter);
         }
         let style = ProgressStyle::with_template(
             "epoch {prefix:>3} [{bar:30}] {pos}/{len} steps  {msg}",
@@ -278,6 +281,7 @@ mod cli {
             while done < steps {
                 let n = (steps - done).min(10);
                 let m = block_on(trainer.train_steps(&train_set, n))?;
+                history.train.record(m.examples_seen, m.loss, m.reconstruction, m.kl);
                 sum += m.loss * n as f64;
                 done += n;
                 bar.set_position(done as u64);
@@ -288,6 +292,7 @@ mod cli {
             bar.finish_and_clear();
             let model = trainer.inference_model();
             let test = block_on(evaluate(&model, &test_set, &config, &compute.device, trainer.evaluation_seed()))?;
+            history.test.record(trainer.examples_seen(), test.loss, test.reconstruction, test.kl);
             let per_second = (steps * config.batch_size) as f64 / seconds;
             if args.json {
                 println!(
@@ -313,7 +318,7 @@ mod cli {
             println!("test log p(x) ≈ {ll:.3} nats (importance sampling, k = {})", args.importance_samples);
         }
         if let Some(path) = &args.checkpoint {
-            std::fs::write(path, block_on(trainer.checkpoint(b"{}".to_vec()))?.to_bytes())?;
+            std::fs::write(path, block_on(trainer.checkpoint(history.to_extra()))?.to_bytes())?;
             println!("saved the run in {} (step {})", path.display(), trainer.step_count());
         }
         if let Some(out) = &args.out {

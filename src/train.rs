@@ -342,6 +342,12 @@ impl Trainer {
         self.batcher.epoch()
     }
 
+    /// Fraction of the current epoch done, in [0, 1] (1 at the end of an epoch, before the next
+    /// step starts a new one).
+    pub fn epoch_progress(&self) -> f64 {
+        self.batcher.epoch_progress()
+    }
+
     /// Steps in one epoch.
     pub fn steps_per_epoch(&self) -> usize {
         self.batcher.batches_per_epoch()
@@ -563,7 +569,7 @@ impl Trainer {
         Ok(ChunkMetrics {
             step: self.step,
             epoch: self.batcher.epoch(),
-            epoch_progress: self.batcher.epoch_progress(),
+            epoch_progress: self.epoch_progress(),
             examples_seen: self.examples_seen(),
             loss: per(loss),
             reconstruction: per(reconstruction),

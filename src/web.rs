@@ -362,7 +362,7 @@ impl VaeSession {
 
     /// Continues the run saved in `bytes` (a `checkpoint()` file, from the page or from
     /// `vae train --checkpoint`) exactly where it was. Resolves to `{ config, step, epoch,
-    /// examplesSeen, extra: Uint8Array }`; on bytes that are not a run, a run from another format
+    /// epochProgress, examplesSeen, extra: Uint8Array }`; on bytes that are not a run, a run from another format
     /// version or of another data set, rejects with the reason and keeps the model in use.
     pub fn resume(&self, bytes: Vec<u8>) -> Promise {
         let snapshot = self.snapshot.clone();
@@ -381,6 +381,7 @@ impl VaeSession {
                 ("config", to_js(&config)?),
                 ("step", JsValue::from(trainer.step_count() as f64)),
                 ("epoch", JsValue::from(trainer.epoch() as f64)),
+                ("epochProgress", JsValue::from(trainer.epoch_progress())),
                 ("examplesSeen", JsValue::from(trainer.examples_seen() as f64)),
                 ("extra", Uint8Array::from(extra.as_slice()).into()),
             ]);

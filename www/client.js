@@ -153,9 +153,12 @@ export class VaeClient extends EventTarget {
     return this.#request(Request.savedRun);
   }
 
-  /** Continues the run saved in this browser: protocol.js's Resumed. */
-  async resumeSaved() {
-    const resumed = await this.#request(Request.resumeSaved);
+  /**
+   * Continues the run saved in this browser: protocol.js's Resumed. `toStep`: the step the page had
+   * reached after the save; the steps up to it are taken again first (`onProgress({ done, total })`).
+   */
+  async resumeSaved({ toStep = null, onProgress = null } = {}) {
+    const resumed = await this.#request(Request.resumeSaved, { toStep }, [], onProgress);
     this.#config = resumed.config;
     return resumed;
   }

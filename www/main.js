@@ -29,12 +29,12 @@
 
 import { RESTARTED } from './client.js';
 import { mountExplorer, startClient, startModel } from './page/boot.js';
-import { exploreTrained, offerSavedRun, showMode, trainFromScratch } from './page/choice.js';
+import { exploreTrained, offerSavedRun, openAsLinked, prefetchTrained, trainFromScratch } from './page/choice.js';
 import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
 import { recover } from './page/recovery.js';
-import { downloadRun, openModel, resumeSaved, showSaved } from './page/runs.js';
+import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/runs.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
 import { Event } from './protocol.js';
 import * as status from './views/status.js';
@@ -56,6 +56,7 @@ function showRace(page, race) {
 
 /** A new model (reset, or weights loaded): its settings, blank readouts, ready to start. */
 function onModelReset({ config }) {
+  forgetSaved(page);
   adoptConfig(page, config);
   clearReadouts(page);
   setPhase(page, 'ready');
@@ -64,8 +65,9 @@ function onModelReset({ config }) {
 }
 
 async function main() {
-  const settings = await startClient(page);
-  if (!settings) return;
+  const started = await startClient(page);
+  if (!started) return;
+  const { settings, given } = started;
   const { client, ui } = page;
   ui.form.addEventListener('input', () => markDirty(page));
   ui.form.addEventListener('change', () => markDirty(page));
@@ -74,7 +76,10 @@ async function main() {
     applyForm(page);
   });
 
-  client.addEventListener(Event.metrics, (e) => showMetrics(page, e.detail));
+  client.addEventListener(Event.metrics, (e) => {
+    showMetrics(page, e.detail);
+    noteReached(page, e.detail.step);
+  });
   client.addEventListener(Event.evaluated, (e) => showEvaluated(page, e.detail));
   client.addEventListener(Event.running, (e) => {
     if (!e.detail.running) flushMetrics(page);
@@ -109,6 +114,7 @@ async function main() {
   new ResizeObserver(() => queueChart(page)).observe(ui.chart);
   queueChart(page);
 
+  prefetchTrained(page, given);
   if (!(await startModel(page, settings))) return;
   setPhase(page, 'ready');
   queueChart(page);
@@ -116,17 +122,18 @@ async function main() {
   ui.modeScratch.addEventListener('click', () => trainFromScratch(page));
   ui.modeResume.addEventListener('click', () => resumeSaved(page));
   ui.download.addEventListener('click', () => downloadRun(page));
-  // Leaving or hiding the page saves the run (the worker saves every ~10 s while training too).
+  // Leaving or hiding the page notes how far the run got, and saves it if there is time (the
+  // worker saves every ~10 s while training; www/page/runs.js).
+  const leaving = () => {
+    writeReached(page);
+    client.save().catch(() => {});
+  };
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') client.save().catch(() => {});
+    if (document.visibilityState === 'hidden') leaving();
   });
-  window.addEventListener('pagehide', () => client.save().catch(() => {}));
+  window.addEventListener('pagehide', leaving);
   await offerSavedRun(page);
-  if (settings.model === 'trained') {
-    await exploreTrained(page);
-  } else {
-    showMode(page, 'scratch', 'A fresh model at step 0: press Start to watch it learn, or explore a trained model now.');
-  }
+  await openAsLinked(page, given);
   refreshReconstructions(page);
   mountExplorer(page);
 }

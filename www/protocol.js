@@ -27,15 +27,19 @@ export const Request = Object.freeze({
   pause: 'pause',
   /** `{ config }` -> the config applied: a fresh model at step 0 ('reset' follows); rejects and keeps the model on a bad config. */
   reset: 'reset',
-  /** `{}` -> the step saved, or null (nothing to save, or no storage): saves the run in the browser now. */
+  /** `{}` -> the step saved, or null (no steps since the run was saved or opened, or no storage): saves the run in the browser now. */
   save: 'save',
   /** `{}` -> `{ step, examplesSeen, testLoss, latentDim, savedAt, bytes }` of the run saved in this browser, or null. */
   savedRun: 'savedRun',
-  /** `{}` -> {@link Resumed}: continues the run saved in this browser exactly where it was. */
+  /**
+   * `{ toStep: number|null }` -> {@link Resumed}: continues the run saved in this browser exactly
+   * where it was; with `toStep` (the step the page had reached after that save, www/page/runs.js),
+   * first takes the steps after the save again (progress messages `{ done, total }`), then saves.
+   */
   resumeSaved: 'resumeSaved',
   /** `{ bytes: Uint8Array }` -> {@link Resumed}: continues the run in a file ("Open model"). */
   resume: 'resume',
-  /** `{}` -> Uint8Array: the whole run as a file ("Download model"; CPU backend). */
+  /** `{}` -> Uint8Array: the whole run as a file ("Download model"). */
   checkpoint: 'checkpoint',
   /** `{}` -> never answers: makes the wasm module panic (fault-injection tests; `?faults=1`). */
   panicForTesting: 'panicForTesting',
@@ -47,7 +51,7 @@ export const Request = Object.freeze({
   raceTrialForTesting: 'raceTrialForTesting',
   /** `{}` -> {@link RaceState} of the backend race, or null when there is none. */
   raceState: 'raceState',
-  /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept. */
+  /** `{ learningRate }` -> the config applied: a new step size, the model and optimizer kept; the run is saved. */
   setLearningRate: 'setLearningRate',
   /** `{ bytes: Uint8Array (.bpk), config: object|null }` -> the config applied; step 0. */
   loadWeights: 'loadWeights',
@@ -123,7 +127,12 @@ export const LANE_OF = Object.freeze({
  * How long a request may go unanswered before the client calls the worker dead, in ms, by
  * request type (others: DEFAULT_DEADLINE_MS). Generous: a first WebGPU compile takes ~20 s.
  */
-export const DEADLINE_MS = Object.freeze({ [Request.ready]: 120_000, [Request.loadData]: 120_000, [Request.raceTrialForTesting]: 300_000 });
+export const DEADLINE_MS = Object.freeze({
+  [Request.ready]: 120_000,
+  [Request.loadData]: 120_000,
+  [Request.resumeSaved]: 120_000, // catching up on the steps after the save: up to its interval's worth
+  [Request.raceTrialForTesting]: 300_000,
+});
 export const DEFAULT_DEADLINE_MS = 60_000;
 
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
@@ -204,6 +213,7 @@ export const PLANE_DIGITS = 2000;
  * @property {number} sum
  * @property {number} update
  * @property {number} readBack
+ * @property {number} spread   the share of steps whose sum and update were spread over the pool
  *
  * @typedef {object} DigitBound  One digit, in nats (src/posterior.rs).
  * @property {number} elbo
@@ -218,7 +228,8 @@ export const PLANE_DIGITS = 2000;
  * @typedef {object} Resumed  A run continued where it was saved.
  * @property {object} config
  * @property {number} step
- * @property {number} epoch
+ * @property {number} epoch          complete epochs
+ * @property {number} epochProgress  the fraction of the current one done, in [0, 1]
  * @property {number} examplesSeen
  * @property {{train: object, test: object}} history  the chart's series, `{ x, loss, reconstruction, kl }` each
  *

@@ -7,6 +7,9 @@
 // worker's `schema`, built from src/config.rs), so the page says what is wrong before it sends a
 // config, with the same limits Rust enforces. A bad value never stops the page: it is replaced
 // by the default and reported as one clear message per field.
+//
+// A link reproduces what its author wrote: the page writes back only the settings that differ
+// from the defaults and those the address already names, so a link keeps its own words.
 
 /** The config fields the page exposes: URL name, config key, label. */
 const EXPOSED = [
@@ -102,8 +105,8 @@ export function createSettings(schema) {
     defaults,
     readSettings: (search) => readSettings(fields, search, defaults),
     parseForm: (texts, base = defaults) => parseForm(fields, texts, base),
-    toSearch: (settings, search = location.search) => toSearch(fields, settings, search),
-    writeSettings: (settings) => history.replaceState(null, '', `${location.pathname}${toSearch(fields, settings, location.search)}${location.hash}`),
+    toSearch: (settings, search = location.search) => toSearch(fields, settings, search, defaults),
+    writeSettings: (settings) => history.replaceState(null, '', `${location.pathname}${toSearch(fields, settings, location.search, defaults)}${location.hash}`),
     toConfig: (settings, base = schema.defaults) => toConfig(fields, settings, base),
     fromConfig: (config, extra = {}) => ({ ...fromConfigWith(fields, config), ...extra }),
   };
@@ -116,20 +119,22 @@ function fromConfigWith(fields, config) {
 }
 
 /**
- * Reads settings from a query string. Returns `{ settings, errors }`: every field has a valid
- * value (the default where the URL had none or a bad one); `errors` holds one
- * `{ param, label, value, message }` per bad field, `message` a full sentence for the page.
- */
-/**
  * URL parameters the page reads besides the settings: the CPU's threads (`?threads=N`, checked by
  * the worker, www/worker/facade.js) and fault injection for the tests.
  */
 const OTHER_PARAMS = ['threads', 'faults', 'race'];
 
+/**
+ * Reads settings from a query string. Returns `{ settings, errors, given }`: every field has a
+ * valid value (the default where the URL had none or a bad one); `errors` holds one
+ * `{ param, label, value, message }` per bad field, `message` a full sentence for the page;
+ * `given` is the set of params the URL set to a valid value.
+ */
 export function readSettings(fields, search, defaults) {
   const query = new URLSearchParams(search);
   const settings = { ...defaults };
   const errors = [];
+  const given = new Set();
   const known = new Set([...fields.map((f) => f.param), ...OTHER_PARAMS]);
   const unknown = [...new Set([...query.keys()].filter((key) => !known.has(key)))];
   if (unknown.length) {
@@ -153,9 +158,10 @@ export function readSettings(fields, search, defaults) {
       });
     } else {
       settings[field.param] = parsed.value;
+      given.add(field.param);
     }
   }
-  return { settings, errors };
+  return { settings, errors, given };
 }
 
 /** Validates raw form texts keyed by param, as `readSettings` does; same result shape. */
@@ -174,11 +180,18 @@ export function parseForm(fields, texts, base) {
   return { settings, errors };
 }
 
-/** The query string for settings, keeping unrelated params of `search`; every field is written. */
-export function toSearch(fields, settings, search) {
+/**
+ * The query string for settings, keeping unrelated params of `search`: a field is written where
+ * `search` names it or its value is not the default's.
+ */
+export function toSearch(fields, settings, search, defaults) {
   const query = new URLSearchParams(search);
-  for (const field of fields) query.set(field.param, field.format(settings[field.param]));
-  return `?${query}`;
+  for (const field of fields) {
+    const text = field.format(settings[field.param]);
+    if (query.has(field.param) || text !== field.format(defaults[field.param])) query.set(field.param, text);
+  }
+  const written = query.toString();
+  return written ? `?${written}` : '';
 }
 
 /**

@@ -20,9 +20,9 @@ import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
 import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
 import { gpuLostInRace, raceState, startRace } from './worker/race.js';
-import { adoptResumed, checkpointBytes, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
+import { adoptResumed, checkpointBytes, resumedNow, saveInBackground, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
 import { createTrainer, requireData, requireSession } from './worker/state.js';
-import { pause, raceTrial, start, startOver } from './worker/training.js';
+import { catchUp, pause, raceTrial, start, startOver } from './worker/training.js';
 
 const trainer = createTrainer();
 
@@ -171,8 +171,24 @@ async function resumeFrom(bytes) {
   return adoptResumed(trainer, info);
 }
 
-async function resumeSaved() {
-  return resumeFrom(await savedRunBytes());
+/**
+ * Continues the run saved in this browser; with `toStep` (the step the page had reached, past the
+ * save), trains it on to there first, with progress messages, and saves it.
+ */
+async function resumeSaved({ toStep = null }, id) {
+  const resumed = await resumeFrom(await savedRunBytes());
+  if (!(toStep > resumed.step)) return resumed;
+  const m = await catchUp(trainer, toStep, (progress) => post({ id, progress }));
+  saveInBackground(trainer);
+  return resumedNow(trainer, resumed, m);
+}
+
+/** A new step size for the run: saved at once, since taking its last steps again would not use it. */
+async function setLearningRate({ learningRate }) {
+  const applied = await trainer.queue.enqueue(() => requireSession(trainer).setLearningRate(learningRate));
+  trainer.savedStep = -1;
+  saveInBackground(trainer);
+  return applied;
 }
 
 /** The race's trial now, outside the training loop (tests): waits for WebGPU to be warm. */
@@ -214,10 +230,10 @@ const handlers = {
   },
   [Request.save]: () => saveNow(trainer),
   [Request.savedRun]: () => savedRun(),
-  [Request.resumeSaved]: () => inOrder(resumeSaved),
+  [Request.resumeSaved]: (args, id) => inOrder(() => resumeSaved(args, id)),
   [Request.resume]: ({ bytes }) => inOrder(() => resumeFrom(bytes)),
   [Request.checkpoint]: () => checkpointBytes(trainer),
-  [Request.setLearningRate]: ({ learningRate }) => inLane(Request.setLearningRate, () => session().setLearningRate(learningRate)),
+  [Request.setLearningRate]: setLearningRate,
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => withData().reconstruct(n)),
   [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => withData().testImages(count)),
   [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, () => withData().encodeTest(count)),

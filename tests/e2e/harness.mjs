@@ -17,14 +17,17 @@
 //       returns null, so the page must fall back to the CPU.
 //     app.url                             the server's base URL, ending in "/"
 //     app.browser                         the playwright Browser
-//     const p = await app.page(query = {}, { waitForReady = true, viewport, setup })
-//         opens index.html?<query> (query: object or string) in a new context; `setup(page)` runs
+//     const p = await app.page(query = {}, { waitForReady = true, viewport, setup, asWritten = false })
+//         opens index.html?<query> (query: object or string) in a new context, with model=scratch
+//         added unless the query names a model or `asWritten` (then the address is the query
+//         alone); `setup(page)` runs
 //         before the navigation (e.g. page.route(...) to block a module); when waitForReady,
 //         waits until the page says its model and data are ready (body[data-phase] is
 //         'ready' | 'running' | 'paused') or fails with the page's error text.
 //       p.page                            the playwright Page
 //       p.errors                          string[]: console errors + uncaught page errors so far,
-//                                         from the page and its workers (live array)
+//                                         from the page and its workers, and console warnings
+//                                         from the site's own code (www/, pkg/, …) (live array)
 //       p.messages                        string[]: every console message, "type: text" (live array)
 //       await p.read(testid, attr)        the attribute `attr` (e.g. 'data-step') of
 //                                         [data-testid=testid], or null
@@ -81,11 +84,10 @@ export const REQUIRED = [
   'data/mnist/train-labels-idx1-ubyte.gz',
   'data/mnist/t10k-images-idx3-ubyte.gz',
   'data/mnist/t10k-labels-idx1-ubyte.gz',
-  'models/latent2.bpk',
-  'models/latent2.json',
+  'models/latent2.vaerun',
   'models/latent2.log',
-  'models/latent20.bpk',
-  'models/latent20.json',
+  'models/latent20.vaerun',
+  'models/latent20.log',
 ];
 
 /** Built files the page needs that are not under `root` (empty when all are there). */
@@ -126,7 +128,7 @@ export async function openApp({ webgpu = false } = {}) {
   };
 }
 
-async function openPage(browser, baseUrl, query, { waitForReady = true, viewport = { width: 1280, height: 900 }, setup = null } = {}) {
+async function openPage(browser, baseUrl, query, { waitForReady = true, viewport = { width: 1280, height: 900 }, setup = null, asWritten = false } = {}) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const errors = [];
@@ -136,6 +138,8 @@ async function openPage(browser, baseUrl, query, { waitForReady = true, viewport
     messages.push(`${where}${message.type()}: ${message.text()}`);
     const url = message.location()?.url;
     if (message.type() === 'error') errors.push(`${where}console.error: ${message.text()}${url ? ` (${url})` : ''}`);
+    // The browser's own warnings (about flags, the software GPU) are not the page's to fix.
+    if (message.type() === 'warning' && url?.startsWith(baseUrl)) errors.push(`${where}console.warn: ${message.text()} (${url})`);
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   page.on('crash', () => errors.push('the page crashed'));
@@ -144,7 +148,7 @@ async function openPage(browser, baseUrl, query, { waitForReady = true, viewport
   // The page opens on a trained model unless told otherwise; these tests start from scratch
   // unless they ask for `model: 'trained'`.
   const params = new URLSearchParams(typeof query === 'string' ? query.replace(/^\?/, '') : query);
-  if (!params.has('model')) params.set('model', 'scratch');
+  if (!params.has('model') && !asWritten) params.set('model', 'scratch');
   const search = params.toString();
   await page.goto(`${baseUrl}index.html${search ? `?${search}` : ''}`);
 

@@ -126,7 +126,7 @@ function filesUnder(dir, prefix = '') {
 
 test('dist/ holds the page and nothing else; every .br and .gz sibling decodes to its file', () => {
   const files = filesUnder(DIST);
-  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+-ubyte|models\/[a-z0-9-]+\.(bpk|json|log))(\.br|\.gz)?$/;
+  const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+-ubyte|models\/[a-z0-9-]+\.(vaerun|log))(\.br|\.gz)?$/;
   assert.deepEqual(files.filter((path) => !allowed.test(path)), [], 'files that are not part of the site');
   const dataFiles = files.filter((path) => path.startsWith('data/'));
   const idx = REQUIRED.filter((path) => path.startsWith('data/')).map((path) => path.replace(/\.gz$/, ''));
@@ -231,7 +231,7 @@ describe('the built site (dist/) on scripts/serve.mjs, brotli negotiated', { tim
       assert.equal(encodings.get(wasm), 'br', `the server's log: ${served.join('; ')}`);
       if (threaded) assert.match((await p.page.locator('[data-testid="backend"]').textContent()).trim(), /^CPU, \d+ threads/);
       assert.equal(encodings.get('/www/main.js'), 'br');
-      assert.equal(encodings.get('/models/latent2.bpk'), 'br');
+      assert.equal(encodings.get('/models/latent2.vaerun'), 'br');
       assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte'), 'br', 'the data in brotli');
       assert.equal(encodings.get('/data/mnist/train-images-idx3-ubyte.gz'), undefined, 'no .gz fetched where brotli came');
       assert.deepEqual(p.errors, [], 'no console errors');

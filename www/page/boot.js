@@ -10,7 +10,8 @@ import { fillForm } from './settings-form.js';
 
 /**
  * Starts the worker (`page.client`) and reads the settings (`page.settings`, in the form too).
- * Returns those settings, or null when the page cannot go on (it says why and stops).
+ * Returns `{ settings, given }` (`given`: the params the address set), or null when the page
+ * cannot go on (it says why and stops).
  */
 export async function startClient(page) {
   setPhase(page, 'starting');
@@ -35,12 +36,12 @@ export async function startClient(page) {
     fail(page, `The model could not start: ${sentence(error.message)}`);
     return null;
   }
-  const { settings, errors } = page.state.readSettings(location.search);
+  const { settings, errors, given } = page.state.readSettings(location.search);
   for (const error of errors) showError(page, error.message, { kind: 'warning', key: 'url' });
   if (errors.length) page.state.writeSettings(settings);
   page.settings = settings;
   fillForm(page, settings);
-  return settings;
+  return { settings, given };
 }
 
 /**

@@ -64,6 +64,11 @@ export function createPage() {
     history: emptyHistory(),
     phase: 'boot',
     savedThisVisit: false, // a run was saved in this browser during this visit (so it is this run)
+    saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/runs.js)
+    reached: 0, // the step that run has reached
+    reachedNotedAt: -Infinity,
+    offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached }
+    prefetched: null, // the trained run being fetched while the data arrive: { path, bytes: Promise }
     reconstructing: false,
     reconstructAgain: false,
     lastReconstruction: 0,

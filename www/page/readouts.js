@@ -23,7 +23,7 @@ const SHOW_EVERY_MS = 250;
  */
 const CHART_EVERY_MS = 500;
 const TRAIN = '#2f5fd0';
-const TEST = '#e0601b';
+const TEST = '#c2410c'; // style.css's --test
 const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
 
 /** Appends the point `{ examplesSeen, loss, reconstruction, kl }` to a history's series (KEYS). */
@@ -78,7 +78,7 @@ export function showEvaluated(page, ev) {
 }
 
 /** A resumed run (protocol.js's Resumed): its history on the chart, its last readouts. */
-export function showHistory(page, { step, epoch, examplesSeen, history }) {
+export function showHistory(page, { step, epoch, epochProgress, examplesSeen, history }) {
   const { ui } = page;
   dropPendingMetrics(page);
   page.history = {
@@ -88,7 +88,7 @@ export function showHistory(page, { step, epoch, examplesSeen, history }) {
   const last = (series, key) => series[key][series[key].length - 1];
   const t = page.history.train;
   status.showMetrics(ui.readouts, {
-    step, epoch, epochProgress: 0, examplesSeen, examplesPerSecond: NaN,
+    step, epoch, epochProgress, examplesSeen, examplesPerSecond: NaN,
     loss: last(t, 'loss'), reconstruction: last(t, 'reconstruction'), kl: last(t, 'kl'),
   });
   const test = page.history.test;

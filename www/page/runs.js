@@ -1,6 +1,11 @@
 // Runs in and out of the page: the run saved in this browser resumed, the whole run downloaded as
 // a .vaerun file ("Download model"), a .vaerun or the native trainer's .bpk + .json opened
 // ("Open model"), and the note that says when the worker last saved.
+//
+// The worker saves the run every ~10 s; a reload or a closed tab must not lose the steps after
+// that save. The page cannot save 8 MB while it unloads, but it can note, synchronously, how far
+// the run got past the save (`REACHED_KEY`, in localStorage); resuming then takes those steps
+// again, which gives the same run, since a resumed run continues exactly as it went.
 
 import * as status from '../views/status.js';
 import { showMode } from './choice.js';
@@ -8,28 +13,82 @@ import { sentence, setPhase, showError } from './page.js';
 import { queueChart, refreshReconstructions, showHistory } from './readouts.js';
 import { fillForm } from './settings-form.js';
 
-/** Shows a resumed run (protocol.js's Resumed): its chart, its readouts, paused where it was. */
-export function showResumed(page, resumed, how) {
+/** The step the run has reached past its last save: `{ savedAt, step }` of that save, and the step. */
+const REACHED_KEY = 'vae-web:reached';
+/** How often, at most, the step reached is written while training (and always when the page hides). */
+const NOTE_REACHED_EVERY_MS = 1000;
+
+/**
+ * Shows a resumed run (protocol.js's Resumed): its chart, its readouts, where it was. `mode`:
+ * 'resumed' (paused, Start says Resume), or 'trained' (a trained model opened on arrival).
+ */
+export function showResumed(page, resumed, note, mode = 'resumed') {
   showHistory(page, resumed);
   page.settings = page.state.fromConfig(resumed.config, { backend: page.settings.backend, model: page.settings.model });
   fillForm(page, page.settings);
-  setPhase(page, 'paused');
-  showMode(page, 'resumed', `${how} at step ${resumed.step.toLocaleString('en-US')}: press Resume to train on from exactly where it was.`);
+  setPhase(page, mode === 'resumed' ? 'paused' : 'ready');
+  showMode(page, mode, mode === 'resumed' ? `${note} at step ${resumed.step.toLocaleString('en-US')}: press Resume to train on from exactly where it was.` : note);
   queueChart(page);
   refreshReconstructions(page, { force: true });
 }
 
+/** "Resume where you left off": the saved run, trained on to the step the page had reached. */
 export async function resumeSaved(page) {
-  page.ui.modeResume.disabled = true;
+  const { ui } = page;
+  const offered = page.offered;
+  ui.modeResume.disabled = true;
   try {
     if (page.client.running) page.client.pause();
-    showResumed(page, await page.client.resumeSaved(), 'Your run, resumed from this browser’s storage');
-    status.clearMessages(page.ui.errors, 'runs');
+    const toStep = offered && offered.reached > offered.step ? offered.reached : null;
+    const onProgress = ({ done, total }) => {
+      ui.modeNote.textContent = `Taking the ${total.toLocaleString('en-US')} steps after the last save again: ${done.toLocaleString('en-US')} done…`;
+    };
+    const resumed = await page.client.resumeSaved({ toStep, onProgress });
+    if (offered) page.saved = { savedAt: offered.savedAt, step: offered.step };
+    showResumed(page, resumed, 'Your run, resumed from this browser’s storage');
+    status.clearMessages(ui.errors, 'runs');
   } catch (error) {
     showError(page, `The saved run could not be resumed: ${sentence(error.message)} The model in use is kept.`, { key: 'runs' });
   } finally {
     setPhase(page, page.phase);
   }
+}
+
+/** A chunk of the run was trained: notes the step reached (at most every NOTE_REACHED_EVERY_MS). */
+export function noteReached(page, step) {
+  page.reached = step;
+  if (performance.now() - page.reachedNotedAt >= NOTE_REACHED_EVERY_MS) writeReached(page);
+}
+
+/** The run in the worker is another one now (reset, opened, loaded): no save of it yet. */
+export function forgetSaved(page) {
+  page.saved = null;
+  page.reached = 0;
+}
+
+/**
+ * Notes the step reached beside the run's last save, now (called when the page hides or unloads:
+ * localStorage is written before the call returns).
+ */
+export function writeReached(page) {
+  page.reachedNotedAt = performance.now();
+  if (!page.saved || !(page.reached > page.saved.step)) return;
+  try {
+    localStorage.setItem(REACHED_KEY, JSON.stringify({ savedAt: page.saved.savedAt, step: page.reached }));
+  } catch {
+    // No storage (a private window): the run goes back to its last save.
+  }
+}
+
+/** The step the run saved as `saved` (Request.savedRun's answer) had reached, at least its own. */
+export function reachedAfter(saved) {
+  try {
+    const noted = JSON.parse(localStorage.getItem(REACHED_KEY) ?? 'null');
+    if (noted?.savedAt === saved.savedAt && Number.isSafeInteger(noted.step) && noted.step > saved.step) return noted.step;
+  } catch {
+    // Unreadable: nothing noted.
+  }
+  return saved.step;
 }
 
 async function openRun(page, file) {
@@ -106,6 +165,8 @@ export async function downloadRun(page) {
 export function showSaved(page, { step, savedAt, bytes, ms, readMs }) {
   const note = page.ui.savedNote;
   page.savedThisVisit = true;
+  page.saved = { savedAt, step };
+  writeReached(page);
   note.dataset.ms = ms.toFixed(1);
   note.dataset.readMs = readMs.toFixed(1);
   note.dataset.bytes = String(bytes);

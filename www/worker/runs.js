@@ -7,17 +7,22 @@ import { RunStoreError, loadRun, saveRun } from '../runs.js';
 import { emit, messageOf } from './messages.js';
 import { emptyLog, requireData } from './state.js';
 
-/** While training, the run is saved in the browser this often (and on pause, and when hidden). */
+/**
+ * While training, the run is saved in the browser this often (and at its first chunk, on pause,
+ * and when the page is hidden). The steps after the last save are not lost to a reload: the page
+ * notes the step it reached, and resuming takes them again (`catchUp`, www/worker/training.js).
+ */
 const SAVE_EVERY_MS = 10_000;
 
 /**
  * Saves the run in the browser: a checkpoint with the run log as its extra bytes, from either
- * backend (on WebGPU its tensors are read back asynchronously). One save at a time.
+ * backend (on WebGPU its tensors are read back asynchronously). One save at a time; nothing to
+ * save (null) when the run has no steps past the ones it was saved or opened with.
  */
 export function saveNow(trainer) {
   trainer.saving ??= (async () => {
     try {
-      if (!trainer.dataLoaded || trainer.lastStep === 0) return null;
+      if (!trainer.dataLoaded || trainer.lastStep === 0 || trainer.lastStep === trainer.savedStep) return null;
       trainer.lastSaveAt = performance.now();
       let ms = 0;
       let config = null;
@@ -45,6 +50,7 @@ export function saveNow(trainer) {
         savedAt: Date.now(),
       };
       await saveRun(run);
+      trainer.savedStep = run.step;
       trainer.lastSaveAt = performance.now();
       emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms, readMs });
       return run.step;
@@ -95,6 +101,7 @@ export async function savedRunBytes() {
  */
 export function adoptResumed(trainer, info) {
   trainer.lastStep = info.step;
+  trainer.savedStep = info.step; // it is where it came from: nothing new to save yet
   trainer.lastEvaluatedStep = -1;
   try {
     trainer.runLog = { ...emptyLog(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
@@ -103,7 +110,13 @@ export function adoptResumed(trainer, info) {
   }
   const test = trainer.runLog.test;
   if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) trainer.lastEvaluatedStep = info.step;
-  return { config: info.config, step: info.step, epoch: info.epoch, examplesSeen: info.examplesSeen, history: trainer.runLog };
+  return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: trainer.runLog };
+}
+
+/** The step, epoch and chart of the run as it is now, after `Resumed` and a catch-up. */
+export function resumedNow(trainer, resumed, m) {
+  if (!m) return resumed;
+  return { ...resumed, step: m.step, epoch: m.epoch, epochProgress: m.epochProgress, examplesSeen: m.examplesSeen, history: trainer.runLog };
 }
 
 /** The run as a file's bytes, for "Download model". */

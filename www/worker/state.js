@@ -29,7 +29,10 @@ export function createTrainer() {
     evaluation: null, // the promise of the evaluation in progress
 
     runLog: emptyLog(),
-    lastSaveAt: performance.now(),
+    // The run is saved when it has steps that are not in storage yet: at its first chunk, then
+    // every ~10 s (www/worker/runs.js). `savedStep` is the step it was last saved or opened at.
+    savedStep: 0,
+    lastSaveAt: -Infinity,
     saving: null, // the promise of the save in progress
     storageWarned: false,
   };

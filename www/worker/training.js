@@ -86,6 +86,31 @@ async function trainLoop(trainer) {
   emit(Event.running, { running: false });
 }
 
+/** Steps per chunk while catching up: long enough to be quick, short enough to let requests in. */
+const CATCH_UP_CHUNK = 64;
+
+/**
+ * Trains the run on to `step` without showing each chunk: the steps a reload or a closed tab cut
+ * off after the run's last save, taken again (a resumed run continues exactly as it went, so they
+ * are the same steps). Recorded in the run log; `onProgress({ done, total })` after each chunk.
+ * Resolves to the last chunk's metrics, or null when there was nothing to take; stops early at
+ * a divergence (the run is then where the facade rolled it back to).
+ */
+export async function catchUp(trainer, step, onProgress = () => {}) {
+  const from = trainer.lastStep;
+  let m = null;
+  while (trainer.lastStep < step) {
+    const n = Math.min(step - trainer.lastStep, CATCH_UP_CHUNK);
+    m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(n));
+    trainer.lastStep = m.step;
+    if (m.diverged) break;
+    record(trainer.runLog.train, m);
+    onProgress({ done: m.step - from, total: step - from });
+    await trainer.queue.nextTask();
+  }
+  return m;
+}
+
 /** Sizes the next chunk from the last one's time per step (measured inside the facade). */
 function adaptChunk(trainer, perStep) {
   if (!(perStep > 0)) return;
@@ -132,6 +157,8 @@ export async function startOver(trainer, make) {
   }
   trainer.stepsPerChunk = 1;
   trainer.lastStep = 0;
+  trainer.savedStep = 0;
+  trainer.lastSaveAt = -Infinity;
   trainer.lastEvaluatedStep = -1;
   trainer.runLog = emptyLog();
   await trainer.evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
