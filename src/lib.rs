@@ -19,6 +19,7 @@ pub mod optim;
 pub mod optim_state;
 pub mod pool;
 pub mod posterior;
+pub mod repair;
 pub mod train;
 pub mod transfer;
 #[cfg(target_family = "wasm")]
