@@ -355,7 +355,7 @@ mod cli {
         use vae_web::model::Vae;
         use vae_web::repair::{
             corrupt, importance_sampling, mean_image_score, preset_mask, repair_on_grid, run_chains, ChainOptions, Corruption,
-            MaskPreset, Method, Observation, RepairGrid, TruthScore,
+            ImportanceOptions, MaskPreset, Method, Observation, Proposal, RepairGrid, TruthScore,
         };
         use vae_web::train::Trainer;
         use vae_web::{device, Result, VaeError};
@@ -390,7 +390,8 @@ mod cli {
             /// Test digits repaired (the first N).
             #[arg(long, default_value_t = 1000)]
             digits: usize,
-            /// Importance samples K per digit (MIWAE-style self-normalised estimate).
+            /// Importance samples K per digit (self-normalised, MIWAE-style), with each proposal:
+            /// the encoder's q(z|x̃) and the refined two-stage mixture (see `Proposal`).
             #[arg(long, default_value_t = 1000)]
             samples: usize,
             /// Steps of each Markov chain (Metropolis-within-Gibbs, pseudo-Gibbs), one chain per
@@ -401,7 +402,7 @@ mod cli {
             #[arg(long, default_value_t = 50)]
             burn_in: usize,
             /// Points per side of the exact repair's grid (2-D models).
-            #[arg(long, default_value_t = 128)]
+            #[arg(long, default_value_t = 96)]
             grid_side: usize,
             /// The grid covers [−w, w]².
             #[arg(long, default_value_t = 5.0)]
@@ -494,14 +495,14 @@ mod cli {
             for (which, name) in CORRUPTIONS.into_iter().enumerate() {
                 let observations: Vec<Observation> =
                     (0..n).map(|i| corrupt(&digits[i], &corruption(which, i, args.seed)?, args.seed ^ (i as u64) << 20)).collect::<Result<_>>()?;
-                let mut tallies = [Tally::default(); 5];
+                let mut tallies = [Tally::default(); 6];
                 let timed = |tally: &mut Tally, f: &mut dyn FnMut(&mut Tally) -> Result<()>| -> Result<()> {
                     let started = Instant::now();
                     f(tally)?;
                     tally.seconds += started.elapsed().as_secs_f64();
                     Ok(())
                 };
-                let [mean, pseudo, metropolis, sampling, exact] = &mut tallies;
+                let [mean, pseudo, metropolis, sampling, refined, exact] = &mut tallies;
                 timed(mean, &mut |t| {
                     for (o, x) in observations.iter().zip(&digits) {
                         t.add(mean_image_score(&mean_image, o, x)?);
@@ -520,13 +521,16 @@ mod cli {
                         Ok(())
                     })?;
                 }
-                timed(sampling, &mut |t| {
-                    for (i, (o, x)) in observations.iter().zip(&digits).enumerate() {
-                        let r = block_on(importance_sampling(&model, o, args.samples, Some(x), args.seed ^ i as u64, &cpu.device))?;
-                        t.add(r.truth.expect("scored against the truth"));
-                    }
-                    Ok(())
-                })?;
+                for (tally, proposal) in [(sampling, Proposal::Encoder), (refined, Proposal::Refined)] {
+                    let options = ImportanceOptions { samples: args.samples, proposal };
+                    timed(tally, &mut |t| {
+                        for (i, (o, x)) in observations.iter().zip(&digits).enumerate() {
+                            let r = block_on(importance_sampling(&model, o, &options, Some(x), args.seed ^ i as u64, &cpu.device))?;
+                            t.add(r.truth.expect("scored against the truth"));
+                        }
+                        Ok(())
+                    })?;
+                }
                 if let Some(grid) = &grid {
                     timed(exact, &mut |t| {
                         for (i, (o, x)) in observations.iter().zip(&digits).enumerate() {
@@ -538,8 +542,13 @@ mod cli {
                         let mut gaps = Vec::new();
                         for (i, o) in observations.iter().enumerate().take(args.evidence_digits) {
                             let exact = block_on(repair_on_grid(&model, grid, o, None, 0))?.log_evidence.expect("the grid integrates");
-                            let is = block_on(importance_sampling(&model, o, args.evidence_samples, None, args.seed ^ 0xE1 ^ i as u64, &cpu.device))?;
-                            gaps.push((exact, is.log_evidence.expect("importance sampling estimates"), is.effective_sample_size.expect("a weight")));
+                            let mut gap = vec![exact];
+                            for proposal in [Proposal::Encoder, Proposal::Refined] {
+                                let options = ImportanceOptions { samples: args.evidence_samples, proposal };
+                                let is = block_on(importance_sampling(&model, o, &options, None, args.seed ^ 0xE1 ^ i as u64, &cpu.device))?;
+                                gap.extend([is.log_evidence.expect("importance sampling estimates"), is.effective_sample_size.expect("a weight")]);
+                            }
+                            gaps.push(gap);
                         }
                         evidence.push((name, gaps));
                     }
@@ -555,25 +564,25 @@ mod cli {
         }
 
         #[allow(clippy::type_complexity)]
-        fn print_tables(args: &RepairArgs, n: usize, two_d: bool, rows: &[(&str, [Tally; 5])], evidence: &[(&str, Vec<(f64, f64, f64)>)]) {
+        fn print_tables(args: &RepairArgs, n: usize, two_d: bool, rows: &[(&str, [Tally; 6])], evidence: &[(&str, Vec<Vec<f64>>)]) {
             println!(
                 "Repair of the first {n} test digits, {}: MSE on the inferred pixels / log-likelihood of the true ones (nats per digit) under the multiple imputations; higher LL is better.\n",
                 args.model.display()
             );
             let grid_header = if two_d { format!(" exact grid ({}²) |", args.grid_side) } else { String::new() };
             println!(
-                "| corruption | mean image | pseudo-Gibbs ({} steps) | Metropolis-within-Gibbs ({} steps) | importance sampling (K = {}) |{grid_header}",
-                args.steps, args.steps, args.samples
+                "| corruption | mean image | pseudo-Gibbs ({} steps) | Metropolis-within-Gibbs ({} steps) | IS, q(z\\|x̃) (K = {}) | IS, refined (K = {}) |{grid_header}",
+                args.steps, args.steps, args.samples, args.samples
             );
-            println!("|---|---|---|---|---|{}", if two_d { "---|" } else { "" });
+            println!("|---|---|---|---|---|---|{}", if two_d { "---|" } else { "" });
             for (name, t) in rows {
-                let grid = if two_d { format!(" {} |", t[4].cell()) } else { String::new() };
-                println!("| {name} | {} | {} | {} | {} |{grid}", t[0].cell(), t[1].cell(), t[2].cell(), t[3].cell());
+                let grid = if two_d { format!(" {} |", t[5].cell()) } else { String::new() };
+                println!("| {name} | {} | {} | {} | {} | {} |{grid}", t[0].cell(), t[1].cell(), t[2].cell(), t[3].cell(), t[4].cell());
             }
             println!();
             println!(
                 "| seconds | {} |",
-                (0..if two_d { 5 } else { 4 }).map(|m| format!("{:.0}", rows.iter().map(|r| r.1[m].seconds).sum::<f64>())).collect::<Vec<_>>().join(" | ")
+                (0..if two_d { 6 } else { 5 }).map(|m| format!("{:.0}", rows.iter().map(|r| r.1[m].seconds).sum::<f64>())).collect::<Vec<_>>().join(" | ")
             );
             if !evidence.is_empty() {
                 println!(
@@ -581,22 +590,24 @@ mod cli {
                     args.evidence_samples,
                     evidence[0].1.len()
                 );
-                println!("| corruption | mean grid log p(y) | mean IS − grid | mean \\|IS − grid\\| | largest \\|IS − grid\\| | within 0.5 nats | median ESS |");
-                println!("|---|---|---|---|---|---|---|");
+                println!("| corruption | mean grid log p(y) | proposal | mean IS − grid | mean \\|IS − grid\\| | largest \\|IS − grid\\| | within 0.5 nats | median ESS |");
+                println!("|---|---|---|---|---|---|---|---|");
                 for (name, gaps) in evidence {
                     let m = gaps.len() as f64;
-                    let diffs: Vec<f64> = gaps.iter().map(|(g, i, _)| i - g).collect();
-                    let mut ess: Vec<f64> = gaps.iter().map(|g| g.2).collect();
-                    ess.sort_by(|a, b| a.total_cmp(b));
-                    println!(
-                        "| {name} | {:.2} | {:+.3} | {:.3} | {:.3} | {:.0} % | {:.0} |",
-                        gaps.iter().map(|g| g.0).sum::<f64>() / m,
-                        diffs.iter().sum::<f64>() / m,
-                        diffs.iter().map(|d| d.abs()).sum::<f64>() / m,
-                        diffs.iter().fold(0.0f64, |a, d| a.max(d.abs())),
-                        100.0 * diffs.iter().filter(|d| d.abs() <= 0.5).count() as f64 / m,
-                        ess[ess.len() / 2],
-                    );
+                    for (p, proposal) in ["q(z\\|x̃)", "refined"].into_iter().enumerate() {
+                        let diffs: Vec<f64> = gaps.iter().map(|g| g[1 + 2 * p] - g[0]).collect();
+                        let mut ess: Vec<f64> = gaps.iter().map(|g| g[2 + 2 * p]).collect();
+                        ess.sort_by(|a, b| a.total_cmp(b));
+                        println!(
+                            "| {name} | {:.2} | {proposal} | {:+.3} | {:.3} | {:.3} | {:.0} % | {:.0} |",
+                            gaps.iter().map(|g| g[0]).sum::<f64>() / m,
+                            diffs.iter().sum::<f64>() / m,
+                            diffs.iter().map(|d| d.abs()).sum::<f64>() / m,
+                            diffs.iter().fold(0.0f64, |a, d| a.max(d.abs())),
+                            100.0 * diffs.iter().filter(|d| d.abs() <= 0.5).count() as f64 / m,
+                            ess[ess.len() / 2],
+                        );
+                    }
                 }
             }
         }

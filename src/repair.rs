@@ -50,6 +50,9 @@ pub const PROB_FLOOR: f64 = 1e-6;
 /// [`Observation::LowResolution`]).
 pub const LOW_RES_FLOOR: f32 = 0.05;
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
+/// Grid points whose log joint is this far below the largest are left out of the repair (not of
+/// log p(y) or the posterior's masses).
+const NEGLIGIBLE_LOG_MASS: f32 = 30.0;
 
 /// A corrupted digit: what was seen of it, and how. The observation model p(y|z) of each variant is
 /// built from the Bernoulli decoder's pixel probabilities p_i = σ(ℓ_i(z)), pixels independent given
@@ -398,7 +401,14 @@ fn observation_log_likelihood(seen: &Seen, log_p: Tensor<2>, log_1mp: Tensor<2>)
     let y = seen.y.clone();
     match seen.kind {
         Kind::Missing => row_sum(seen.fixed.clone() * (y.clone() * log_p + (y.neg().add_scalar(1.0)) * log_1mp)),
-        Kind::Flipped { .. } | Kind::Noisy { .. } => {
+        Kind::Flipped { rate } => {
+            // p L₁ + (1 − p) L₀ = L₀ + p (L₁ − L₀), both L at least ε^1: no underflow.
+            let (keep, flip) = ((1.0 - rate as f64).ln(), (rate as f64).ln());
+            let one = y.clone().mul_scalar(keep - flip).add_scalar(flip).exp();
+            let zero = y.mul_scalar(flip - keep).add_scalar(keep).exp();
+            row_sum((zero.clone() + log_p.exp() * (one - zero)).log())
+        }
+        Kind::Noisy { .. } => {
             let (a, b) = branches(seen.kind, y, log_p, log_1mp);
             row_sum(log_add_exp(a, b))
         }
@@ -727,24 +737,26 @@ pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observ
     let g = grid.side * grid.side;
     let first = read_values(Tensor::cat(vec![log_joint, mu.reshape([2]), log_var.reshape([2])], 0)).await?;
     let log_joint = &first[..g];
+    // Only the points that hold any mass go on: below e^−30 of the largest, the G points together
+    // hold less than 1e-8 of it.
+    let max = log_joint.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let kept: Vec<usize> = (0..g).filter(|&i| log_joint[i] >= max - NEGLIGIBLE_LOG_MASS).collect();
+    let rows = Tensor::<1, Int>::from_data(TensorData::new(kept.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [kept.len()]), device);
+    let (log_p, log_1mp) = (grid.log_p.clone().select(0, rows.clone()), grid.log_1mp.clone().select(0, rows.clone()));
     let means = match seen.kind {
-        Kind::Missing => PixelMeans::Masked { p: grid.p.clone(), fixed: seen.fixed.clone(), y: seen.y.clone() },
-        _ => PixelMeans::Dense(pixel_means(&seen, grid.log_p.clone(), grid.log_1mp.clone())),
+        Kind::Missing => PixelMeans::Masked { p: grid.p.clone().select(0, rows), fixed: seen.fixed.clone(), y: seen.y.clone() },
+        _ => PixelMeans::Dense(pixel_means(&seen, log_p.clone(), log_1mp.clone())),
     };
     let truth_ll = truth.map(|t| {
         let t = tensor2(t.to_vec(), 1, PIXELS, device);
         match &means {
-            PixelMeans::Masked { .. } => {
-                let h = seen.hidden.clone();
-                let one = (h.clone() * t.clone()).transpose();
-                let zero = (h * t.neg().add_scalar(1.0)).transpose();
-                row_sum(grid.log_p.clone().matmul(one) + grid.log_1mp.clone().matmul(zero))
-            }
-            PixelMeans::Dense(m) => truth_log_likelihood(&seen, t, grid.log_p.clone(), grid.log_1mp.clone(), m.clone()),
+            PixelMeans::Masked { .. } => truth_log_likelihood(&seen, t, log_p.clone(), log_1mp.clone(), log_p.clone()),
+            PixelMeans::Dense(m) => truth_log_likelihood(&seen, t, log_p.clone(), log_1mp.clone(), m.clone()),
         }
     });
     let mut rng = HostRng::seed_from_u64(seed);
-    let summary = summarise(log_joint, means, truth_ll, truth.map(|t| (t, observation.hidden())), &mut rng, device).await?;
+    let kept_log_joint: Vec<f32> = kept.iter().map(|&i| log_joint[i]).collect();
+    let summary = summarise(&kept_log_joint, means, truth_ll, truth.map(|t| (t, observation.hidden())), &mut rng, device).await?;
     let total = log_sum_exp(log_joint);
     Ok(Repair {
         method: Method::Grid,
@@ -752,7 +764,7 @@ pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observ
         effective_sample_size: None,
         acceptance_rate: None,
         posterior: Some(log_joint.iter().map(|&v| (v as f64 - total).exp() as f32).collect()),
-        z: summary.picks.iter().flat_map(|&i| grid.points[2 * i..2 * i + 2].to_vec()).collect(),
+        z: summary.picks.iter().flat_map(|&i| grid.points[2 * kept[i]..2 * kept[i] + 2].to_vec()).collect(),
         q_mu: first[g..g + 2].to_vec(),
         q_log_var: first[g + 2..].to_vec(),
         mean: summary.mean,
@@ -762,45 +774,110 @@ pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observ
     })
 }
 
-/// Self-normalised importance sampling (Mattei & Frellsen, *MIWAE*, ICML 2019, section 4): `k`
-/// draws z_l ~ q(z|x̃) with x̃ the encoder's view of the observation
-/// ([`Observation::encoder_input`]: missing pixels zero-filled), weights
-/// w_l = p(y|z_l) p(z_l) / q(z_l|x̃); log p(y) ≈ log (1/k) Σ w_l (a lower bound in expectation);
-/// the repaired digit Σ w̄_l E[x | z_l, y] (their eq. 12), multiple imputations by resampling z
-/// in proportion to w; the effective sample size (Σ w)² / Σ w². Noise from `seed`; two reads.
-pub async fn importance_sampling(model: &Vae, observation: &Observation, k: usize, truth: Option<&[f32]>, seed: u64, device: &Device) -> Result<Repair> {
+/// Where importance sampling draws z from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Proposal {
+    /// q(z|x̃), the encoder's guess for the observation as it is (missing pixels zero-filled):
+    /// MIWAE's. With an encoder trained on whole digits it can miss p(z|y) badly (a half-blank
+    /// digit is not a digit it has seen), and the weights then degenerate.
+    Encoder,
+    /// Two stages. A quarter of the draws, from q(z|x̃), give a first repair x̂ (their weighted
+    /// E[x | z, y], on the device); the other three quarters come from the defensive mixture
+    /// ½ q(z|x̃) + ½ q'(z|x̂), q' being q(z|x̂) with its volume four times larger (σ scaled by
+    /// 4^{1/D}, since q for a whole digit is narrower than a posterior given part of one), and
+    /// they alone make the estimate, weighted against the mixture's density (Hesterberg's
+    /// defensive importance sampling).
+    Refined,
+}
+
+/// How [`importance_sampling`] samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportanceOptions {
+    /// K, the draws of z.
+    pub samples: usize,
+    /// Where they come from.
+    pub proposal: Proposal,
+}
+
+impl Default for ImportanceOptions {
+    fn default() -> Self {
+        Self { samples: 1000, proposal: Proposal::Refined }
+    }
+}
+
+/// log p(y|z) p(z) and the decoded probabilities of `z` (`[n, D]`).
+fn joint(model: &Vae, seen: &Seen, z: Tensor<2>) -> Result<(Tensor<1>, Tensor<2>, Tensor<2>)> {
+    let (log_p, log_1mp) = decoded(model, z.clone())?;
+    Ok((observation_log_likelihood(seen, log_p.clone(), log_1mp.clone()) + log_standard_normal(z), log_p, log_1mp))
+}
+
+/// Self-normalised importance sampling (Mattei & Frellsen, *MIWAE*, ICML 2019, section 4): K
+/// draws z_l from a proposal r(z) built on the encoder (see [`Proposal`]), weights
+/// w_l = p(y|z_l) p(z_l) / r(z_l); log p(y) ≈ log (1/K) Σ w_l (a lower bound in expectation); the
+/// repaired digit Σ w̄_l E[x | z_l, y] (their eq. 12), multiple imputations by resampling z in
+/// proportion to w; the effective sample size (Σ w)² / Σ w². Noise from `seed`; two reads.
+pub async fn importance_sampling(
+    model: &Vae,
+    observation: &Observation,
+    options: &ImportanceOptions,
+    truth: Option<&[f32]>,
+    seed: u64,
+    device: &Device,
+) -> Result<Repair> {
     observation.validate()?;
     check_truth(truth)?;
-    if !(1..=MAX_SAMPLES).contains(&k) {
-        return Err(VaeError::Argument(format!("importance samples must be 1 to {MAX_SAMPLES}, got {k}")));
+    let k = options.samples;
+    let first_stage = match options.proposal {
+        Proposal::Encoder => 0,
+        Proposal::Refined => k / 4,
+    };
+    if !(1..=MAX_SAMPLES).contains(&k) || k - first_stage == 0 {
+        return Err(VaeError::Argument(format!("importance samples must be 1 to {MAX_SAMPLES} (2 or more when refined), got {k}")));
     }
     let d = model.latent_dim();
     let seen = Seen::new(&[observation], 1, device)?;
     let (mu, log_var) = encode_input(model, observation, device);
     let mut rng = HostRng::seed_from_u64(seed);
-    let eps = standard_normal(&mut rng, k * d);
-    let z = Vae::reparameterize(mu.clone(), log_var.clone(), tensor2(eps.clone(), k, d, device));
-    let (log_p, log_1mp) = decoded(model, z.clone())?;
-    let log_w = observation_log_likelihood(&seen, log_p.clone(), log_1mp.clone()) + log_standard_normal(z.clone())
-        - log_normal(z, mu.clone(), log_var.clone());
-    let first = read_values(Tensor::cat(vec![log_w, mu.reshape([d]), log_var.reshape([d])], 0)).await?;
-    let (log_w, q_mu, q_log_var) = (&first[..k], first[k..k + d].to_vec(), first[k + d..].to_vec());
+    let noise = |n: usize, rng: &mut HostRng| tensor2(standard_normal(rng, n * d), n, d, device);
+    let n = k - first_stage;
+    let (z, log_proposal) = if first_stage == 0 {
+        let z = Vae::reparameterize(mu.clone(), log_var.clone(), noise(n, &mut rng));
+        let log_q = log_normal(z.clone(), mu.clone(), log_var.clone());
+        (z, log_q)
+    } else {
+        let z1 = Vae::reparameterize(mu.clone(), log_var.clone(), noise(first_stage, &mut rng));
+        let (log_joint1, log_p1, log_1mp1) = joint(model, &seen, z1.clone())?;
+        let log_w1 = log_joint1 - log_normal(z1, mu.clone(), log_var.clone());
+        let w1 = (log_w1.clone() - log_w1.max()).exp();
+        let w1 = (w1.clone() / w1.sum()).reshape([1, first_stage]);
+        let repaired = w1.matmul(pixel_means(&seen, log_p1, log_1mp1));
+        let (mu2, log_var2) = model.encode(repaired);
+        let log_var2 = log_var2.add_scalar(2.0 * 4f64.ln() / d as f64);
+        let pick: Vec<f32> = (0..n).map(|_| (rng.random::<f64>() < 0.5) as u8 as f32).collect();
+        let pick = tensor2(pick, n, 1, device);
+        let other = pick.clone().neg().add_scalar(1.0);
+        let (mu_rows, log_var_rows) = (pick.clone() * mu.clone() + other.clone() * mu2.clone(), pick * log_var.clone() + other * log_var2.clone());
+        let z = Vae::reparameterize(mu_rows, log_var_rows, noise(n, &mut rng));
+        let a = log_normal(z.clone(), mu.clone(), log_var.clone()).reshape([n, 1]);
+        let b = log_normal(z.clone(), mu2, log_var2).reshape([n, 1]);
+        (z, log_add_exp(a, b).reshape([n]).sub_scalar(2f64.ln()))
+    };
+    let (log_joint, log_p, log_1mp) = joint(model, &seen, z.clone())?;
+    let log_w = log_joint - log_proposal;
+    let first = read_values(Tensor::cat(vec![log_w, mu.reshape([d]), log_var.reshape([d]), z.reshape([n * d])], 0)).await?;
+    let (log_w, q_mu, q_log_var, z) = (&first[..n], first[n..n + d].to_vec(), first[n + d..n + 2 * d].to_vec(), &first[n + 2 * d..]);
     let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
     let truth_ll = truth.map(|t| truth_log_likelihood(&seen, tensor2(t.to_vec(), 1, PIXELS, device), log_p, log_1mp, means.clone()));
     let summary = summarise(log_w, PixelMeans::Dense(means), truth_ll, truth.map(|t| (t, observation.hidden())), &mut rng, device).await?;
-    let z = summary
-        .picks
-        .iter()
-        .flat_map(|&i| (0..d).map(move |j| (i, j)))
-        .map(|(i, j)| q_mu[j] + (0.5 * q_log_var[j]).exp() * eps[i * d + j])
-        .collect();
     Ok(Repair {
         method: Method::ImportanceSampling,
-        log_evidence: Some(log_sum_exp(log_w) - (k as f64).ln()),
+        log_evidence: Some(log_sum_exp(log_w) - (n as f64).ln()),
         effective_sample_size: Some(summary.effective_sample_size),
         acceptance_rate: None,
         posterior: None,
-        z,
+        z: summary.picks.iter().flat_map(|&i| z[i * d..(i + 1) * d].to_vec()).collect(),
         q_mu,
         q_log_var,
         mean: summary.mean,

@@ -14,10 +14,14 @@ use vae_web::model::{DecoderOutput, Vae};
 use vae_web::posterior::{log_joint, log_sum_exp};
 use vae_web::repair::{
     corrupt, importance_sampling, metropolis_within_gibbs, preset_mask, pseudo_gibbs, repair_on_grid, run_chains, ChainOptions,
-    Corruption, MaskPreset, Method, Observation, RepairGrid, IMPUTATIONS,
+    Corruption, MaskPreset, Method, Observation, RepairGrid, IMPUTATIONS, ImportanceOptions, Proposal,
 };
 use vae_web::train::Trainer;
 use vae_web::transfer::tensor2;
+
+fn encoder(samples: usize) -> ImportanceOptions {
+    ImportanceOptions { samples, proposal: Proposal::Encoder }
+}
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -222,26 +226,30 @@ fn with_everything_hidden_the_repair_is_the_prior() {
 fn importance_sampling_converges_to_the_grid_as_k_grows() {
     let (model, digits) = trained(2);
     let grid = grid(&model);
-    let mut errors = [0.0f64; 3];
-    let mut distances = [0.0f64; 3];
     // With the bottom half zero-filled, q(z|x̃) is a poor proposal for some of these digits
-    // (effective sample sizes of 3 in 3,000): convergence needs many draws.
-    let ks = [10, 300, 30_000];
-    for image in &digits[..4] {
-        let observation = bottom_half(image);
-        let exact = block_on(repair_on_grid(&model, &grid, &observation, None, 1)).unwrap();
-        for (i, &k) in ks.iter().enumerate() {
-            for seed in 0..3 {
-                let is = block_on(importance_sampling(&model, &observation, k, None, seed, &Device::flex())).unwrap();
-                errors[i] += (is.log_evidence.unwrap() - exact.log_evidence.unwrap()).abs() / 12.0;
-                distances[i] += is.mean.iter().zip(&exact.mean).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt() / 12.0;
-                assert!(is.effective_sample_size.unwrap() >= 1.0 && is.effective_sample_size.unwrap() <= k as f64 + 1e-6);
+    // (effective sample sizes of 3 in 3,000): MIWAE's proposal needs many draws, the refined one
+    // far fewer.
+    for (proposal, ks, tolerance) in [(Proposal::Encoder, [10, 300, 30_000], 0.15), (Proposal::Refined, [10, 300, 3000], 0.05)] {
+        let mut errors = [0.0f64; 3];
+        let mut distances = [0.0f64; 3];
+        for image in &digits[..4] {
+            let observation = bottom_half(image);
+            let exact = block_on(repair_on_grid(&model, &grid, &observation, None, 1)).unwrap();
+            for (i, &samples) in ks.iter().enumerate() {
+                for seed in 0..3 {
+                    let options = ImportanceOptions { samples, proposal };
+                    let is = block_on(importance_sampling(&model, &observation, &options, None, seed, &Device::flex())).unwrap();
+                    errors[i] += (is.log_evidence.unwrap() - exact.log_evidence.unwrap()).abs() / 12.0;
+                    distances[i] += is.mean.iter().zip(&exact.mean).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt() / 12.0;
+                    let ess = is.effective_sample_size.unwrap();
+                    assert!((1.0..=samples as f64 + 1e-6).contains(&ess), "{ess}");
+                }
             }
         }
+        assert!(errors[2] < tolerance, "{proposal:?}: |log p(y) − grid| at k = {}: {errors:?}", ks[2]);
+        assert!(errors[2] < errors[0], "{proposal:?}: {errors:?}");
+        assert!(distances[2] < distances[0] && distances[2] < 0.5, "{proposal:?}: {distances:?}");
     }
-    assert!(errors[2] < 0.15, "|log p(y) − grid| at k = 30,000: {errors:?}");
-    assert!(errors[2] < errors[0], "{errors:?}");
-    assert!(distances[2] < distances[0] && distances[2] < 0.5, "{distances:?}");
 }
 
 /// A histogram on the grid's cells grouped 2 × 2 (bins 0.19 wide, their edges the cells'), the last
@@ -310,7 +318,7 @@ fn pseudo_gibbs_runs_and_accepts_everything() {
 fn every_method_works_in_twenty_dimensions_except_the_grid() {
     let (model, digits) = trained(20);
     let observation = corrupt(&digits[0], &Corruption::LowResolution { block: 4 }, 0).unwrap();
-    let is = block_on(importance_sampling(&model, &observation, 200, Some(&digits[0]), 2, &Device::flex())).unwrap();
+    let is = block_on(importance_sampling(&model, &observation, &ImportanceOptions { samples: 200, proposal: Proposal::Refined }, Some(&digits[0]), 2, &Device::flex())).unwrap();
     assert_eq!(is.z.len(), IMPUTATIONS * 20);
     assert!(is.log_evidence.unwrap().is_finite());
     let options = ChainOptions { steps: 20, burn_in: 5, chains: 1 };
@@ -341,7 +349,7 @@ fn bad_inputs_are_refused_with_a_clear_message_and_the_model_untouched() {
     for (observation, words) in &bad {
         let errors = [
             block_on(repair_on_grid(&model, &grid, observation, None, 1)).err(),
-            block_on(importance_sampling(&model, observation, 10, None, 1, &Device::flex())).err(),
+            block_on(importance_sampling(&model, observation, &encoder(10), None, 1, &Device::flex())).err(),
             block_on(metropolis_within_gibbs(&model, observation, &options, None, 1, &Device::flex())).err(),
             block_on(pseudo_gibbs(&model, observation, &options, None, 1, &Device::flex())).err(),
         ];
@@ -352,7 +360,7 @@ fn bad_inputs_are_refused_with_a_clear_message_and_the_model_untouched() {
     }
     let good = bottom_half(&digits[0]);
     assert!(block_on(repair_on_grid(&model, &grid, &good, Some(&nan), 1)).err().unwrap().to_string().contains("true digit"));
-    assert!(block_on(importance_sampling(&model, &good, 0, None, 1, &Device::flex())).is_err());
+    assert!(block_on(importance_sampling(&model, &good, &encoder(0), None, 1, &Device::flex())).is_err());
     let e = block_on(metropolis_within_gibbs(&model, &good, &ChainOptions { steps: 10, burn_in: 10, chains: 1 }, None, 1, &Device::flex()));
     assert!(e.err().unwrap().to_string().contains("burn-in"));
     let after = block_on(vae_web::eval::decode(&model, &probe, 2, &Device::flex())).unwrap();
@@ -360,6 +368,6 @@ fn bad_inputs_are_refused_with_a_clear_message_and_the_model_untouched() {
     // A Gaussian decoder is refused, not mistaken for a Bernoulli one.
     let config = VaeConfig { latent_dim: 2, hidden: vec![16], decoder: DecoderKind::Gaussian, ..VaeConfig::default() };
     let gaussian = Trainer::new(config, &Device::flex(), 10).unwrap().inference_model();
-    let e = block_on(importance_sampling(&gaussian, &good, 10, None, 1, &Device::flex())).err().unwrap().to_string();
+    let e = block_on(importance_sampling(&gaussian, &good, &encoder(10), None, 1, &Device::flex())).err().unwrap().to_string();
     assert!(e.contains("Bernoulli"), "{e}");
 }
