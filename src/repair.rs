@@ -715,9 +715,8 @@ fn encode_input(model: &Vae, observation: &Observation, device: &Device) -> (Ten
 
 /// The exact repair on a grid (latent dimension 2): p(z|y) ∝ p(y|z) p(z) normalised over the
 /// grid's points, log p(y) = log Σ_g p(y|z_g) p(z_g) + log(cell area) (a Riemann sum), the
-/// repaired digit Σ_g p(z_g|y) E[x | z_g, y], imputations from points drawn by their mass. The
-/// grid's research use: Simkus & Gutmann's DeMissVAE code computes p(z | x_o) this way offline.
-/// Two reads.
+/// repaired digit Σ_g p(z_g|y) E[x | z_g, y], imputations from points drawn by their mass (points
+/// below e^−30 of the largest left out). Two reads.
 pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observation, truth: Option<&[f32]>, seed: u64) -> Result<Repair> {
     observation.validate()?;
     check_truth(truth)?;
