@@ -46,7 +46,24 @@ mod cli {
         /// samples evaluated, for several latent dimensions, written as CSV.
         Curves(CurvesArgs),
         /// Repair corrupted test digits by conditional inference with a trained run, each method
-        /// against the baselines, as a markdown table (see `repair --help`).
+        /// against the baselines, as a markdown table.
+        ///
+        /// Each method on the first N test digits under five corruptions, scored on the pixels it
+        /// must infer: the hidden ones when pixels are missing, all 784 under flips and low
+        /// resolution.
+        ///
+        /// MSE: the mean over digits of the mean squared error of the single imputation (the
+        /// repaired digit E[x|y]) over those pixels, grey levels in [0, 1].
+        ///
+        /// LL: the mean over digits of log p(x_h | y) in nats per digit, summed over those pixels:
+        /// the true grey levels' Bernoulli log-likelihood (the training cross-entropy) under the
+        /// method's mixture Σ_s w_s Π_i p(x_i | z_s, y) over its posterior draws z_s (the grid's
+        /// masses; the normalised importance weights; 1/S over a chain's kept states). The mean
+        /// image scores Π_i Bernoulli(x_i; mean pixel). Probabilities are kept in [1e-6, 1 − 1e-6]
+        /// except under missing pixels, where the decoder's own log p is used.
+        ///
+        /// On a 2-D model the grid's log p(y) is also set against importance sampling with
+        /// --evidence-samples draws on the first --evidence-digits digits.
         Repair(RepairArgs),
     }
 
@@ -362,22 +379,7 @@ mod cli {
 
         use super::load;
 
-        /// Each method on the first N test digits under five corruptions, scored on the pixels it
-        /// must infer: the hidden ones when pixels are missing, all 784 under flips and low
-        /// resolution.
-        ///
-        /// MSE: the mean over digits of the mean squared error of the single imputation (the
-        /// repaired digit E[x|y]) over those pixels, grey levels in [0, 1].
-        ///
-        /// LL: the mean over digits of log p(x_h | y) in nats per digit, summed over those pixels:
-        /// the true grey levels' Bernoulli log-likelihood (the training cross-entropy) under the
-        /// method's mixture Σ_s w_s Π_i p(x_i | z_s, y) over its posterior draws z_s (the grid's
-        /// masses; the normalised importance weights; 1/S over a chain's kept states). The mean
-        /// image scores Π_i Bernoulli(x_i; mean pixel). Probabilities are kept in [1e-6, 1 − 1e-6]
-        /// except under missing pixels, where the decoder's own log p is used.
-        ///
-        /// On a 2-D model the grid's log p(y) is also set against importance sampling with
-        /// --evidence-samples draws on the first --evidence-digits digits.
+        /// The options of `vae repair` (what it measures: the `Repair` command's help).
         #[derive(clap::Args)]
         pub struct RepairArgs {
             /// The trained run (a `.vaerun`, from `vae train --checkpoint` or the page's "Download
