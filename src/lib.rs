@@ -20,6 +20,7 @@ pub mod optim;
 pub mod optim_state;
 pub mod pool;
 pub mod posterior;
+pub mod repair;
 pub mod subnormal;
 pub mod train;
 pub mod transfer;

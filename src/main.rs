@@ -55,6 +55,26 @@ mod cli {
         /// whether a run slows down as it trains; with `--census`, the subnormal floats in the
         /// step's tensors at the end of each window (counted outside the timed windows).
         Steady(SteadyArgs),
+        /// Repair corrupted test digits by conditional inference with a trained run, each method
+        /// against the baselines, as a markdown table.
+        ///
+        /// Each method on the first N test digits under five corruptions, scored on the pixels it
+        /// must infer: the hidden ones when pixels are missing, all 784 under flips and low
+        /// resolution.
+        ///
+        /// MSE: the mean over digits of the mean squared error of the single imputation (the
+        /// repaired digit E[x|y]) over those pixels, grey levels in [0, 1].
+        ///
+        /// LL: the mean over digits of log p(x_h | y) in nats per digit, summed over those pixels:
+        /// the true grey levels' Bernoulli log-likelihood (the training cross-entropy) under the
+        /// method's mixture Σ_s w_s Π_i p(x_i | z_s, y) over its posterior draws z_s (the grid's
+        /// masses; the normalised importance weights; 1/S over a chain's kept states). The mean
+        /// image scores Π_i Bernoulli(x_i; mean pixel). Probabilities are kept in [1e-6, 1 − 1e-6]
+        /// except under missing pixels, where the decoder's own log p is used.
+        ///
+        /// On a 2-D model the grid's log p(y) is also set against importance sampling with
+        /// --evidence-samples draws on the first --evidence-digits digits.
+        Repair(RepairArgs),
     }
 
     #[derive(clap::Args)]
@@ -454,6 +474,262 @@ mod cli {
         0.0
     }
 
+    /// `vae repair`: inpainting, denoising and super-resolution of test digits (src/repair.rs).
+    mod repair {
+        use std::path::PathBuf;
+        use std::time::Instant;
+
+        use futures::executor::block_on;
+
+        use vae_web::checkpoint::Checkpoint;
+        use vae_web::config::PIXELS;
+        use vae_web::model::Vae;
+        use vae_web::repair::{
+            corrupt, importance_sampling, mean_image_score, preset_mask, repair_on_grid, run_chains, ChainOptions, Corruption,
+            ImportanceOptions, MaskPreset, Method, Observation, Proposal, RepairGrid, TruthScore,
+        };
+        use vae_web::train::Trainer;
+        use vae_web::{device, Result, VaeError};
+
+        use super::load;
+
+        /// The options of `vae repair` (what it measures: the `Repair` command's help).
+        #[derive(clap::Args)]
+        pub struct RepairArgs {
+            /// The trained run (a `.vaerun`, from `vae train --checkpoint` or the page's "Download
+            /// model"), e.g. models/latent2.vaerun. Its decoder must be Bernoulli.
+            #[arg(long)]
+            model: PathBuf,
+            /// Folder with the MNIST files (see `train --help`).
+            #[arg(long, default_value = "data/mnist")]
+            data: PathBuf,
+            /// Test digits repaired (the first N).
+            #[arg(long, default_value_t = 1000)]
+            digits: usize,
+            /// Importance samples K per digit (self-normalised, MIWAE-style), with each proposal:
+            /// the encoder's q(z|x̃) and the refined two-stage mixture (see `Proposal`).
+            #[arg(long, default_value_t = 1000)]
+            samples: usize,
+            /// Steps of each Markov chain (Metropolis-within-Gibbs, pseudo-Gibbs), one chain per
+            /// digit.
+            #[arg(long, default_value_t = 300)]
+            steps: usize,
+            /// First steps of each chain left out.
+            #[arg(long, default_value_t = 50)]
+            burn_in: usize,
+            /// Points per side of the exact repair's grid (2-D models).
+            #[arg(long, default_value_t = 96)]
+            grid_side: usize,
+            /// The grid covers [−w, w]².
+            #[arg(long, default_value_t = 5.0)]
+            grid_half_width: f64,
+            /// Importance samples for the log p(y) comparison with the grid (2-D models; 0: skip).
+            #[arg(long, default_value_t = 5000)]
+            evidence_samples: usize,
+            /// Digits (the first N) of the log p(y) comparison, under each corruption.
+            #[arg(long, default_value_t = 100)]
+            evidence_digits: usize,
+            /// Seed of the masks, the noise and every method's draws.
+            #[arg(long, default_value_t = 1)]
+            seed: u64,
+        }
+
+        /// The corruptions of the table, by name.
+        const CORRUPTIONS: [&str; 5] =
+            ["bottom half missing", "50 % missing at random", "80 % missing at random", "flips, ε = 0.2", "7×7 low resolution"];
+
+        /// Corruption `which` of [`CORRUPTIONS`] for test digit `i` (its own random mask).
+        fn corruption(which: usize, i: usize, seed: u64) -> Result<Corruption> {
+            let random = |fraction| preset_mask(MaskPreset::Random { fraction, seed: seed ^ (i as u64).wrapping_mul(0x9E37_79B9) });
+            Ok(match which {
+                0 => Corruption::Missing { seen: preset_mask(MaskPreset::BottomHalf)? },
+                1 => Corruption::Missing { seen: random(0.5)? },
+                2 => Corruption::Missing { seen: random(0.8)? },
+                3 => Corruption::Flip { rate: 0.2 },
+                _ => Corruption::LowResolution { block: 4 },
+            })
+        }
+
+        /// Mean MSE and LL over digits, and seconds spent.
+        #[derive(Default, Clone, Copy)]
+        struct Tally {
+            mse: f64,
+            log_likelihood: f64,
+            digits: usize,
+            seconds: f64,
+        }
+
+        impl Tally {
+            fn add(&mut self, score: TruthScore) {
+                self.mse += score.mse;
+                self.log_likelihood += score.log_likelihood;
+                self.digits += 1;
+            }
+            fn cell(&self) -> String {
+                let n = self.digits.max(1) as f64;
+                format!("{:.4} / {:.1}", self.mse / n, self.log_likelihood / n)
+            }
+        }
+
+        fn load_model(path: &PathBuf, device: &burn::prelude::Device) -> Result<Vae> {
+            let bytes = std::fs::read(path).map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
+            let checkpoint = Checkpoint::from_bytes(&bytes)?;
+            let mut trainer = Trainer::new(checkpoint.config, device, 1)?;
+            trainer.load_weights(checkpoint.weights)?;
+            Ok(trainer.inference_model())
+        }
+
+        pub fn run(args: &RepairArgs) -> Result<()> {
+            let cpu = device::cpu();
+            let model = load_model(&args.model, &cpu.device)?;
+            let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
+            let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
+            let n = args.digits.min(test_set.len());
+            if n == 0 {
+                return Err(VaeError::Argument("--digits must be at least 1".into()));
+            }
+            let all: Vec<f32> = train_set.images(&(0..train_set.len()).collect::<Vec<_>>());
+            let mean_image: Vec<f32> = (0..PIXELS)
+                .map(|j| (all.iter().skip(j).step_by(PIXELS).map(|&v| v as f64).sum::<f64>() / train_set.len() as f64) as f32)
+                .collect();
+            drop(all);
+            let digits: Vec<Vec<f32>> = (0..n).map(|i| test_set.images(&[i])).collect();
+            let two_d = model.latent_dim() == 2;
+            let grid = if two_d { Some(RepairGrid::new(&model, args.grid_side, args.grid_half_width, &cpu.device)?) } else { None };
+            let chain = ChainOptions { steps: args.steps, burn_in: args.burn_in, chains: 1 };
+            eprintln!(
+                "{} test digits, latent dimension {}, K = {}, chains of {} steps ({} burn-in){}",
+                n,
+                model.latent_dim(),
+                args.samples,
+                args.steps,
+                args.burn_in,
+                if two_d { format!(", grid {}² over [−{w}, {w}]²", args.grid_side, w = args.grid_half_width) } else { String::new() }
+            );
+            let mut rows = Vec::new();
+            let mut evidence = Vec::new();
+            for (which, name) in CORRUPTIONS.into_iter().enumerate() {
+                let observations: Vec<Observation> =
+                    (0..n).map(|i| corrupt(&digits[i], &corruption(which, i, args.seed)?, args.seed ^ (i as u64) << 20)).collect::<Result<_>>()?;
+                let mut tallies = [Tally::default(); 6];
+                let timed = |tally: &mut Tally, f: &mut dyn FnMut(&mut Tally) -> Result<()>| -> Result<()> {
+                    let started = Instant::now();
+                    f(tally)?;
+                    tally.seconds += started.elapsed().as_secs_f64();
+                    Ok(())
+                };
+                let [mean, pseudo, metropolis, sampling, refined, exact] = &mut tallies;
+                timed(mean, &mut |t| {
+                    for (o, x) in observations.iter().zip(&digits) {
+                        t.add(mean_image_score(&mean_image, o, x)?);
+                    }
+                    Ok(())
+                })?;
+                for (tally, method) in [(pseudo, Method::PseudoGibbs), (metropolis, Method::MetropolisWithinGibbs)] {
+                    timed(tally, &mut |t| {
+                        for start in (0..n).step_by(250) {
+                            let end = (start + 250).min(n);
+                            let repairs = block_on(run_chains(
+                                &model, &observations[start..end], Some(&digits[start..end]), &chain, method, args.seed, &cpu.device,
+                            ))?;
+                            repairs.into_iter().for_each(|r| t.add(r.truth.expect("scored against the truth")));
+                        }
+                        Ok(())
+                    })?;
+                }
+                for (tally, proposal) in [(sampling, Proposal::Encoder), (refined, Proposal::Refined)] {
+                    let options = ImportanceOptions { samples: args.samples, proposal };
+                    timed(tally, &mut |t| {
+                        for (i, (o, x)) in observations.iter().zip(&digits).enumerate() {
+                            let r = block_on(importance_sampling(&model, o, &options, Some(x), args.seed ^ i as u64, &cpu.device))?;
+                            t.add(r.truth.expect("scored against the truth"));
+                        }
+                        Ok(())
+                    })?;
+                }
+                if let Some(grid) = &grid {
+                    timed(exact, &mut |t| {
+                        for (i, (o, x)) in observations.iter().zip(&digits).enumerate() {
+                            t.add(block_on(repair_on_grid(&model, grid, o, Some(x), args.seed ^ i as u64))?.truth.expect("scored against the truth"));
+                        }
+                        Ok(())
+                    })?;
+                    if args.evidence_samples > 0 {
+                        let mut gaps = Vec::new();
+                        for (i, o) in observations.iter().enumerate().take(args.evidence_digits) {
+                            let exact = block_on(repair_on_grid(&model, grid, o, None, 0))?.log_evidence.expect("the grid integrates");
+                            let mut gap = vec![exact];
+                            for proposal in [Proposal::Encoder, Proposal::Refined] {
+                                let options = ImportanceOptions { samples: args.evidence_samples, proposal };
+                                let is = block_on(importance_sampling(&model, o, &options, None, args.seed ^ 0xE1 ^ i as u64, &cpu.device))?;
+                                gap.extend([is.log_evidence.expect("importance sampling estimates"), is.effective_sample_size.expect("a weight")]);
+                            }
+                            gaps.push(gap);
+                        }
+                        evidence.push((name, gaps));
+                    }
+                }
+                eprintln!(
+                    "{name}: {}",
+                    tallies.iter().map(|t| format!("{:.1} s", t.seconds)).collect::<Vec<_>>().join(", ")
+                );
+                rows.push((name, tallies));
+            }
+            print_tables(args, n, two_d, &rows, &evidence);
+            Ok(())
+        }
+
+        #[allow(clippy::type_complexity)]
+        fn print_tables(args: &RepairArgs, n: usize, two_d: bool, rows: &[(&str, [Tally; 6])], evidence: &[(&str, Vec<Vec<f64>>)]) {
+            println!(
+                "Repair of the first {n} test digits, {}: MSE on the inferred pixels / log-likelihood of the true ones (nats per digit) under the multiple imputations; higher LL is better.\n",
+                args.model.display()
+            );
+            let grid_header = if two_d { format!(" exact grid ({}²) |", args.grid_side) } else { String::new() };
+            println!(
+                "| corruption | mean image | pseudo-Gibbs ({} steps) | Metropolis-within-Gibbs ({} steps) | IS, q(z\\|x̃) (K = {}) | IS, refined (K = {}) |{grid_header}",
+                args.steps, args.steps, args.samples, args.samples
+            );
+            println!("|---|---|---|---|---|---|{}", if two_d { "---|" } else { "" });
+            for (name, t) in rows {
+                let grid = if two_d { format!(" {} |", t[5].cell()) } else { String::new() };
+                println!("| {name} | {} | {} | {} | {} | {} |{grid}", t[0].cell(), t[1].cell(), t[2].cell(), t[3].cell(), t[4].cell());
+            }
+            println!();
+            println!(
+                "| seconds | {} |",
+                (0..if two_d { 6 } else { 5 }).map(|m| format!("{:.0}", rows.iter().map(|r| r.1[m].seconds).sum::<f64>())).collect::<Vec<_>>().join(" | ")
+            );
+            if !evidence.is_empty() {
+                println!(
+                    "\nlog p(y), the exact grid against importance sampling (K = {}), first {} digits:\n",
+                    args.evidence_samples,
+                    evidence[0].1.len()
+                );
+                println!("| corruption | mean grid log p(y) | proposal | mean IS − grid | mean \\|IS − grid\\| | largest \\|IS − grid\\| | within 0.5 nats | median ESS |");
+                println!("|---|---|---|---|---|---|---|---|");
+                for (name, gaps) in evidence {
+                    let m = gaps.len() as f64;
+                    for (p, proposal) in ["q(z\\|x̃)", "refined"].into_iter().enumerate() {
+                        let diffs: Vec<f64> = gaps.iter().map(|g| g[1 + 2 * p] - g[0]).collect();
+                        let mut ess: Vec<f64> = gaps.iter().map(|g| g[2 + 2 * p]).collect();
+                        ess.sort_by(|a, b| a.total_cmp(b));
+                        println!(
+                            "| {name} | {:.2} | {proposal} | {:+.3} | {:.3} | {:.3} | {:.0} % | {:.0} |",
+                            gaps.iter().map(|g| g[0]).sum::<f64>() / m,
+                            diffs.iter().sum::<f64>() / m,
+                            diffs.iter().map(|d| d.abs()).sum::<f64>() / m,
+                            diffs.iter().fold(0.0f64, |a, d| a.max(d.abs())),
+                            100.0 * diffs.iter().filter(|d| d.abs() <= 0.5).count() as f64 / m,
+                            ess[ess.len() / 2],
+                        );
+                    }
+                }
+            }
+        }
+    }
+    use repair::RepairArgs;
+
     /// Sets the x86 flush-to-zero and denormals-are-zero bits (MXCSR) on this thread: arithmetic on
     /// subnormal floats is many times slower. The optimizer already keeps its moments out of that
     /// range (`src/optim.rs`, the only remedy in WebAssembly); natively this covers the rest.
@@ -505,6 +781,7 @@ mod cli {
             Command::Train(args) => train(args),
             Command::Curves(args) => curves(args),
             Command::Steady(args) => steady(args, ftz),
+            Command::Repair(args) => repair::run(args),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
