@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 // Steady-state training speed in the page, as a visitor sees it over a minute or more:
-//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--latent-dim 20] [--backend cpu] [--threads N] [--no-explorer]
-//                               [--batch 100] [--profile]
+//   node tests/bench/steady.mjs [--seconds 60] [--warmup 5] [--window 10] [--latent-dim 20] [--backend cpu] [--threads N]
+//                               [--no-explorer | --explorer-in-view] [--batch 100] [--profile]
 //
 // Opens the real page (from scratch, the standard configuration: 784-400-20, M = 100 unless --batch), presses
 // Start, waits out the warm-up, then reads the examples-seen readout once a second. Prints the
-// examples/s of every 10 s window, the first and the last window, and their ratio: a ratio well
-// below 1 is a slowdown that sets in as training goes on (the subnormal-float cliff after ~800
-// steps was one: 5,700 → 4,000 examples/s). The last line is one JSON object.
+// examples/s of every window (10 s unless --window), the first and the last window, and their
+// ratio: a ratio well below 1 is a slowdown that sets in as training goes on (the subnormal-float
+// cliff after ~800 steps was one: 5,700 → 4,000 examples/s; the 2-D model's decoder logits sinking
+// into subnormal floats after a few minutes another). The last line is one JSON object.
+// --explorer-in-view scrolls the latent-space explorer into view, so that its views (the plane
+// re-encoded as training goes, the manifold, the samples) are drawn live, as a visitor sees them.
+//
+// The steady state over minutes, as the 2-D model's visitors train it (the last 30 s against the
+// first 30 s after a 30 s warm-up):
+//   node tests/bench/steady.mjs --seconds 300 --warmup 30 --window 30 --latent-dim 2 --explorer-in-view [--threads 1]
 //
 // --profile adds, for every window, where the time went: the milliseconds of a step in each of its
 // parts (the chunks' own StepProfile, src/train.rs: save point, batch, gradients, sum, update,
@@ -37,7 +44,8 @@ const BATCH = Number(option('--batch', 100));
 const BACKEND = option('--backend', 'cpu');
 // The page's ?threads= (the CPU's threads; the page's own choice when not given).
 const THREADS = option('--threads', null);
-const WINDOW = 10;
+const WINDOW = Number(option('--window', 10));
+const EXPLORER_IN_VIEW = args.includes('--explorer-in-view');
 // Without the explorer (its module blocked): the worker trains alone, as the native trainer does.
 const EXPLORER = !args.includes('--no-explorer');
 const PROFILE = args.includes('--profile');
@@ -97,6 +105,7 @@ try {
   const p = await app.page({ backend: BACKEND, latentDim: String(LATENT), hidden: '400', batch: String(BATCH), ...(THREADS ? { threads: THREADS } : {}) }, { setup });
   const threads = await p.read('backend', 'data-threads');
   console.log(`backend ${await p.read('backend', 'data-backend')}, threads ${threads || '—'}: ${(await p.text('backend')).trim()}`);
+  if (EXPLORER_IN_VIEW) await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
   await p.click('start');
   const seen = async () => Number((await p.read('examples-seen', 'data-examples-seen')) ?? NaN);
   const cdp = PROFILE ? await p.page.context().newCDPSession(p.page) : null;
@@ -130,9 +139,9 @@ try {
   const first = windows[0].examplesPerSecond;
   const last = windows[windows.length - 1].examplesPerSecond;
   const ratio = last / first;
-  console.log(`first 10 s ${first.toLocaleString('en-US')}, last 10 s ${last.toLocaleString('en-US')} examples/s: ratio ${ratio.toFixed(3)}${ratio < 0.95 ? ' — a slowdown set in' : ' — no cliff'}`);
+  console.log(`first ${WINDOW} s ${first.toLocaleString('en-US')}, last ${WINDOW} s ${last.toLocaleString('en-US')} examples/s: ratio ${ratio.toFixed(3)}${ratio < 0.95 ? ' — a slowdown set in' : ' — no cliff'}`);
   await p.click('pause');
-  result = { backend: BACKEND, threads: Number(threads) || null, latentDim: LATENT, seconds: SECONDS, windows, first, last, ratio: Number(ratio.toFixed(3)) };
+  result = { backend: BACKEND, threads: Number(threads) || null, latentDim: LATENT, seconds: SECONDS, window: WINDOW, explorerInView: EXPLORER_IN_VIEW, windows, first, last, ratio: Number(ratio.toFixed(3)) };
 } finally {
   await app.close();
 }
