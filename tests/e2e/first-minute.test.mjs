@@ -2,7 +2,7 @@
 // uses (every setting of the schema), the address keeps what its author wrote; the trained model
 // arrives with the chart of how it learned, and Start continues that chart; a reload loses no
 // more than the last second of training; the page as it opens passes axe-core's WCAG 2.1 A/AA
-// checks of colour contrast. (Console warnings from the page's own code fail every end-to-end
+// checks of colour contrast, and the backend menu says that 'auto' is measured. (Console warnings from the page's own code fail every end-to-end
 // test: tests/e2e/harness.mjs.)
 //   node --test tests/e2e/first-minute.test.mjs
 
@@ -128,6 +128,9 @@ describe('the first minute', { timeout: 600_000 }, () => {
     const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     const described = serious.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} — ${n.failureSummary}`));
     assert.deepEqual(described, []);
+    // The backend menu says what 'auto' does: a race measured on this machine, not a preference.
+    const auto = await p.page.locator('[data-testid="setting-backend"] option[value="auto"]').textContent();
+    assert.match(auto, /faster.*measured/i, auto);
     await p.close();
   });
 });
