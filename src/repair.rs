@@ -23,7 +23,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use rand::{RngExt, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::PIXELS;
 use crate::error::{Result, VaeError};
@@ -121,8 +121,10 @@ pub fn preset_mask(preset: MaskPreset) -> Result<Vec<bool>> {
     })
 }
 
-/// How to corrupt a clean digit ([`corrupt`]): what the benchmark and the page's presets do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// How to corrupt a clean digit ([`corrupt`]): what the benchmark and the page's presets do. As a
+/// plain object in the page: `{ kind: 'missing', seen: boolean[784] }`, `{ kind: 'flip', rate }`,
+/// `{ kind: 'noise', sigma }`, `{ kind: 'lowResolution', block }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Corruption {
     /// Hide the pixels whose flag is false.
@@ -464,8 +466,9 @@ fn truth_log_likelihood(seen: &Seen, truth: Tensor<2>, log_p: Tensor<2>, log_1mp
     row_sum(seen.hidden.clone() * (truth.clone() * log_q + truth.neg().add_scalar(1.0) * log_1mq))
 }
 
-/// A method of inference (see the module's documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A method of inference (see the module's documentation); in the page `'grid'`,
+/// `'importanceSampling'`, `'metropolisWithinGibbs'`, `'pseudoGibbs'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Method {
     /// [`repair_on_grid`].

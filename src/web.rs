@@ -23,6 +23,7 @@ use crate::device::{self, BackendKind, ComputeDevice};
 use crate::error::VaeError;
 use crate::eval::{self, EvaluationRun};
 use crate::posterior;
+use crate::repair::{self, ChainOptions, Corruption, ImportanceOptions, Method, RepairGrid};
 use crate::train::Trainer;
 
 extern "C" {
@@ -127,6 +128,11 @@ fn object(entries: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// The repair's grid in the page: 64² points over [−4, 4]² (cells of 0.125), the decoder's
+/// probabilities kept for them (39 MB), made again when the model has moved on.
+const REPAIR_GRID_SIDE: usize = 64;
+const REPAIR_GRID_HALF_WIDTH: f64 = 4.0;
+
 /// An evaluation of the test bound in progress, and the training position it measures.
 struct PendingEvaluation {
     run: EvaluationRun,
@@ -143,6 +149,9 @@ struct State {
     test: Option<Dataset>,
     samples_drawn: u64,
     evaluation: Option<PendingEvaluation>,
+    /// The decoder on the repair's grid (2-D models), for the model as it was at that step; a
+    /// new model or a step taken since makes a new one.
+    repair_grid: Option<(u64, RepairGrid)>,
 }
 
 impl State {
@@ -174,6 +183,7 @@ impl State {
         self.trainer = trainer;
         self.samples_drawn = 0;
         self.evaluation = None;
+        self.repair_grid = None;
         Ok(())
     }
 
@@ -235,6 +245,7 @@ impl VaeSession {
                 test: None,
                 samples_drawn: 0,
                 evaluation: None,
+                repair_grid: None,
             })),
         })
     }
@@ -389,6 +400,7 @@ impl VaeSession {
             s.config = config.clone();
             s.samples_drawn = 0;
             s.evaluation = None;
+            s.repair_grid = None;
             snapshot.borrow_mut().config = config;
             Ok(out)
         })
@@ -568,6 +580,63 @@ impl VaeSession {
             let log_joint = posterior::log_joint(&model, &image, &points, n as usize, &s.device()?.device).await?;
             let normalised = posterior::normalise(&log_joint);
             Ok(object(&[("logJoint", f32_array(&log_joint)), ("posterior", f32_array(&normalised))]))
+        })
+    }
+
+    /// Repairs a digit seen through a corruption, by conditional inference under the model
+    /// (`src/repair.rs`). `image`: the digit (`Float32Array` 784, [0, 1]); `corruption`:
+    /// `{ kind: 'missing', seen: boolean[784] } | { kind: 'flip', rate } | { kind: 'noise', sigma }
+    /// | { kind: 'lowResolution', block: 2 | 4 }`, applied with noise from `seed`; `method`:
+    /// `'grid'` (exact, 2-D models only) | `'importanceSampling'` | `'metropolisWithinGibbs'` |
+    /// `'pseudoGibbs'`; `scored`: `image` is the truth (a test digit), so the repair is scored
+    /// against it. Resolves to `{ observed: Float32Array 784 (what the encoder is shown: hidden
+    /// pixels 0, block means spread over their blocks), mean: Float32Array 784 (E[x|y]),
+    /// imputations: Float32Array 8×784, std: Float32Array 784, logEvidence (log p(y), nats, or
+    /// null for the chains), effectiveSampleSize, acceptanceRate (or null), truth: { pixels, mse,
+    /// logLikelihood } or null, qMu: number[] }`. Bad input rejects with the reason; the model is
+    /// untouched.
+    pub fn repair(&self, image: Vec<f32>, corruption: JsValue, method: String, scored: bool, seed: u32) -> Promise {
+        with_state(&self.state, move |state| async move {
+            let corruption: Corruption = serde_wasm_bindgen::from_value(corruption)
+                .map_err(|e| VaeError::Argument(format!("not a corruption this page knows: {e}")))?;
+            let method: Method = serde_wasm_bindgen::from_value(JsValue::from_str(&method))
+                .map_err(|_| VaeError::Argument(format!("no method of inference is called {method:?}")))?;
+            let observation = repair::corrupt(&image, &corruption, seed as u64)?;
+            let truth = scored.then_some(image.as_slice());
+            let mut s = state.lock().await;
+            let model = s.trainer()?.inference_model();
+            let device = s.device()?.device.clone();
+            let seed = seed as u64 ^ 0x4e9a1;
+            let repaired = match method {
+                Method::Grid => {
+                    let step = s.trainer()?.step_count();
+                    if s.repair_grid.as_ref().is_none_or(|(at, _)| *at != step) {
+                        s.repair_grid = None; // the old grid's tensors go before the new ones are made
+                        s.repair_grid = Some((step, RepairGrid::new(&model, REPAIR_GRID_SIDE, REPAIR_GRID_HALF_WIDTH, &device)?));
+                    }
+                    let (_, grid) = s.repair_grid.as_ref().expect("the grid was just made");
+                    repair::repair_on_grid(&model, grid, &observation, truth, seed).await?
+                }
+                Method::ImportanceSampling => repair::importance_sampling(&model, &observation, &ImportanceOptions::default(), truth, seed, &device).await?,
+                Method::MetropolisWithinGibbs => repair::metropolis_within_gibbs(&model, &observation, &ChainOptions::default(), truth, seed, &device).await?,
+                Method::PseudoGibbs => repair::pseudo_gibbs(&model, &observation, &ChainOptions::default(), truth, seed, &device).await?,
+            };
+            let truth = match repaired.truth {
+                Some(t) => object(&[("pixels", JsValue::from(t.pixels as f64)), ("mse", JsValue::from(t.mse)), ("logLikelihood", JsValue::from(t.log_likelihood))]),
+                None => JsValue::NULL,
+            };
+            let number = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
+            Ok(object(&[
+                ("observed", f32_array(&observation.encoder_input())),
+                ("mean", f32_array(&repaired.mean)),
+                ("imputations", f32_array(&repaired.imputations)),
+                ("std", f32_array(&repaired.std)),
+                ("logEvidence", number(repaired.log_evidence)),
+                ("effectiveSampleSize", number(repaired.effective_sample_size)),
+                ("acceptanceRate", number(repaired.acceptance_rate)),
+                ("truth", truth),
+                ("qMu", to_js(&repaired.q_mu)?),
+            ]))
         })
     }
 

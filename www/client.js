@@ -170,6 +170,15 @@ export class VaeClient extends EventTarget {
     return resumed;
   }
 
+  /**
+   * Repairs `image` (Float32Array 784) seen through `corruption` (protocol.js's Corruption) with
+   * `method` ('grid' | 'importanceSampling' | 'metropolisWithinGibbs' | 'pseudoGibbs');
+   * `scored`: `image` is the truth to score against. Resolves to protocol.js's Repaired.
+   */
+  repair(image, corruption, method, { scored = false, seed = 1 } = {}) {
+    return this.#request(Request.repair, { image: copy(image), corruption, method, scored, seed });
+  }
+
   /** The whole run as a file's bytes (Uint8Array). */
   checkpoint() {
     return this.#request(Request.checkpoint);

@@ -76,6 +76,11 @@ export const Request = Object.freeze({
   posterior: 'posterior',
   /** `{ image: Float32Array 784, k }` -> {@link DigitBound}: how likely one digit is. */
   digitBound: 'digitBound',
+  /**
+   * `{ image: Float32Array 784, corruption: Corruption, method, scored, seed }` -> {@link Repaired}:
+   * the digit seen through the corruption, repaired by conditional inference (src/repair.rs).
+   */
+  repair: 'repair',
 });
 
 /** Unsolicited events from the worker, with their `detail`. */
@@ -224,6 +229,20 @@ export const PLANE_DIGITS = 2000;
  * @property {number|null} gridLogLikelihood  log p(x) integrated on a grid (2-D latent spaces only)
  * @property {number[]} mu
  * @property {number[]} logVar
+ *
+ * @typedef {{kind: 'missing', seen: boolean[]}|{kind: 'flip', rate: number}|{kind: 'noise', sigma: number}|{kind: 'lowResolution', block: 2|4}} Corruption
+ *   How the digit is seen (784 `seen` flags; a flip rate in (0, ½); the noise's σ; blocks of 2 or 4 pixels).
+ *
+ * @typedef {object} Repaired  A digit repaired from what was seen of it (src/repair.rs, `Repair`).
+ * @property {Float32Array} observed     784: what the encoder is shown (hidden pixels 0, block means spread)
+ * @property {Float32Array} mean         784: the repaired digit, E[x | y]
+ * @property {Float32Array} imputations  8×784: E[x | z, y] for 8 draws of z from p(z | y)
+ * @property {Float32Array} std          784: how much the plausible repairs disagree, per pixel
+ * @property {number|null} logEvidence   log p(y), nats (null for the chains)
+ * @property {number|null} effectiveSampleSize  (importance sampling)
+ * @property {number|null} acceptanceRate       (the chains)
+ * @property {{pixels: number, mse: number, logLikelihood: number}|null} truth  against the true digit, when scored
+ * @property {number[]} qMu              the encoder's guess for what was seen
  *
  * @typedef {object} Resumed  A run continued where it was saved.
  * @property {object} config

@@ -243,6 +243,7 @@ const handlers = {
   [Request.quantiles]: async ({ n }) => (await loadFacade()).manifoldQuantiles(n),
   [Request.posterior]: ({ image, points, n }) => inLane(Request.posterior, () => session().posterior(image, points, n)),
   [Request.digitBound]: ({ image, k }) => inLane(Request.digitBound, () => session().digitBound(image, k)),
+  [Request.repair]: ({ image, corruption, method, scored, seed }) => inLane(Request.repair, () => session().repair(image, corruption, method, scored, seed)),
 };
 
 self.onmessage = async ({ data }) => {

@@ -2,13 +2,13 @@
 // digits' encodings and a handle to decode any z; the manifold and prior samples of the paper's
 // figures 4 and 5; a digit uploaded or drawn by the user, encoded onto the plane; interpolation
 // between two encodings; the true posterior of one digit beside the encoder's guess, and where
-// the prior has holes.
+// the prior has holes; a digit seen only in part, repaired by conditional inference.
 //
 //   mountExplorer(root, client) -> { refresh(), destroy() }
 //
 // This module builds the layout (layout.js), creates the store that holds what the features
 // share (store.js), mounts one controller per feature (controllers/: plane, grids, yours,
-// interpolation, posterior), and runs the refresh cycle. Controllers read the store and ask it to change;
+// interpolation, posterior, repair), and runs the refresh cycle. Controllers read the store and ask it to change;
 // none reaches into another. Only controllers talk to the model, through the `VaeClient` they are
 // given (www/client.js, with the messages of www/protocol.js); the views they draw with never see it.
 //
@@ -32,6 +32,7 @@ import { mountGrids } from './controllers/grids.js';
 import { mountYours } from './controllers/yours.js';
 import { mountInterpolation } from './controllers/interpolation.js';
 import { mountPosterior } from './controllers/posterior.js';
+import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
 
 /** Least time between two refreshes of everything while training runs, in ms. */
@@ -66,7 +67,8 @@ export function mountExplorer(root, client) {
   const yours = mountYours(ui.yours, context);
   const interpolation = mountInterpolation(ui.interpolation, context);
   const posterior = mountPosterior(ui.posterior, context);
-  const controllers = [plane, grids, yours, interpolation, posterior];
+  const repair = mountRepair(ui.repair, context);
+  const controllers = [plane, grids, yours, interpolation, posterior, repair];
 
   const debug = {
     /** Float32Array 784: the last upload's 28×28 input. */

@@ -170,6 +170,62 @@ const HTML = /* html */ `
     </div>
   </article>
 
+  <article class="vx-card vx-repair" data-part="repair" data-testid="repair">
+    <header class="vx-head">
+      <h3>Repair a digit</h3>
+      <p class="vx-sub">What p(x) is for: hide part of a digit, flip its pixels or blur it, and the model infers what it was,
+        p(x | y) = ∫ p(x | z, y) p(z | y) dz with p(z | y) ∝ p(y | z) p(z), the observation y scored by the decoder's own
+        pixel probabilities. Paint on the seen digit to hide more of it.</p>
+    </header>
+    <div class="vx-repair-controls">
+      <label>Digit <select data-ref="source" data-testid="repair-source">
+        <option value="test">the test digit selected on the plane (else the first)</option>
+        <option value="drawing">your drawing</option>
+        <option value="upload">your upload</option>
+      </select></label>
+      <label>Seen through <select data-ref="corruption" data-testid="repair-corruption">
+        <option value="bottomHalf">the top half only (bottom half missing)</option>
+        <option value="topHalf">the bottom half only</option>
+        <option value="leftHalf">the right half only</option>
+        <option value="rightHalf">the left half only</option>
+        <option value="centreSquare">a hole in the middle (14×14)</option>
+        <option value="random50">50 % of the pixels, at random</option>
+        <option value="random80">20 % of the pixels (80 % missing)</option>
+        <option value="random90">10 % of the pixels (90 % missing)</option>
+        <option value="brush">only what you do not paint over</option>
+        <option value="flip">every pixel, 20 % of them flipped</option>
+        <option value="noise">every pixel, with Gaussian noise σ = 0.3</option>
+        <option value="low7">a 7×7 copy (4×4 block means)</option>
+        <option value="low14">a 14×14 copy (2×2 block means)</option>
+      </select></label>
+      <label>Inferred by <select data-ref="method" data-testid="repair-method">
+        <option value="grid" title="p(z|y) on a 64×64 grid of the plane: the model's exact answer">exact, on a grid (2-D models)</option>
+        <option value="importanceSampling" title="1,000 draws from the encoder's guess, weighted by p(y|z)p(z)/q(z): Mattei &amp; Frellsen 2019">importance sampling</option>
+        <option value="metropolisWithinGibbs" title="a chain that proposes z from the encoder and accepts by the exact ratio: Mattei &amp; Frellsen 2018">Metropolis-within-Gibbs</option>
+        <option value="pseudoGibbs" title="the classic baseline: encode the completed digit, decode, repeat; exact only if the encoder were">pseudo-Gibbs</option>
+      </select></label>
+    </div>
+    <div class="vx-repair-body">
+      <figure><canvas class="vx-digit vx-digit-m vx-brush" width="28" height="28" data-ref="observed" data-testid="repair-observed"
+        role="img" aria-label="The digit as seen: hidden pixels in blue"></canvas><figcaption>seen (y)</figcaption></figure>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="repaired" data-testid="repair-mean"
+        role="img" aria-label="The repaired digit, E[x | y]"></canvas><figcaption>repaired, E[x | y]</figcaption></figure>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="spread" data-testid="repair-spread"
+        role="img" aria-label="Where the plausible repairs disagree"></canvas><figcaption>uncertainty</figcaption></figure>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="truth" data-testid="repair-truth"
+        role="img" aria-label="The digit itself"></canvas><figcaption>the digit itself</figcaption></figure>
+      <dl class="vx-numbers" data-ref="numbers" data-testid="repair-numbers">
+        <dt title="How probable what was seen is under the model">log p(y)</dt><dd data-ref="evidence">–</dd>
+        <dt data-ref="qualityName">effective samples</dt><dd data-ref="quality">–</dd>
+        <dt title="Mean squared error of the repaired digit against the digit itself, on the pixels it had to infer (all of them under flips, noise and low resolution)">error (MSE)</dt><dd data-ref="mse">–</dd>
+        <dt>time</dt><dd data-ref="ms">–</dd>
+      </dl>
+    </div>
+    <figure class="vx-strip-box"><canvas class="vx-strip" data-ref="imputations" data-testid="repair-imputations" width="298" height="28"
+      role="img" aria-label="Eight repairs drawn from p(x | y)"></canvas><figcaption>eight repairs drawn from p(x | y), not copies of the mean</figcaption></figure>
+    <p class="vx-sub" data-ref="note" data-testid="repair-note" aria-live="polite"></p>
+  </article>
+
   <div class="vx-pair" data-part="grids">
     <article class="vx-card vx-manifold">
       <header class="vx-head">
@@ -197,7 +253,7 @@ const HTML = /* html */ `
 /**
  * Builds the explorer's DOM inside `root` and links its stylesheet once per document.
  * @param {HTMLElement} root
- * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, posterior: Refs, yours: Refs, interpolation: Refs, grids: Refs}}
+ * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, posterior: Refs, yours: Refs, interpolation: Refs, repair: Refs, grids: Refs}}
  *   the explorer's top element, its status line, and each part's elements by their data-ref (a
  *   part's own element is its `part`)
  * @typedef {Record<string, HTMLElement>} Refs

@@ -1,0 +1,220 @@
+// Repair a digit: a digit (the test digit selected on the plane, or the user's drawing or upload)
+// seen through a corruption the visitor picks or paints, repaired by conditional inference under
+// the model (client.repair, src/repair.rs): the repaired digit, eight repairs drawn from p(x | y),
+// where they disagree, log p(y), and the error on what had to be inferred. Redone when the
+// digit, the corruption, the method or the model changes (the latest request wins; a model that
+// moved on while the panel was out of view is caught up with when it comes back).
+//
+// Reads: images, selected, yours, test (a new model state), dim. Asks for nothing.
+
+import { drawDigit, drawDigits, WHITE_ON_BLACK, PIXELS, SIDE } from '../../views/digits.js';
+import { drawSeen, drawSpread } from '../repair-view.js';
+import { latestOnly } from '../schedule.js';
+import { listen } from './listen.js';
+
+/** The missing-pixel presets: which pixels (row r, column c) each hides. */
+const HIDES = {
+  bottomHalf: (r) => r >= SIDE / 2,
+  topHalf: (r) => r < SIDE / 2,
+  leftHalf: (r, c) => c < SIDE / 2,
+  rightHalf: (r, c) => c >= SIDE / 2,
+  centreSquare: (r, c) => r >= 7 && r < 21 && c >= 7 && c < 21,
+};
+const RANDOM = { random50: 0.5, random80: 0.8, random90: 0.9 };
+/** The other corruptions, as protocol.js's Corruption. */
+const OTHERS = {
+  flip: { kind: 'flip', rate: 0.2 },
+  noise: { kind: 'noise', sigma: 0.3 },
+  low7: { kind: 'lowResolution', block: 4 },
+  low14: { kind: 'lowResolution', block: 2 },
+};
+/** The brush hides the pixels within this many pixels of the pointer. */
+const BRUSH_RADIUS = 1.5;
+/** The corruptions' noise and the random masks are seeded, so the same choice gives the same y. */
+const SEED = 7;
+/**
+ * While the model trains, the repair follows it at most this often: each one costs the worker
+ * what a few training steps do (a grid of 4,096 decodes, or 1,000 importance samples).
+ */
+const MODEL_EVERY_MS = 3000;
+
+/** A small seeded generator (mulberry32) for the random masks. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 784 flags, true where a missing-pixel preset hides the pixel; null for the other corruptions. */
+export function presetHidden(name) {
+  if (HIDES[name]) return Array.from({ length: PIXELS }, (_, i) => HIDES[name](Math.floor(i / SIDE), i % SIDE));
+  if (RANDOM[name]) {
+    const next = seeded(SEED);
+    return Array.from({ length: PIXELS }, () => next() < RANDOM[name]);
+  }
+  return null;
+}
+
+/**
+ * @param {Record<string, HTMLElement>} ui the repair part's elements (layout.js)
+ * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ *          report: (error: unknown) => void}} context
+ */
+export function mountRepair(ui, { store, client, report }) {
+  let hidden = presetHidden(ui.corruption.value); // the missing pixels, or null
+  let painting = false;
+  // Nothing is repaired while the panel is out of view (its first sight catches up): the
+  // observer reports the panel's visibility once at once.
+  let visible = false;
+  let stale = true;
+  let modelRunAt = -Infinity;
+  let modelTimer = 0;
+
+  /** The clean digit the panel repairs, and what to call it; null when there is none yet. */
+  function digit() {
+    const state = store.get();
+    const source = ui.source.value;
+    if (source === 'drawing' || source === 'upload') {
+      const item = state.yours[source];
+      return item ? { pixels: item.pixels, name: source === 'drawing' ? 'your drawing' : item.name } : null;
+    }
+    if (!state.images) return null;
+    const i = state.selected ?? 0;
+    return { pixels: state.images.subarray(i * PIXELS, (i + 1) * PIXELS), name: `test digit #${i}` };
+  }
+
+  function corruption() {
+    const other = OTHERS[ui.corruption.value];
+    return other ?? { kind: 'missing', seen: hidden.map((h) => !h) };
+  }
+
+  const queue = latestOnly(async () => {
+    const clean = digit();
+    if (!clean) {
+      ui.note.textContent = ui.source.value === 'test' ? 'Waiting for the test digits…' : `Draw or upload a digit above to repair ${ui.source.value === 'drawing' ? 'your drawing' : 'your upload'}.`;
+      return;
+    }
+    const method = ui.method.value;
+    const started = performance.now();
+    const r = await client.repair(clean.pixels, corruption(), method, { scored: true, seed: SEED });
+    const ms = performance.now() - started;
+    drawSeen(ui.observed, r.observed, OTHERS[ui.corruption.value] ? null : hidden);
+    drawDigit(ui.repaired, r.mean);
+    drawSpread(ui.spread, r.std);
+    drawDigit(ui.truth, clean.pixels);
+    drawDigits(ui.imputations, r.imputations, 8, 8, { ...WHITE_ON_BLACK, scale: 1, gap: 2, gapColour: [255, 255, 255] });
+    const fixed = (v, d) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+    ui.evidence.textContent = r.logEvidence === null ? '– (a chain)' : `${fixed(r.logEvidence, 1)} nats`;
+    const chain = r.acceptanceRate !== null;
+    ui.qualityName.textContent = chain ? 'proposals accepted' : r.effectiveSampleSize !== null ? 'effective samples' : 'grid points';
+    ui.quality.textContent = chain ? `${(100 * r.acceptanceRate).toFixed(0)} %` : r.effectiveSampleSize !== null ? fixed(r.effectiveSampleSize, 0) : '64 × 64';
+    ui.mse.textContent = r.truth ? `${fixed(r.truth.mse, 4)} (${r.truth.pixels} pixels)` : '–';
+    ui.ms.textContent = `${ms.toFixed(0)} ms`;
+    ui.note.textContent = `${clean.name[0].toUpperCase()}${clean.name.slice(1)}, repaired by ${ui.method.selectedOptions[0].textContent}.`;
+    const root = ui.part;
+    root.dataset.updates = String(Number(root.dataset.updates ?? 0) + 1);
+    root.dataset.logEvidence = r.logEvidence === null ? '' : String(r.logEvidence);
+    root.dataset.mse = r.truth ? String(r.truth.mse) : '';
+    root.dataset.ms = ms.toFixed(1);
+  }, (error) => {
+    ui.note.textContent = `The repair failed: ${error?.message ?? error}`;
+    report(error);
+  });
+
+  const repairNow = () => queue.submit(null);
+
+  /** The model moved on: the repair follows, at most every MODEL_EVERY_MS. */
+  function modelMoved() {
+    clearTimeout(modelTimer);
+    const wait = modelRunAt + MODEL_EVERY_MS - performance.now();
+    if (wait > 0) {
+      modelTimer = setTimeout(modelMoved, wait);
+      return;
+    }
+    modelRunAt = performance.now();
+    repairNow();
+  }
+
+  /** The grid needs a 2-D latent space: offered only there, importance sampling otherwise. */
+  function fitMethods(dim) {
+    const grid = ui.method.querySelector('option[value="grid"]');
+    grid.disabled = dim !== 2;
+    if (grid.disabled && ui.method.value === 'grid') ui.method.value = 'importanceSampling';
+  }
+
+  /** Hides the pixels near the pointer (switching to the brush, from the missing pixels in use). */
+  function paint(event) {
+    const box = ui.observed.getBoundingClientRect();
+    const x = ((event.clientX - box.left) / box.width) * SIDE;
+    const y = ((event.clientY - box.top) / box.height) * SIDE;
+    if (ui.corruption.value !== 'brush') {
+      hidden = hidden ?? new Array(PIXELS).fill(false);
+      ui.corruption.value = 'brush';
+    }
+    for (let i = 0; i < PIXELS; i++) {
+      const dx = (i % SIDE) + 0.5 - x;
+      const dy = Math.floor(i / SIDE) + 0.5 - y;
+      if (dx * dx + dy * dy <= BRUSH_RADIUS * BRUSH_RADIUS) hidden[i] = true;
+    }
+    repairNow();
+  }
+
+  const visibility = new IntersectionObserver((entries) => {
+    visible = entries.some((entry) => entry.isIntersecting);
+    if (visible && stale) {
+      stale = false;
+      repairNow();
+    }
+  });
+  visibility.observe(ui.part);
+
+  const unsubscribe = store.subscribe((state, changed) => {
+    if (changed.has('dim') && state.dim) fitMethods(state.dim);
+    const ours = ui.source.value === 'test' ? changed.has('selected') || changed.has('images') : changed.has('yours');
+    if (!ours && !changed.has('test')) return;
+    if (!visible) stale = true;
+    else if (ours) repairNow();
+    else modelMoved();
+  });
+
+  const off = listen([
+    [ui.source, 'change', repairNow],
+    [ui.method, 'change', repairNow],
+    [ui.corruption, 'change', () => {
+      // The brush starts from nothing hidden; a preset replaces what was painted.
+      hidden = ui.corruption.value === 'brush' ? new Array(PIXELS).fill(false) : presetHidden(ui.corruption.value);
+      repairNow();
+    }],
+    [ui.observed, 'pointerdown', (event) => {
+      painting = true;
+      ui.observed.setPointerCapture?.(event.pointerId);
+      paint(event);
+    }],
+    [ui.observed, 'pointermove', (event) => {
+      if (painting) paint(event);
+    }],
+    [ui.observed, 'pointerup', () => {
+      painting = false;
+    }],
+    [ui.observed, 'pointercancel', () => {
+      painting = false;
+    }],
+  ]);
+
+  if (store.get().dim) fitMethods(store.get().dim);
+
+  return {
+    idle: () => queue.idle(),
+    destroy() {
+      unsubscribe();
+      visibility.disconnect();
+      clearTimeout(modelTimer);
+      off();
+    },
+  };
+}
