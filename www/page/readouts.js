@@ -22,8 +22,10 @@ const SHOW_EVERY_MS = 250;
  * drawing and compositing (half of what it spent while training, measured with a Chrome trace).
  */
 const CHART_EVERY_MS = 500;
-const TRAIN = '#2f5fd0';
-const TEST = '#c2410c'; // style.css's --test
+/** The chart's colours are the page's (www/style.css): blue for training, orange for the test set. */
+const pageColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+const TRAIN = pageColour('--accent');
+const TEST = pageColour('--test');
 const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
 
 /** Appends the point `{ examplesSeen, loss, reconstruction, kl }` to a history's series (KEYS). */

@@ -12,7 +12,11 @@ import { drawSeen, drawSpread } from '../repair-view.js';
 import { latestOnly } from '../schedule.js';
 import { listen } from './listen.js';
 
-/** The missing-pixel presets: which pixels (row r, column c) each hides. */
+/**
+ * The missing-pixel presets: which pixels (row r, column c) each hides. The page makes its masks
+ * itself, since it draws them and the brush extends them, and sends the flags; src/repair.rs's
+ * own presets serve the native benchmark.
+ */
 const HIDES = {
   bottomHalf: (r) => r >= SIDE / 2,
   topHalf: (r) => r < SIDE / 2,
