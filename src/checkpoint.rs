@@ -4,12 +4,20 @@
 //!
 //! The page keeps one in the browser's storage and offers it back after a reload; "Download model"
 //! saves one; the native trainer reads and writes them too (`vae train --resume`, `--checkpoint`).
+//! A [`SavePoint`] is the run held in memory, its tensors not yet read back.
 //!
 //! Format (little-endian): the magic `VAERUN\0\0`, a `u32` version, then sections, each a `u32`
 //! tag, a `u64` length and that many bytes. Unknown tags are skipped; a missing one is an error.
 
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+
 use crate::config::VaeConfig;
+use crate::data::Batcher;
 use crate::error::{Result, VaeError};
+use crate::model::Vae;
+use crate::optim_state::optimizer_bytes;
+use crate::transfer::{module_on_host, yield_to_other_tasks};
 
 const MAGIC: &[u8; 8] = b"VAERUN\0\0";
 /// The format this code writes and reads.
@@ -144,6 +152,57 @@ impl Checkpoint {
     pub fn is_checkpoint(bytes: &[u8]) -> bool {
         bytes.starts_with(MAGIC)
     }
+}
+
+/// Everything a training step changes: the parameters (Burn's tensors are shared, so taking one
+/// copies nothing), the optimizer's state, the host generator, the batcher's place and the step
+/// count, with the config. Kept before a chunk so that a chunk whose loss comes back non-finite can
+/// be undone, and taken to save the run: its tensors are read back while training goes on.
+pub struct SavePoint {
+    pub(crate) config: VaeConfig,
+    pub(crate) model: Vae,
+    pub(crate) optim: ModuleOptimizer,
+    pub(crate) rng: [u8; 49],
+    pub(crate) batcher: Batcher,
+    pub(crate) step: u64,
+}
+
+impl SavePoint {
+    /// Steps taken when it was taken.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The run as it was (see [`Checkpoint`]), with `extra` bytes of the caller's, from any
+    /// backend: the tensors are read back asynchronously.
+    ///
+    /// On the CPU the reads are copies on this thread; the two halves (weights, optimizer) run in
+    /// separate tasks of the browser's event loop, so neither holds it for long.
+    pub async fn checkpoint(self, extra: Vec<u8>) -> Result<Checkpoint> {
+        yield_to_other_tasks().await;
+        let weights = weights_bytes(self.model.valid()).await?;
+        yield_to_other_tasks().await;
+        let optimizer = optimizer_bytes(&self.optim).await?;
+        let (epoch, cursor, order) = self.batcher.to_parts();
+        Ok(Checkpoint {
+            config: self.config,
+            weights,
+            optimizer,
+            rng: self.rng,
+            epoch,
+            cursor,
+            order: order.to_vec(),
+            step: self.step,
+            extra,
+        })
+    }
+}
+
+/// `model`'s weights as a burnpack file's bytes (what `vae train --out` writes), from any
+/// backend: the parameters are read back asynchronously.
+pub(crate) async fn weights_bytes(model: Vae) -> Result<Vec<u8>> {
+    let bytes = module_on_host(model).await?.into_record().into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
+    Ok(bytes.to_vec())
 }
 
 #[cfg(test)]

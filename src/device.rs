@@ -90,17 +90,6 @@ pub async fn webgpu() -> Result<ComputeDevice> {
     Err(VaeError::Backend("this build of the model has no WebGPU backend (it is the CPU build with threads)".into()))
 }
 
-/// Why this JavaScript context visibly has no WebGPU (no `navigator.gpu`), if so.
-#[cfg(target_family = "wasm")]
-fn missing_webgpu() -> Option<String> {
-    use js_sys::Reflect;
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
-    match Reflect::get(&navigator, &"gpu".into()).ok() {
-        Some(gpu) if !gpu.is_undefined() && !gpu.is_null() => None,
-        _ => Some("this browser has no WebGPU (navigator.gpu is missing)".into()),
-    }
-}
-
 #[cfg(target_family = "wasm")]
 thread_local! {
     /// Burn's WebGPU runtime can be initialised once per thread: the outcome is kept here.
@@ -115,28 +104,21 @@ pub async fn browser_webgpu() -> std::result::Result<ComputeDevice, String> {
     if let Some(done) = WEBGPU.with(|w| w.borrow().clone()) {
         return done;
     }
-    let outcome = match missing_webgpu() {
-        Some(reason) => Err(reason),
-        None => webgpu().await.map_err(|e| match e {
-            VaeError::Backend(m) if m.contains("No adapter") => "the browser offers no WebGPU adapter".to_string(),
-            other => other.to_string(),
-        }),
-    };
+    let outcome = webgpu().await.map_err(|e| match e {
+        VaeError::Backend(reason) => reason,
+        other => other.to_string(),
+    });
     WEBGPU.with(|w| *w.borrow_mut() = Some(outcome.clone()));
     outcome
 }
 
-/// The device for `wanted` (`"webgpu"`, `"cpu"` or `"auto"`), and, for `"auto"` on the CPU, why
-/// WebGPU was not used.
+/// The device for `wanted`: `"webgpu"` or `"cpu"`. Which one to ask for, and why WebGPU is not
+/// there when it is not, is the page's to decide before it loads the model (`www/worker/facade.js`).
 #[cfg(target_family = "wasm")]
-pub async fn choose(wanted: &str) -> Result<(ComputeDevice, Option<String>)> {
+pub async fn choose(wanted: &str) -> Result<ComputeDevice> {
     match wanted {
-        "cpu" => Ok((cpu(), None)),
-        "webgpu" => Ok((browser_webgpu().await.map_err(VaeError::Backend)?, None)),
-        "auto" => Ok(match browser_webgpu().await {
-            Ok(d) => (d, None),
-            Err(reason) => (cpu(), Some(reason)),
-        }),
-        other => Err(VaeError::Argument(format!("backend must be 'auto', 'webgpu' or 'cpu', got '{other}'"))),
+        "cpu" => Ok(cpu()),
+        "webgpu" => browser_webgpu().await.map_err(VaeError::Backend),
+        other => Err(VaeError::Argument(format!("backend must be 'webgpu' or 'cpu', got '{other}'"))),
     }
 }

@@ -56,6 +56,9 @@ pub enum VaeError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Idx(#[from] IdxError),
+    /// An IDX file of one of the data sets could not be read.
+    #[error("{set}: {source}")]
+    InSet { set: &'static str, source: IdxError },
     /// Training or inference was asked for before data was loaded.
     #[error("no data loaded yet")]
     NoData,
@@ -85,6 +88,33 @@ pub enum VaeError {
     Record(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl IdxError {
+    /// This error, in the file(s) of `set` (e.g. "training set").
+    pub fn in_set(self, set: &'static str) -> VaeError {
+        VaeError::InSet { set, source: self }
+    }
+}
+
+impl VaeError {
+    /// What kind of error this is, in one word that does not change with the wording: the `name`
+    /// of the `Error` JavaScript receives, on which the page decides what to do (a `Backend` or
+    /// `Read` error on WebGPU is a failed device, a `Config` error names a field to correct).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "Config",
+            Self::Idx(_) | Self::InSet { .. } => "Idx",
+            Self::NoData => "NoData",
+            Self::Shape { .. } => "Shape",
+            Self::Argument(_) => "Argument",
+            Self::Backend(_) => "Backend",
+            Self::Read(_) => "Read",
+            Self::NonFinite { .. } => "NonFinite",
+            Self::Record(_) => "Record",
+            Self::Io(_) => "Io",
+        }
+    }
 }
 
 /// The crate's result type.

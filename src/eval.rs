@@ -87,11 +87,6 @@ impl EvaluationRun {
         self
     }
 
-    /// Datapoints done so far.
-    pub fn done(&self) -> usize {
-        self.next
-    }
-
     /// Queues the bound of the next (up to) `count` datapoints of `data`, without reading
     /// anything back. Returns whether datapoints remain.
     pub fn advance(&mut self, data: &Dataset, count: usize) -> bool {

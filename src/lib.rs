@@ -3,8 +3,9 @@
 //!
 //! Data flow: IDX bytes → [`data::Dataset`] → [`train::Trainer`] (owns [`model::Vae`] and the
 //! [`optim`]izer) → [`eval`] for the test bound and for what the views draw; both move values
-//! between host and device through [`transfer`]. [`web`] is the only module that knows about
-//! JavaScript.
+//! between host and device through [`transfer`]. [`session::Session`] is what the page drives: a
+//! model, its data and its device, changed all or nothing. [`web`], the facade over it, is the only
+//! module that knows about JavaScript.
 
 pub mod checkpoint;
 pub mod config;
@@ -12,15 +13,19 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod eval;
+pub mod flex;
 pub mod history;
 pub mod idx;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod optim_state;
 pub mod pool;
 pub mod posterior;
 pub mod repair;
+pub mod salt;
+pub mod session;
 pub mod subnormal;
 pub mod train;
 pub mod transfer;

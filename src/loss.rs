@@ -87,6 +87,19 @@ pub struct LossParts {
     pub kl: Tensor<1>,
 }
 
+/// The parts of two batches (or pieces of one) added.
+impl std::ops::Add for LossParts {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            loss: self.loss + other.loss,
+            reconstruction: self.reconstruction + other.reconstruction,
+            kl: self.kl + other.kl,
+        }
+    }
+}
+
 /// The SGVB estimate of the negative ELBO of a minibatch, averaged over its M datapoints.
 ///
 /// `x` is `[M, 784]`; `eps` is `[L·M, D]` standard-normal noise (row `l·M + i` is sample l of

@@ -333,7 +333,7 @@ mod cli {
         if args.importance_samples > 0 {
             let model = trainer.inference_model();
             let ll = block_on(log_likelihood_estimate(
-                &model, &test_set, &config, &compute.device, args.importance_samples, config.seed ^ 0x15,
+                &model, &test_set, &config, &compute.device, args.importance_samples, config.seed ^ vae_web::salt::LOG_LIKELIHOOD,
             ))?;
             println!("test log p(x) ≈ {ll:.3} nats (importance sampling, k = {})", args.importance_samples);
         }

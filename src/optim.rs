@@ -9,8 +9,8 @@
 //! [`FLUSH_BELOW`] are set to zero every [`FLUSH_EVERY`] steps: they moved the weight by at most
 //! `1e-30 / ε = 1e-22` per step, far below f32's resolution of any weight that matters, and in
 //! the steps between two flushes a value above it decays by at most 0.9⁶⁴ ≈ 1e-3, staying far
-//! above f32's smallest normal number (1.2e-38). (Flushing after every step cost about 13 % of a
-//! step natively, `perf`: the masks are as large as the model.)
+//! above f32's smallest normal number (1.2e-38). Not every step: each flush is a pass over the
+//! whole model.
 //!
 //! Their states are saved from any backend and rebuilt on the CPU (`src/optim_state.rs`).
 
@@ -24,7 +24,8 @@ use burn::backend::Flex;
 use burn::prelude::*;
 
 use crate::config::{OptimizerKind, VaeConfig};
-use crate::pool::{map_on_threads, spread_model_passes, SLICE};
+use crate::flex::{contiguous, flex, plain, AdamPass};
+use crate::pool::spread_model_passes;
 use crate::optim_state::{flat, host_like, OnHost, StateTensors};
 
 /// Moments smaller than this in magnitude become exactly zero.
@@ -220,116 +221,6 @@ impl FlushAdam {
         let tensor = |t: FlexTensor| Tensor::<D>::from_primitive::<Flex>(t);
         let momentum = AdaptiveMomentumState { time, moment_1: tensor(m), moment_2: tensor(v), max_moment_2: None };
         (tensor(p), AdamState { momentum })
-    }
-}
-
-/// The Flex tensor under `t` (which is on Flex).
-pub(crate) fn flex<const D: usize>(t: Tensor<D>) -> FlexTensor {
-    t.try_into_primitive::<Flex>().expect("the fused Adam runs on Flex tensors only")
-}
-
-/// Whether `t` is laid out row-major from the start of its buffer (its storage is its values).
-fn plain(t: &FlexTensor) -> bool {
-    t.is_contiguous() && t.layout().start_offset() == 0
-}
-
-/// `t`, or a copy of it laid out plainly.
-pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
-    if plain(&t) {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-/// The constants of one fused Adam update.
-struct AdamPass {
-    b1: f32,
-    b2: f32,
-    combined_factor: f32,
-    denominator_epsilon: f32,
-    lr: f32,
-    penalty: f32,
-    /// Whether this step sets moments below [`FLUSH_BELOW`] to zero.
-    flush: bool,
-}
-
-impl AdamPass {
-    /// One weight's step: `(p, m, v)` after a gradient `g`.
-    #[inline(always)]
-    fn update(&self, p: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
-        let Self { b1, b2, combined_factor, denominator_epsilon, lr, penalty, .. } = *self;
-        let g = p * penalty + g;
-        let m = m * b1 + g * (1.0 - b1);
-        let v = v * b2 + g * g * (1.0 - b2);
-        let p = p - m * combined_factor / (v.sqrt() + denominator_epsilon) * lr;
-        (p, m, v)
-    }
-
-    /// On a flush step, the moments below [`FLUSH_BELOW`] set to zero (a pass of its own: a test
-    /// in the update's loop slowed every step, measured in the browser).
-    fn flush_moments(&self, m: &mut [f32], v: &mut [f32]) {
-        if self.flush {
-            for x in m.iter_mut().chain(v.iter_mut()) {
-                if x.abs() < FLUSH_BELOW {
-                    *x = 0.0;
-                }
-            }
-        }
-    }
-
-    /// Updates weights `p`, moments `m` and `v` from gradients `g`, in place.
-    fn run(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { self.run_avx2(p, g, m, v) };
-            return;
-        }
-        self.run_portable(p, g, m, v);
-    }
-
-    /// [`AdamPass::run`] on slices of the values, on rayon's pool: the same numbers (each value's
-    /// update is its own).
-    fn run_on_threads(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let slices: Vec<_> = p.chunks_mut(SLICE).zip(g.chunks(SLICE)).zip(m.chunks_mut(SLICE)).zip(v.chunks_mut(SLICE)).collect();
-        map_on_threads(slices, |(((p, g), m), v)| self.run(p, g, m, v));
-    }
-
-    /// The same step into new buffers, the inputs left as they are: `(p, m, v)` after it.
-    fn run_into(&self, p: &[f32], g: &[f32], m: &[f32], v: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let n = p.len();
-        assert!(g.len() == n && m.len() == n && v.len() == n, "a parameter and its gradient and moments differ in size");
-        let (mut p2, mut m2, mut v2) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let out = (&mut p2.spare_capacity_mut()[..n], &mut m2.spare_capacity_mut()[..n], &mut v2.spare_capacity_mut()[..n]);
-        for i in 0..n {
-            let (p, m, v) = self.update(p[i], g[i], m[i], v[i]);
-            out.0[i].write(p);
-            out.1[i].write(m);
-            out.2[i].write(v);
-        }
-        // SAFETY: the loop above wrote each vector's first n elements.
-        unsafe {
-            p2.set_len(n);
-            m2.set_len(n);
-            v2.set_len(n);
-        }
-        (p2, m2, v2)
-    }
-
-    /// The loop compiled for AVX2 as well (eight lanes; the same operations, no contraction into
-    /// FMA, so the same numbers).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn run_avx2(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        self.run_portable(p, g, m, v);
-    }
-
-    #[inline(always)]
-    fn run_portable(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            (*p, *m, *v) = self.update(*p, g, *m, *v);
-        }
     }
 }
 

@@ -21,9 +21,9 @@ mod threaded {
     use rayon::prelude::*;
 
     /// Whether a pool thread that finished its piece of a step waits awake for the work that
-    /// follows ([`pieces_then`]). Only in the browser: natively a sleeping thread wakes within
-    /// microseconds, and two threads sharing the update were slower than one (`vae --threads 2`:
-    /// 32,773 / 31,794 examples/s against 34,964 / 35,182).
+    /// follows ([`pieces_then`]). Only in the browser, where waking a thread costs a fraction of a
+    /// millisecond: natively a sleeping thread wakes within microseconds, and two threads sharing
+    /// the update are slower than one (docs/benchmarks.md).
     const WAIT_AWAKE: bool = cfg!(target_family = "wasm");
 
     /// Pool threads that finished their piece of a step and wait, awake, for the work that follows

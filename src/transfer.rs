@@ -12,8 +12,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::error::{Result, VaeError};
 
 /// The generator of every random draw on the host: ChaCha with 12 rounds, the generator rand's
-/// `StdRng` wraps (so the same seed gives the same draws as before), used directly because its
-/// state can be saved (49 bytes, [`save_rng`]) and restored ([`restore_rng`]).
+/// `StdRng` wraps, used directly because its state can be saved (49 bytes, [`save_rng`]) and restored ([`restore_rng`]).
 pub type HostRng = chacha20::ChaCha12Rng;
 
 /// The generator's whole state.
@@ -100,26 +99,11 @@ pub async fn on_host(tensors: Vec<Tensor<1>>) -> Result<Vec<Tensor<1>>> {
 }
 
 /// Lets the thread's other work run before going on: in a browser, the rest of this task is
-/// continued in a new one (a `setTimeout(0)`), so messages waiting for the worker (a decode for the
-/// explorer) are handled in between; natively, nothing.
+/// continued in a new one, so messages waiting for the worker (a decode for the explorer) are
+/// handled in between; natively, nothing.
 pub async fn yield_to_other_tasks() {
     #[cfg(target_family = "wasm")]
-    {
-        let resolved = js_sys::Promise::new(&mut |resolve, _| {
-            let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
-                .ok()
-                .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok());
-            match set_timeout {
-                Some(set_timeout) => {
-                    let _ = set_timeout.call2(&wasm_bindgen::JsValue::NULL, &resolve, &0.into());
-                }
-                None => {
-                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-                }
-            }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
-    }
+    crate::web::host::next_task().await;
 }
 
 /// Milliseconds from an arbitrary origin, for measuring how long training takes: the worker's
@@ -127,14 +111,7 @@ pub async fn yield_to_other_tasks() {
 pub fn now_ms() -> f64 {
     #[cfg(target_family = "wasm")]
     {
-        let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
-        let now = performance
-            .as_ref()
-            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
-            .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok())
-            .and_then(|f| f.call0(performance.as_ref().expect("performance was found")).ok())
-            .and_then(|v| v.as_f64());
-        now.unwrap_or_else(js_sys::Date::now)
+        crate::web::host::now_ms()
     }
     #[cfg(not(target_family = "wasm"))]
     {

@@ -3,9 +3,14 @@
 //! One handle, [`VaeSession`], with a synchronous constructor and asynchronous methods that each
 //! return a `Promise`. Every method takes `&self` and queues on one async lock inside, so
 //! JavaScript may call them concurrently (a drag while training) without "recursive use of an
-//! object" panics. Data goes in once as IDX bytes; results come out as `Float32Array`s whose layout
-//! each method documents; config and metrics cross as plain objects (serde-wasm-bindgen).
-//! `docs/facade.md` shows the whole surface as JavaScript sees it.
+//! object" panics. What each method does is [`Session`]'s (natively tested); here values are only
+//! converted: data goes in once as IDX bytes, results come out as `Float32Array`s whose layout each
+//! method documents, config and metrics cross as plain objects (serde-wasm-bindgen), and an error
+//! crosses as an `Error` whose `name` is its kind ([`VaeError::kind`]), so the page decides on the
+//! kind, never on the wording. `docs/facade.md` shows the whole surface as JavaScript sees it.
+//! The host's clock and event loop, which the crate's other modules use, are in [`host`].
+
+pub mod host;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -19,12 +24,11 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::checkpoint::Checkpoint;
 use crate::config::VaeConfig;
 use crate::data::Dataset;
-use crate::device::{self, BackendKind, ComputeDevice};
+use crate::device::{self, BackendKind};
 use crate::error::VaeError;
-use crate::eval::{self, EvaluationRun};
-use crate::posterior;
-use crate::repair::{self, ChainOptions, Corruption, ImportanceOptions, Method, RepairGrid};
-use crate::train::Trainer;
+use crate::eval;
+use crate::repair::{Corruption, Method};
+use crate::session::{Encoded, Session, TestDigits};
 
 extern "C" {
     /// The static constructors wasm-ld collects (cubecl registers its IR dialects through
@@ -35,9 +39,9 @@ extern "C" {
 /// Runs the static constructors once.
 ///
 /// Unless a program calls `__wasm_call_ctors` itself, wasm-ld wraps *every* export so that it runs
-/// all constructors first: each call into the module then paid about 0.2 ms and re-registered
-/// cubecl's inventory. Referencing it here turns the wrappers off, so it must run before anything
-/// touches Burn: at start-up, and again (a no-op) from the constructors of the exports.
+/// all constructors first, on every call into the module, re-registering cubecl's inventory each
+/// time. Referencing it here turns the wrappers off, so it must run before anything touches Burn:
+/// at start-up, and again (a no-op) from the constructors of the exports.
 fn run_static_constructors() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: wasm-ld synthesises this function; `Once` makes sure it runs exactly once.
@@ -56,19 +60,20 @@ pub fn start() {
 /// max, minExclusive, choices, minItems, maxItems }] }` (see `VaeConfig::schema`). The page builds
 /// its settings form and its checks from this; Rust's validation stays the authority.
 #[wasm_bindgen(js_name = configSchema)]
-pub fn config_schema() -> Result<JsValue, JsError> {
+pub fn config_schema() -> Result<JsValue, JsValue> {
     run_static_constructors();
-    to_js(&VaeConfig::schema()).map_err(|e| JsError::new(&e.to_string()))
+    to_js(&VaeConfig::schema()).map_err(js_err)
 }
 
 /// Starts `threads` WebAssembly threads (Web Workers sharing this module's memory) for rayon's
 /// pool, on which the CPU backend's steps then run (threaded build only; call it once, before
-/// `VaeSession.init`). Resolves to the number started. Needs a cross-origin-isolated page.
+/// `VaeSession.init`). Resolves to the number started. Needs a cross-origin-isolated page; how many
+/// the page asks for is the page's choice (`www/worker/facade.js`).
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = initThreads)]
 pub async fn init_threads(threads: u32) -> Result<u32, JsValue> {
     run_static_constructors();
-    let threads = threads.clamp(1, 64) as usize;
+    let threads = threads.max(1) as usize;
     wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
     device::set_browser_cpu_threads(threads);
     Ok(threads as u32)
@@ -84,10 +89,8 @@ pub fn panic_for_testing() {
 /// The manifold's coordinates along one axis: `Float32Array` n of Φ⁻¹((k + ½)/n), increasing
 /// (the paper's figure 4). n is 1 to 64.
 #[wasm_bindgen(js_name = manifoldQuantiles)]
-pub fn manifold_quantiles(n: u32) -> Result<Float32Array, JsError> {
-    eval::manifold_quantiles(n as usize)
-        .map(|q| Float32Array::from(q.as_slice()))
-        .map_err(|e| JsError::new(&e.to_string()))
+pub fn manifold_quantiles(n: u32) -> Result<Float32Array, JsValue> {
+    eval::manifold_quantiles(n as usize).map(|q| Float32Array::from(q.as_slice())).map_err(js_err)
 }
 
 /// A plain JavaScript object (not a `Map`) from a serialisable value.
@@ -112,12 +115,19 @@ fn parse_config(value: JsValue) -> Result<VaeConfig, VaeError> {
     Ok(config)
 }
 
+/// `e` as a JavaScript `Error`: its message, and its kind as its `name`.
 fn js_err(e: VaeError) -> JsValue {
-    JsError::new(&e.to_string()).into()
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name(e.kind());
+    error.into()
 }
 
 fn f32_array(values: &[f32]) -> JsValue {
     Float32Array::from(values).into()
+}
+
+fn u8_array(values: &[u8]) -> JsValue {
+    Uint8Array::from(values).into()
 }
 
 fn object(entries: &[(&str, JsValue)]) -> JsValue {
@@ -128,80 +138,8 @@ fn object(entries: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
-/// The repair's grid in the page: 64² points over [−4, 4]² (cells of 0.125), the decoder's
-/// probabilities kept for them (39 MB), made again when the model has moved on.
-const REPAIR_GRID_SIDE: usize = 64;
-const REPAIR_GRID_HALF_WIDTH: f64 = 4.0;
-
-/// An evaluation of the test bound in progress, and the training position it measures.
-struct PendingEvaluation {
-    run: EvaluationRun,
-    step: u64,
-    examples_seen: u64,
-}
-
-/// Everything the session owns; behind one async lock.
-struct State {
-    device: Option<ComputeDevice>,
-    config: VaeConfig,
-    trainer: Option<Trainer>,
-    train: Option<Dataset>,
-    test: Option<Dataset>,
-    samples_drawn: u64,
-    evaluation: Option<PendingEvaluation>,
-    /// The decoder on the repair's grid (2-D models), for the model as it was at that step; a
-    /// new model or a step taken since makes a new one.
-    repair_grid: Option<(u64, RepairGrid)>,
-}
-
-impl State {
-    fn device(&self) -> Result<&ComputeDevice, VaeError> {
-        self.device
-            .as_ref()
-            .ok_or_else(|| VaeError::Backend("call init() before using the model".into()))
-    }
-
-    fn trainer(&self) -> Result<&Trainer, VaeError> {
-        self.trainer.as_ref().ok_or(VaeError::NoData)
-    }
-
-    fn test(&self) -> Result<&Dataset, VaeError> {
-        self.test.as_ref().ok_or(VaeError::NoData)
-    }
-
-    /// A fresh trainer for `config` on the current device and data, if both are there, holding
-    /// `weights` (a burnpack file's bytes) when given. Nothing changes unless all of it succeeds.
-    fn rebuild(&mut self, config: VaeConfig, weights: Option<Vec<u8>>) -> Result<(), VaeError> {
-        let mut trainer = match (&self.device, &self.train) {
-            (Some(device), Some(train)) => Some(on_threads(Trainer::new(config.clone(), &device.device, train.len())?, device)),
-            _ => None,
-        };
-        if let Some(bytes) = weights {
-            trainer.as_mut().ok_or(VaeError::NoData)?.load_weights(bytes)?;
-        }
-        self.config = config;
-        self.trainer = trainer;
-        self.samples_drawn = 0;
-        self.evaluation = None;
-        self.repair_grid = None;
-        Ok(())
-    }
-
-    /// The test digits the explorer shows: a fixed, class-balanced choice of `count`.
-    fn test_subset(&self, count: u32) -> Result<(&Dataset, Vec<usize>), VaeError> {
-        let test = self.test()?;
-        Ok((test, test.balanced_subset(count as usize)))
-    }
-}
-
-/// `trainer`, its steps spread over the threads of `device` (one on WebGPU and in the
-/// single-threaded build).
-fn on_threads(mut trainer: Trainer, device: &ComputeDevice) -> Trainer {
-    trainer.set_threads(device.threads);
-    trainer
-}
-
-/// What the synchronous getters read without waiting for the lock.
+/// What the synchronous getters read without waiting for the lock: a copy of the session's config
+/// and backend, brought up to date after every method (in [`VaeSession::run`]).
 struct Snapshot {
     config: VaeConfig,
     backend: Option<BackendKind>,
@@ -210,64 +148,56 @@ struct Snapshot {
 /// A VAE, its data and its device, driven from JavaScript (in the page's worker).
 #[wasm_bindgen]
 pub struct VaeSession {
-    state: Rc<Mutex<State>>,
+    session: Rc<Mutex<Session>>,
     snapshot: Rc<RefCell<Snapshot>>,
 }
 
-/// Runs `body` with the state locked and turns its result into a settled promise.
-fn with_state<F, Fut>(state: &Rc<Mutex<State>>, body: F) -> Promise
-where
-    F: FnOnce(Rc<Mutex<State>>) -> Fut + 'static,
-    Fut: std::future::Future<Output = Result<JsValue, VaeError>> + 'static,
-{
-    let state = state.clone();
-    future_to_promise(async move { body(state).await.map_err(js_err) })
+impl VaeSession {
+    /// Runs `body` on the session, locked, and settles the promise with its result; the snapshot
+    /// is brought up to date afterwards, whatever happened.
+    fn run<F>(&self, body: F) -> Promise
+    where
+        F: AsyncFnOnce(&mut Session) -> Result<JsValue, VaeError> + 'static,
+    {
+        let (session, snapshot) = (self.session.clone(), self.snapshot.clone());
+        future_to_promise(async move {
+            let mut session = session.lock().await;
+            let result = body(&mut session).await;
+            let mut snapshot = snapshot.borrow_mut();
+            snapshot.config = session.config().clone();
+            snapshot.backend = session.device().ok().map(|d| d.kind);
+            result.map_err(js_err)
+        })
+    }
+}
+
+/// `{ mu, logVar }` of an encoding.
+fn encoded(Encoded { mu, log_var }: &Encoded) -> [(&'static str, JsValue); 2] {
+    [("mu", f32_array(mu)), ("logVar", f32_array(log_var))]
 }
 
 #[wasm_bindgen]
 impl VaeSession {
     /// A session for `config` (a plain object; missing fields take their defaults). Throws an
-    /// `Error` naming the bad field when the config is invalid. Call `init()` next.
+    /// `Error` (name `Config`) naming the bad field when the config is invalid. Call `init()` next.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue) -> Result<VaeSession, JsError> {
+    pub fn new(config: JsValue) -> Result<VaeSession, JsValue> {
         run_static_constructors();
-        let config = parse_config(config).map_err(|e| JsError::new(&e.to_string()))?;
+        let session = parse_config(config).and_then(Session::new).map_err(js_err)?;
         Ok(Self {
-            snapshot: Rc::new(RefCell::new(Snapshot {
-                config: config.clone(),
-                backend: None,
-            })),
-            state: Rc::new(Mutex::new(State {
-                device: None,
-                config,
-                trainer: None,
-                train: None,
-                test: None,
-                samples_drawn: 0,
-                evaluation: None,
-                repair_grid: None,
-            })),
+            snapshot: Rc::new(RefCell::new(Snapshot { config: session.config().clone(), backend: None })),
+            session: Rc::new(Mutex::new(session)),
         })
     }
 
-    /// Picks the device: `'webgpu'`, `'cpu'` or `'auto'` (WebGPU when there is an adapter, else
-    /// the CPU). Resolves to `{ backend: 'webgpu' | 'cpu', adapter, fallbackReason }`, where
-    /// `fallbackReason` says why `'auto'` fell back to the CPU (null otherwise). Rejects when
-    /// `'webgpu'` is asked for and unavailable.
+    /// Picks the device: `'webgpu'` or `'cpu'`. Resolves to `{ backend: 'webgpu' | 'cpu', adapter }`;
+    /// rejects (name `Backend`) when `'webgpu'` is asked for and the browser cannot give it (the
+    /// page finds out why before asking: `www/worker/facade.js`).
     pub fn init(&self, backend: String) -> Promise {
-        let snapshot = self.snapshot.clone();
-        with_state(&self.state, move |state| async move {
-            let (device, reason) = device::choose(&backend).await?;
-            let mut s = state.lock().await;
-            let info = object(&[
-                ("backend", to_js(&device.kind)?),
-                ("adapter", JsValue::from_str(&device.adapter)),
-                ("fallbackReason", reason.map_or(JsValue::NULL, |r| JsValue::from_str(&r))),
-            ]);
-            snapshot.borrow_mut().backend = Some(device.kind);
-            s.device = Some(device);
-            let config = s.config.clone();
-            s.rebuild(config, None)?;
+        self.run(async move |session: &mut Session| {
+            let device = device::choose(&backend).await?;
+            let info = object(&[("backend", to_js(&device.kind)?), ("adapter", JsValue::from_str(&device.adapter))]);
+            session.set_device(device)?;
             Ok(info)
         })
     }
@@ -275,81 +205,40 @@ impl VaeSession {
     /// Loads the training and test sets from IDX files (each plain or gzip) and builds the model.
     /// The bytes are kept as they are (a byte per pixel); batches become floats when they are
     /// made. Resolves to `{ train, test }` (digit counts); rejects with a clear message on bad
-    /// bytes, in which case the data and model already loaded are kept.
+    /// bytes (name `Idx`), in which case the data and model already loaded are kept.
     #[wasm_bindgen(js_name = loadData)]
-    pub fn load_data(
-        &self,
-        train_images: Vec<u8>,
-        train_labels: Vec<u8>,
-        test_images: Vec<u8>,
-        test_labels: Vec<u8>,
-    ) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let train = Dataset::from_idx(train_images, train_labels)
-                .map_err(|e| VaeError::Argument(format!("training set: {e}")))?;
-            let test = Dataset::from_idx(test_images, test_labels)
-                .map_err(|e| VaeError::Argument(format!("test set: {e}")))?;
-            let counts = object(&[
-                ("train", JsValue::from(train.len() as u32)),
-                ("test", JsValue::from(test.len() as u32)),
-            ]);
-            let mut s = state.lock().await;
-            // The old sets go before the model is rebuilt, so two copies never coexist.
-            s.trainer = None;
-            s.train = Some(train);
-            s.test = Some(test);
-            let config = s.config.clone();
-            s.rebuild(config, None)?;
+    pub fn load_data(&self, train_images: Vec<u8>, train_labels: Vec<u8>, test_images: Vec<u8>, test_labels: Vec<u8>) -> Promise {
+        self.run(async move |session: &mut Session| {
+            let train = Dataset::from_idx(train_images, train_labels).map_err(|e| e.in_set("training set"))?;
+            let test = Dataset::from_idx(test_images, test_labels).map_err(|e| e.in_set("test set"))?;
+            let counts = object(&[("train", JsValue::from(train.len() as u32)), ("test", JsValue::from(test.len() as u32))]);
+            session.load_data(train, test)?;
             Ok(counts)
         })
     }
 
     /// Validates `config` and rebuilds the model and optimizer with it, keeping device and data.
-    /// On a bad config it rejects with the field's name and keeps the current model.
+    /// Resolves to the config in use. On a bad config it rejects with the field's name (name
+    /// `Config`) and keeps the current model.
     pub fn reset(&self, config: JsValue) -> Promise {
         let parsed = parse_config(config);
-        let snapshot = self.snapshot.clone();
-        with_state(&self.state, move |state| async move {
-            let config = parsed?;
-            let mut s = state.lock().await;
-            s.rebuild(config.clone(), None)?;
-            snapshot.borrow_mut().config = config.clone();
-            to_js(&config)
+        self.run(async move |session: &mut Session| {
+            session.reset(parsed?)?;
+            to_js(session.config())
         })
     }
 
     /// Replaces the model with weights saved by `vae train --out` (the `.bpk` file's bytes) and,
     /// when given, the config saved beside them (the `.json`, as a plain object; otherwise the
     /// config in use). Starts a fresh optimizer at step 0. Resolves to the config in use; on bytes
-    /// that are not weights, or weights that do not fit the config, rejects and keeps the model.
+    /// that are not weights, or weights that do not fit the config, rejects (name `Record`) and
+    /// keeps the model.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, bytes: Vec<u8>, config: JsValue) -> Promise {
-        let parsed = if config.is_undefined() || config.is_null() {
-            Ok(None)
-        } else {
-            parse_config(config).map(Some)
-        };
-        let snapshot = self.snapshot.clone();
-        with_state(&self.state, move |state| async move {
-            let mut s = state.lock().await;
-            let config = parsed?.unwrap_or_else(|| s.config.clone());
-            let before = (s.config.clone(), s.trainer.take());
-            let checked = match s.rebuild(config.clone(), Some(bytes)) {
-                Ok(()) => match s.trainer.as_ref() {
-                    Some(t) if !t.weights_are_finite().await? => {
-                        Err(VaeError::Record("these weights hold NaN or infinite values".into()))
-                    }
-                    _ => Ok(()),
-                },
-                Err(e) => Err(e),
-            };
-            if let Err(e) = checked {
-                // Nothing changes: the model in use comes back.
-                (s.config, s.trainer) = before;
-                return Err(e);
-            }
-            snapshot.borrow_mut().config = config.clone();
-            to_js(&config)
+        let parsed = if config.is_undefined() || config.is_null() { Ok(None) } else { parse_config(config).map(Some) };
+        self.run(async move |session: &mut Session| {
+            session.load_weights(bytes, parsed?).await?;
+            to_js(session.config())
         })
     }
 
@@ -360,12 +249,12 @@ impl VaeSession {
     /// the session is free again (asynchronously, on either backend), so training and the
     /// explorer go on while a run is saved.
     pub fn checkpoint(&self, extra: Vec<u8>) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let saved = state.lock().await.trainer()?.save_point();
+        self.run(async move |session: &mut Session| {
+            let saved = session.save_point()?;
             let step = saved.step();
             let bytes = future_to_promise(async move {
                 let bytes = saved.checkpoint(extra).await.map_err(js_err)?.to_bytes();
-                Ok(Uint8Array::from(bytes.as_slice()).into())
+                Ok(u8_array(&bytes))
             });
             Ok(object(&[("step", JsValue::from(step as f64)), ("bytes", bytes.into())]))
         })
@@ -373,82 +262,53 @@ impl VaeSession {
 
     /// Continues the run saved in `bytes` (a `checkpoint()` file, from the page or from
     /// `vae train --checkpoint`) exactly where it was. Resolves to `{ config, step, epoch,
-    /// epochProgress, examplesSeen, extra: Uint8Array }`; on bytes that are not a run, a run from another format
-    /// version or of another data set, rejects with the reason and keeps the model in use.
+    /// epochProgress, examplesSeen, extra: Uint8Array }`; on bytes that are not a run, a run from
+    /// another format version or of another data set, rejects with the reason (name `Record`) and
+    /// keeps the model in use.
     pub fn resume(&self, bytes: Vec<u8>) -> Promise {
-        let snapshot = self.snapshot.clone();
-        with_state(&self.state, move |state| async move {
+        self.run(async move |session: &mut Session| {
             let checkpoint = Checkpoint::from_bytes(&bytes)?;
             drop(bytes);
-            let mut s = state.lock().await;
-            let (device, train) = match (&s.device, &s.train) {
-                (Some(d), Some(t)) => (d.clone(), t.len()),
-                _ => return Err(VaeError::NoData),
-            };
-            let extra = checkpoint.extra.clone();
-            let config = checkpoint.config.clone();
-            let trainer = on_threads(Trainer::resume(checkpoint, &device.device, train)?, &device);
-            let out = object(&[
-                ("config", to_js(&config)?),
-                ("step", JsValue::from(trainer.step_count() as f64)),
-                ("epoch", JsValue::from(trainer.epoch() as f64)),
-                ("epochProgress", JsValue::from(trainer.epoch_progress())),
-                ("examplesSeen", JsValue::from(trainer.examples_seen() as f64)),
-                ("extra", Uint8Array::from(extra.as_slice()).into()),
-            ]);
-            s.trainer = Some(trainer);
-            s.config = config.clone();
-            s.samples_drawn = 0;
-            s.evaluation = None;
-            s.repair_grid = None;
-            snapshot.borrow_mut().config = config;
-            Ok(out)
+            let resumed = session.resume(checkpoint)?;
+            Ok(object(&[
+                ("config", to_js(session.config())?),
+                ("step", JsValue::from(resumed.step as f64)),
+                ("epoch", JsValue::from(resumed.epoch as f64)),
+                ("epochProgress", JsValue::from(resumed.epoch_progress)),
+                ("examplesSeen", JsValue::from(resumed.examples_seen as f64)),
+                ("extra", u8_array(&resumed.extra)),
+            ]))
         })
     }
 
     /// Changes the learning rate from the next step on, keeping the model and the optimizer's
-    /// state (the remedy for a divergence). Resolves to the config in use; rejects, changing
-    /// nothing, when the rate is out of range.
+    /// state (the remedy for a divergence). Resolves to the config in use; rejects (name
+    /// `Config`), changing nothing, when the rate is out of range.
     #[wasm_bindgen(js_name = setLearningRate)]
     pub fn set_learning_rate(&self, learning_rate: f64) -> Promise {
-        let snapshot = self.snapshot.clone();
-        with_state(&self.state, move |state| async move {
-            let mut s = state.lock().await;
-            let config = VaeConfig { learning_rate, ..s.config.clone() };
-            config.validate()?;
-            if let Some(trainer) = s.trainer.as_mut() {
-                trainer.set_learning_rate(learning_rate)?;
-            }
-            s.config = config.clone();
-            snapshot.borrow_mut().config = config.clone();
-            to_js(&config)
+        self.run(async move |session: &mut Session| {
+            session.set_learning_rate(learning_rate)?;
+            to_js(session.config())
         })
     }
 
     /// Runs `n` training steps, then reads the losses back once. Resolves to
     /// `{ step, epoch, epochProgress, examplesSeen, loss, reconstruction, kl, steps,
-    ///    examplesPerSecond, msPerStep, epochEnded }` (losses: means over the chunk, nats per
-    /// datapoint; `epochEnded`: an epoch was completed, time for a test bound). When the loss comes
-    /// back NaN or infinite the run is rolled back to the start of its last healthy chunk, and the
-    /// promise resolves to `{ diverged: true, loss, step }` (`step`: where it is now).
+    ///    examplesPerSecond, msPerStep, epochEnded, profile }` (losses: means over the chunk, nats
+    /// per datapoint; `epochEnded`: an epoch was completed, time for a test bound; `profile`: where
+    /// the time went, ms per step). When the loss comes back NaN or infinite the run is rolled back
+    /// to the start of its last healthy chunk, and the promise resolves to `{ diverged: true, loss,
+    /// step }` (`step`: where it is now). A device that failed rejects with name `Backend`.
     #[wasm_bindgen(js_name = trainSteps)]
     pub fn train_steps(&self, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let mut guard = state.lock().await;
-            let s = &mut *guard;
-            let (trainer, train) = match (s.trainer.as_mut(), s.train.as_ref()) {
-                (Some(t), Some(d)) => (t, d),
-                _ => return Err(VaeError::NoData),
-            };
-            match trainer.train_steps(train, n as usize).await {
-                Ok(metrics) => to_js(&metrics),
-                Err(VaeError::NonFinite { loss, step }) => Ok(object(&[
-                    ("diverged", JsValue::TRUE),
-                    ("loss", JsValue::from(loss)),
-                    ("step", JsValue::from(step as f64)),
-                ])),
-                Err(e) => Err(e),
-            }
+        self.run(async move |session: &mut Session| match session.train_steps(n as usize).await {
+            Ok(metrics) => to_js(&metrics),
+            Err(VaeError::NonFinite { loss, step }) => Ok(object(&[
+                ("diverged", JsValue::TRUE),
+                ("loss", JsValue::from(loss)),
+                ("step", JsValue::from(step as f64)),
+            ])),
+            Err(e) => Err(e),
         })
     }
 
@@ -459,32 +319,11 @@ impl VaeSession {
     /// (nats per datapoint, loss = −ELBO, over every test digit; one z per datapoint with fixed
     /// noise, closed-form KL; `step` and `examplesSeen` say which model it measured).
     pub fn evaluate(&self, count: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let mut guard = state.lock().await;
-            let s = &mut *guard;
-            let test = s.test.as_ref().ok_or(VaeError::NoData)?;
-            let mut pending = match s.evaluation.take() {
-                Some(p) => p,
-                None => {
-                    let trainer = s.trainer.as_ref().ok_or(VaeError::NoData)?;
-                    let device = s.device.as_ref().ok_or(VaeError::NoData)?;
-                    PendingEvaluation {
-                        run: EvaluationRun::new(trainer.inference_model(), &s.config, &device.device, trainer.evaluation_seed())
-                            .on_threads(device.threads),
-                        step: trainer.step_count(),
-                        examples_seen: trainer.examples_seen(),
-                    }
-                }
-            };
-            if pending.run.advance(test, count as usize) {
-                s.evaluation = Some(pending);
-                return Ok(JsValue::NULL);
-            }
-            let (step, examples_seen) = (pending.step, pending.examples_seen);
-            let out = to_js(&pending.run.finish().await?)?;
-            Reflect::set(&out, &"step".into(), &JsValue::from(step as f64)).expect("an evaluation is an object");
-            Reflect::set(&out, &"examplesSeen".into(), &JsValue::from(examples_seen as f64))
-                .expect("an evaluation is an object");
+        self.run(async move |session: &mut Session| {
+            let Some(bound) = session.evaluate(count as usize).await? else { return Ok(JsValue::NULL) };
+            let out = to_js(&bound.evaluation)?;
+            Reflect::set(&out, &"step".into(), &JsValue::from(bound.step as f64)).expect("an evaluation is an object");
+            Reflect::set(&out, &"examplesSeen".into(), &JsValue::from(bound.examples_seen as f64)).expect("an evaluation is an object");
             Ok(out)
         })
     }
@@ -492,13 +331,9 @@ impl VaeSession {
     /// The first `n` test digits and their reconstructions E[x|z = μ(x)]:
     /// `{ originals: Float32Array n×784, reconstructions: Float32Array n×784 }`, row-major, [0, 1].
     pub fn reconstruct(&self, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let test = s.test()?;
-            let n = (n as usize).min(test.len());
-            let originals = test.range(0, n);
-            let recon = eval::reconstruct(&s.trainer()?.inference_model(), &originals, n, &s.device()?.device).await?;
-            Ok(object(&[("originals", f32_array(&originals)), ("reconstructions", f32_array(&recon))]))
+        self.run(async move |session: &mut Session| {
+            let (originals, reconstructions) = session.reconstruct(n as usize).await?;
+            Ok(object(&[("originals", f32_array(&originals)), ("reconstructions", f32_array(&reconstructions))]))
         })
     }
 
@@ -507,14 +342,9 @@ impl VaeSession {
     /// `encodeTest(count)`: `{ images: Float32Array N×784 (row-major, [0, 1]), labels: Uint8Array N }`.
     #[wasm_bindgen(js_name = testImages)]
     pub fn test_images(&self, count: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let (test, indices) = s.test_subset(count)?;
-            let labels: Vec<u8> = indices.iter().map(|&i| test.labels()[i]).collect();
-            Ok(object(&[
-                ("images", f32_array(&test.images(&indices))),
-                ("labels", Uint8Array::from(labels.as_slice()).into()),
-            ]))
+        self.run(async move |session: &mut Session| {
+            let TestDigits { images, labels } = session.test_digits(count as usize)?;
+            Ok(object(&[("images", f32_array(&images)), ("labels", u8_array(&labels))]))
         })
     }
 
@@ -522,64 +352,39 @@ impl VaeSession {
     /// `{ mu: Float32Array N×D, logVar: Float32Array N×D, labels: Uint8Array N }`, row-major.
     #[wasm_bindgen(js_name = encodeTest)]
     pub fn encode_test(&self, count: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let (test, indices) = s.test_subset(count)?;
-            let labels: Vec<u8> = indices.iter().map(|&i| test.labels()[i]).collect();
-            let (mu, log_var) =
-                eval::encode(&s.trainer()?.inference_model(), &test.images(&indices), indices.len(), &s.device()?.device)
-                    .await?;
-            Ok(object(&[
-                ("mu", f32_array(&mu)),
-                ("logVar", f32_array(&log_var)),
-                ("labels", Uint8Array::from(labels.as_slice()).into()),
-            ]))
+        self.run(async move |session: &mut Session| {
+            let (encoding, labels) = session.encode_test(count as usize).await?;
+            let [mu, log_var] = encoded(&encoding);
+            Ok(object(&[mu, log_var, ("labels", u8_array(&labels))]))
         })
     }
 
     /// Encodes `n` images (`Float32Array` n×784, row-major, values in [0, 1]):
     /// `{ mu: Float32Array n×D, logVar: Float32Array n×D }`, row-major.
     pub fn encode(&self, images: Vec<f32>, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let (mu, log_var) = eval::encode(&s.trainer()?.inference_model(), &images, n as usize, &s.device()?.device).await?;
-            Ok(object(&[("mu", f32_array(&mu)), ("logVar", f32_array(&log_var))]))
-        })
+        self.run(async move |session: &mut Session| Ok(object(&encoded(&session.encode(&images, n as usize).await?))))
     }
 
     /// Decodes `n` latent points (`Float32Array` n×D, row-major) to pixel means:
     /// `Float32Array` n×784, row-major, in [0, 1].
     pub fn decode(&self, z: Vec<f32>, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let pixels = eval::decode(&s.trainer()?.inference_model(), &z, n as usize, &s.device()?.device).await?;
-            Ok(f32_array(&pixels))
-        })
+        self.run(async move |session: &mut Session| Ok(f32_array(&session.decode(&z, n as usize).await?)))
     }
 
-    /// `n` digits decoded from z ~ N(0, I) (the paper's figure 5), fresh ones on every call:
-    /// `Float32Array` n×784, row-major, in [0, 1].
+    /// `n` digits (1 to 1,024) decoded from z ~ N(0, I) (the paper's figure 5), fresh ones on every
+    /// call: `Float32Array` n×784, row-major, in [0, 1].
     pub fn sample(&self, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let mut s = state.lock().await;
-            s.samples_drawn += 1;
-            let seed = s.config.seed ^ s.samples_drawn.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let pixels = eval::sample(&s.trainer()?.inference_model(), n.clamp(1, 1024) as usize, &s.device()?.device, seed).await?;
-            Ok(f32_array(&pixels))
-        })
+        self.run(async move |session: &mut Session| Ok(f32_array(&session.sample(n as usize).await?)))
     }
 
     /// The true posterior of one image (`Float32Array` 784, [0, 1]) at `n` latent points
-    /// (`Float32Array` n×D, row-major, e.g. a grid over the visible plane):
-    /// `{ logJoint: Float32Array n (log p(x|z) + log p(z)), posterior: Float32Array n (normalised
-    /// over the points: they sum to 1) }`.
+    /// (`Float32Array` n×D, row-major, e.g. a grid over the visible plane), unnormalised:
+    /// `{ logJoint: Float32Array n }`, log p(x|z) + log p(z) at each point (the page normalises
+    /// over all the points it asked for, a piece at a time).
     pub fn posterior(&self, image: Vec<f32>, points: Vec<f32>, n: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let model = s.trainer()?.inference_model();
-            let log_joint = posterior::log_joint(&model, &image, &points, n as usize, &s.device()?.device).await?;
-            let normalised = posterior::normalise(&log_joint);
-            Ok(object(&[("logJoint", f32_array(&log_joint)), ("posterior", f32_array(&normalised))]))
+        self.run(async move |session: &mut Session| {
+            let log_joint = session.log_joint(&image, &points, n as usize).await?;
+            Ok(object(&[("logJoint", f32_array(&log_joint))]))
         })
     }
 
@@ -593,49 +398,35 @@ impl VaeSession {
     /// pixels 0, block means spread over their blocks), mean: Float32Array 784 (E[x|y]),
     /// imputations: Float32Array 8×784, std: Float32Array 784, logEvidence (log p(y), nats, or
     /// null for the chains), effectiveSampleSize, acceptanceRate (or null), truth: { pixels, mse,
-    /// logLikelihood } or null, qMu: number[] }`. Bad input rejects with the reason; the model is
-    /// untouched.
+    /// logLikelihood } or null, qMu: number[] }`. Bad input rejects with the reason (name
+    /// `Argument`); the model is untouched.
     pub fn repair(&self, image: Vec<f32>, corruption: JsValue, method: String, scored: bool, seed: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let corruption: Corruption = serde_wasm_bindgen::from_value(corruption)
-                .map_err(|e| VaeError::Argument(format!("not a corruption this page knows: {e}")))?;
-            let method: Method = serde_wasm_bindgen::from_value(JsValue::from_str(&method))
-                .map_err(|_| VaeError::Argument(format!("no method of inference is called {method:?}")))?;
-            let observation = repair::corrupt(&image, &corruption, seed as u64)?;
-            let truth = scored.then_some(image.as_slice());
-            let mut s = state.lock().await;
-            let model = s.trainer()?.inference_model();
-            let device = s.device()?.device.clone();
-            let seed = seed as u64 ^ 0x4e9a1;
-            let repaired = match method {
-                Method::Grid => {
-                    let step = s.trainer()?.step_count();
-                    if s.repair_grid.as_ref().is_none_or(|(at, _)| *at != step) {
-                        s.repair_grid = None; // the old grid's tensors go before the new ones are made
-                        s.repair_grid = Some((step, RepairGrid::new(&model, REPAIR_GRID_SIDE, REPAIR_GRID_HALF_WIDTH, &device)?));
-                    }
-                    let (_, grid) = s.repair_grid.as_ref().expect("the grid was just made");
-                    repair::repair_on_grid(&model, grid, &observation, truth, seed).await?
-                }
-                Method::ImportanceSampling => repair::importance_sampling(&model, &observation, &ImportanceOptions::default(), truth, seed, &device).await?,
-                Method::MetropolisWithinGibbs => repair::metropolis_within_gibbs(&model, &observation, &ChainOptions::default(), truth, seed, &device).await?,
-                Method::PseudoGibbs => repair::pseudo_gibbs(&model, &observation, &ChainOptions::default(), truth, seed, &device).await?,
-            };
-            let truth = match repaired.truth {
-                Some(t) => object(&[("pixels", JsValue::from(t.pixels as f64)), ("mse", JsValue::from(t.mse)), ("logLikelihood", JsValue::from(t.log_likelihood))]),
+        let corruption: Result<Corruption, VaeError> = serde_wasm_bindgen::from_value(corruption)
+            .map_err(|e| VaeError::Argument(format!("not a corruption this page knows: {e}")));
+        let parsed: Result<Method, VaeError> = serde_wasm_bindgen::from_value(JsValue::from_str(&method))
+            .map_err(|_| VaeError::Argument(format!("no method of inference is called {method:?}")));
+        self.run(async move |session: &mut Session| {
+            let repaired = session.repair(&image, &corruption?, parsed?, scored, seed as u64).await?;
+            let (observation, repair) = (repaired.observation, repaired.repair);
+            let truth = match repair.truth {
+                Some(t) => object(&[
+                    ("pixels", JsValue::from(t.pixels as f64)),
+                    ("mse", JsValue::from(t.mse)),
+                    ("logLikelihood", JsValue::from(t.log_likelihood)),
+                ]),
                 None => JsValue::NULL,
             };
             let number = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
             Ok(object(&[
                 ("observed", f32_array(&observation.encoder_input())),
-                ("mean", f32_array(&repaired.mean)),
-                ("imputations", f32_array(&repaired.imputations)),
-                ("std", f32_array(&repaired.std)),
-                ("logEvidence", number(repaired.log_evidence)),
-                ("effectiveSampleSize", number(repaired.effective_sample_size)),
-                ("acceptanceRate", number(repaired.acceptance_rate)),
+                ("mean", f32_array(&repair.mean)),
+                ("imputations", f32_array(&repair.imputations)),
+                ("std", f32_array(&repair.std)),
+                ("logEvidence", number(repair.log_evidence)),
+                ("effectiveSampleSize", number(repair.effective_sample_size)),
+                ("acceptanceRate", number(repair.acceptance_rate)),
                 ("truth", truth),
-                ("qMu", to_js(&repaired.q_mu)?),
+                ("qMu", to_js(&repair.q_mu)?),
             ]))
         })
     }
@@ -645,17 +436,12 @@ impl VaeSession {
     /// (log p(x) integrated on a grid; 2-D latent spaces only, else null), mu, logVar }`.
     #[wasm_bindgen(js_name = digitBound)]
     pub fn digit_bound(&self, image: Vec<f32>, k: u32) -> Promise {
-        with_state(&self.state, move |state| async move {
-            let s = state.lock().await;
-            let model = s.trainer()?.inference_model();
-            let seed = s.config.seed ^ 0x1c5;
-            to_js(&posterior::digit_bound(&model, &image, k as usize, seed, &s.device()?.device).await?)
-        })
+        self.run(async move |session: &mut Session| to_js(&session.digit_bound(&image, k as usize).await?))
     }
 
     /// The config in use, as a plain object.
-    pub fn config(&self) -> Result<JsValue, JsError> {
-        to_js(&self.snapshot.borrow().config).map_err(|e| JsError::new(&e.to_string()))
+    pub fn config(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.snapshot.borrow().config).map_err(js_err)
     }
 
     /// Dimension of z.

@@ -54,6 +54,11 @@ fn message(e: JsValue) -> String {
     Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
 }
 
+/// An error's kind: the `name` of the `Error` the facade rejects with (`VaeError::kind`).
+fn kind(e: &JsValue) -> String {
+    Reflect::get(e, &"name".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+}
+
 /// A session on `backend` with a synthetic training set of 200 digits and a test set of 50.
 async fn session(backend: &str, fields: &[(&str, JsValue)]) -> VaeSession {
     let s = VaeSession::new(config(fields)).unwrap();
@@ -181,14 +186,20 @@ async fn concurrent_calls_queue_instead_of_panicking() {
 
 #[wasm_bindgen_test]
 async fn bad_input_gets_a_clear_error_and_loses_nothing() {
+    // Each error crosses with its kind as the `Error`'s name, which the page decides on.
     let err = VaeSession::new(config(&[("latentDim", 0.into())])).err().unwrap();
-    assert!(message(JsValue::from(err)).contains("latentDim"));
+    assert_eq!(kind(&err), "Config");
+    assert!(message(err).contains("latentDim"));
     let s = session("cpu", &[]).await;
     resolve(s.train_steps(4)).await.unwrap();
     let err = resolve(s.load_data(b"not an idx file".to_vec(), vec![], vec![], vec![])).await.unwrap_err();
+    assert_eq!(kind(&err), "Idx");
     assert!(message(err).contains("training set"), "the message names the file");
     let err = resolve(s.reset(config(&[("batchSize", 0.into())]))).await.unwrap_err();
+    assert_eq!(kind(&err), "Config");
     assert!(message(err).contains("batchSize"));
+    let err = resolve(s.init("tpu".into())).await.unwrap_err();
+    assert_eq!(kind(&err), "Argument");
     // Sizes that would overflow are errors, not panics.
     let err = message(resolve(s.decode(vec![], 1 << 31)).await.unwrap_err());
     assert!(err.contains("rows"), "{err}");
@@ -275,7 +286,7 @@ async fn the_grid_posterior_is_normalised_and_peaks_where_a_brute_force_search_d
     let (side, r) = (32usize, 4.0f64);
     let points = grid_points(side, (-r, r), (-r, r));
     let out = resolve(s.posterior(image.clone(), points.clone(), (side * side) as u32)).await.unwrap();
-    let posterior = floats(&out, Some("posterior"));
+    let posterior = vae_web::posterior::normalise(&floats(&out, Some("logJoint")));
     let mass: f64 = posterior.iter().map(|&p| p as f64).sum();
     assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
     let argmax = |v: &[f32]| v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best });
@@ -296,6 +307,7 @@ async fn the_grid_posterior_is_normalised_and_peaks_where_a_brute_force_search_d
     assert!(num(&bound, "gridLogLikelihood").is_finite());
     // Bad input: an error, not a panic.
     let err = resolve(s.posterior(vec![0.0; 3], points, 2)).await.unwrap_err();
+    assert_eq!(kind(&err), "Shape");
     assert!(message(err).contains("image"));
 }
 
