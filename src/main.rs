@@ -510,13 +510,19 @@ mod cli {
             /// the encoder's q(z|x̃) and the refined two-stage mixture (see `Proposal`).
             #[arg(long, default_value_t = 1000)]
             samples: usize,
-            /// Steps of each Markov chain (Metropolis-within-Gibbs, pseudo-Gibbs), one chain per
-            /// digit.
-            #[arg(long, default_value_t = 300)]
+            /// Steps of each Markov chain (Metropolis-within-Gibbs, pseudo-Gibbs).
+            #[arg(long, default_value_t = ChainOptions::default().steps)]
             steps: usize,
+            /// Chains per digit, side by side.
+            #[arg(long, default_value_t = ChainOptions::default().chains)]
+            chains: usize,
             /// First steps of each chain left out.
-            #[arg(long, default_value_t = 50)]
+            #[arg(long, default_value_t = ChainOptions::default().burn_in)]
             burn_in: usize,
+            /// First steps of each Metropolis-within-Gibbs chain's burn-in that move by
+            /// pseudo-Gibbs (a warm start; at most the burn-in).
+            #[arg(long, default_value_t = ChainOptions::default().warm_up)]
+            warm_up: usize,
             /// Points per side of the exact repair's grid (2-D models).
             #[arg(long, default_value_t = 96)]
             grid_side: usize,
@@ -596,14 +602,16 @@ mod cli {
             let digits: Vec<Vec<f32>> = (0..n).map(|i| test_set.images(&[i])).collect();
             let two_d = model.latent_dim() == 2;
             let grid = if two_d { Some(RepairGrid::new(&model, args.grid_side, args.grid_half_width, &cpu.device)?) } else { None };
-            let chain = ChainOptions { steps: args.steps, burn_in: args.burn_in, chains: 1 };
+            let chain = ChainOptions { steps: args.steps, burn_in: args.burn_in, chains: args.chains, warm_up: args.warm_up };
             eprintln!(
-                "{} test digits, latent dimension {}, K = {}, chains of {} steps ({} burn-in){}",
+                "{} test digits, latent dimension {}, K = {}, {} chain(s) per digit of {} steps ({} burn-in, {} of them warm-up){}",
                 n,
                 model.latent_dim(),
                 args.samples,
+                args.chains,
                 args.steps,
                 args.burn_in,
+                args.warm_up,
                 if two_d { format!(", grid {}² over [−{w}, {w}]²", args.grid_side, w = args.grid_half_width) } else { String::new() }
             );
             let mut rows = Vec::new();

@@ -784,14 +784,20 @@ pub enum Proposal {
     /// MIWAE's. With an encoder trained on whole digits it can miss p(z|y) badly (a half-blank
     /// digit is not a digit it has seen), and the weights then degenerate.
     Encoder,
-    /// Two stages. A quarter of the draws, from q(z|x̃), give a first repair x̂ (their weighted
-    /// E[x | z, y], on the device); the other three quarters come from the defensive mixture
-    /// ½ q(z|x̃) + ½ q'(z|x̂), q' being q(z|x̂) with its volume four times larger (σ scaled by
-    /// 4^{1/D}, since q for a whole digit is narrower than a posterior given part of one), and
-    /// they alone make the estimate, weighted against the mixture's density (Hesterberg's
-    /// defensive importance sampling).
+    /// Two stages. First [`COMPLETIONS`] short pseudo-Gibbs chains ([`COMPLETION_STEPS`] steps
+    /// from x̃, on the device, nothing read back) complete the digit in as many plausible ways
+    /// x̂_c; then every draw comes from the defensive mixture ½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c),
+    /// q' being q(z|x̂_c) with its volume four times larger (σ scaled by 4^{1/D}, since q for a
+    /// whole digit is narrower than a posterior given part of one), weighted against the
+    /// mixture's density (Hesterberg's defensive importance sampling). The chains only place the
+    /// proposal: the weights keep the estimate exact as K grows, where pseudo-Gibbs alone is not.
     Refined,
 }
+
+/// Completions of the digit that place the refined proposal ([`Proposal::Refined`]).
+pub const COMPLETIONS: usize = 16;
+/// Pseudo-Gibbs steps of each completion.
+pub const COMPLETION_STEPS: usize = 20;
 
 /// How [`importance_sampling`] samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -830,41 +836,46 @@ pub async fn importance_sampling(
 ) -> Result<Repair> {
     observation.validate()?;
     check_truth(truth)?;
-    let k = options.samples;
-    let first_stage = match options.proposal {
-        Proposal::Encoder => 0,
-        Proposal::Refined => k / 4,
-    };
-    if !(1..=MAX_SAMPLES).contains(&k) || k - first_stage == 0 {
-        return Err(VaeError::Argument(format!("importance samples must be 1 to {MAX_SAMPLES} (2 or more when refined), got {k}")));
+    let n = options.samples;
+    if !(1..=MAX_SAMPLES).contains(&n) {
+        return Err(VaeError::Argument(format!("importance samples must be 1 to {MAX_SAMPLES}, got {n}")));
     }
     let d = model.latent_dim();
     let seen = Seen::new(&[observation], 1, device)?;
     let (mu, log_var) = encode_input(model, observation, device);
     let mut rng = HostRng::seed_from_u64(seed);
     let noise = |n: usize, rng: &mut HostRng| tensor2(standard_normal(rng, n * d), n, d, device);
-    let n = k - first_stage;
-    let (z, log_proposal) = if first_stage == 0 {
-        let z = Vae::reparameterize(mu.clone(), log_var.clone(), noise(n, &mut rng));
-        let log_q = log_normal(z.clone(), mu.clone(), log_var.clone());
-        (z, log_q)
-    } else {
-        let z1 = Vae::reparameterize(mu.clone(), log_var.clone(), noise(first_stage, &mut rng));
-        let (log_joint1, log_p1, log_1mp1) = joint(model, &seen, z1.clone())?;
-        let log_w1 = log_joint1 - log_normal(z1, mu.clone(), log_var.clone());
-        let w1 = (log_w1.clone() - log_w1.max()).exp();
-        let w1 = (w1.clone() / w1.sum()).reshape([1, first_stage]);
-        let repaired = w1.matmul(pixel_means(&seen, log_p1, log_1mp1));
-        let (mu2, log_var2) = model.encode(repaired);
-        let log_var2 = log_var2.add_scalar(2.0 * 4f64.ln() / d as f64);
-        let pick: Vec<f32> = (0..n).map(|_| (rng.random::<f64>() < 0.5) as u8 as f32).collect();
-        let pick = tensor2(pick, n, 1, device);
-        let other = pick.clone().neg().add_scalar(1.0);
-        let (mu_rows, log_var_rows) = (pick.clone() * mu.clone() + other.clone() * mu2.clone(), pick * log_var.clone() + other * log_var2.clone());
-        let z = Vae::reparameterize(mu_rows, log_var_rows, noise(n, &mut rng));
-        let a = log_normal(z.clone(), mu.clone(), log_var.clone()).reshape([n, 1]);
-        let b = log_normal(z.clone(), mu2, log_var2).reshape([n, 1]);
-        (z, log_add_exp(a, b).reshape([n]).sub_scalar(2f64.ln()))
+    let (z, log_proposal) = match options.proposal {
+        Proposal::Encoder => {
+            let z = Vae::reparameterize(mu.clone(), log_var.clone(), noise(n, &mut rng));
+            let log_q = log_normal(z.clone(), mu.clone(), log_var.clone());
+            (z, log_q)
+        }
+        Proposal::Refined => {
+            let completed = complete_by_pseudo_gibbs(model, observation, &mut rng, device)?;
+            let (mu_c, log_var_c) = model.encode(completed);
+            let log_var_c = log_var_c.add_scalar(2.0 * 4f64.ln() / d as f64);
+            // The components: q(z|x̃) (index C, half the draws) and the C widened q(z|x̂_c).
+            let components_mu = Tensor::cat(vec![mu_c, mu.clone()], 0);
+            let components_log_var = Tensor::cat(vec![log_var_c, log_var.clone()], 0);
+            let pick: Vec<f32> = (0..n)
+                .flat_map(|_| {
+                    let c = if rng.random::<f64>() < 0.5 { COMPLETIONS } else { rng.random_range(0..COMPLETIONS) };
+                    (0..=COMPLETIONS).map(move |j| (j == c) as u8 as f32)
+                })
+                .collect();
+            let pick = tensor2(pick, n, COMPLETIONS + 1, device);
+            let z = Vae::reparameterize(pick.clone().matmul(components_mu.clone()), pick.matmul(components_log_var.clone()), noise(n, &mut rng));
+            // log r(z) = log [½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c)].
+            let log_weight = |c: usize| if c == COMPLETIONS { 0.5f64.ln() } else { (0.5 / COMPLETIONS as f64).ln() };
+            let columns: Vec<Tensor<2>> = (0..=COMPLETIONS)
+                .map(|c| {
+                    let (m, v) = (components_mu.clone().slice(c..c + 1), components_log_var.clone().slice(c..c + 1));
+                    log_normal(z.clone(), m, v).add_scalar(log_weight(c)).reshape([n, 1])
+                })
+                .collect();
+            (z, log_sum_exp_rows(Tensor::cat(columns, 1)))
+        }
     };
     let (log_joint, log_p, log_1mp) = joint(model, &seen, z.clone())?;
     let log_w = log_joint - log_proposal;
@@ -889,6 +900,59 @@ pub async fn importance_sampling(
     })
 }
 
+/// `log Σ_j exp(x_ij)` of each row, stable.
+fn log_sum_exp_rows(x: Tensor<2>) -> Tensor<1> {
+    let max = x.clone().max_dim(1);
+    (x - max.clone()).exp().sum_dim(1).log().add(max).squeeze_dim::<1>(1)
+}
+
+/// [`COMPLETIONS`] completions of the observed digit, `[C, 784]`: side-by-side pseudo-Gibbs chains
+/// of [`COMPLETION_STEPS`] steps from x̃ (z ~ q(z | x̂), then x̂ ~ p(x | z, y)), their last states'
+/// pixel means, all on the device.
+fn complete_by_pseudo_gibbs(model: &Vae, observation: &Observation, rng: &mut HostRng, device: &Device) -> Result<Tensor<2>> {
+    let (rows, d) = (COMPLETIONS, model.latent_dim());
+    let seen = Seen::new(&[observation], rows, device)?;
+    let chain = ChainPixels::new(&seen);
+    let start: Vec<f32> = (0..rows).flat_map(|_| observation.encoder_input()).collect();
+    let mut x = tensor2(start, rows, PIXELS, device);
+    let mut means = x.clone();
+    for _ in 0..COMPLETION_STEPS {
+        let (mu, log_var) = model.encode(x);
+        let z = Vae::reparameterize(mu, log_var, tensor2(standard_normal(rng, rows * d), rows, d, device));
+        let (log_p, log_1mp) = decoded(model, z)?;
+        means = pixel_means(&seen, log_p, log_1mp);
+        x = chain.draw(means.clone(), rng, device);
+    }
+    Ok(means)
+}
+
+/// How a chain completes its digit: x̂ ~ p(x | z, y), the seen pixels as they are and the rest
+/// drawn from their posterior.
+struct ChainPixels {
+    /// 1 where a pixel is free to be drawn.
+    free: Tensor<2>,
+    /// The values of the pixels seen exactly, 0 elsewhere (the block means of a low-resolution
+    /// observation are not pixels).
+    fixed_values: Tensor<2>,
+}
+
+impl ChainPixels {
+    fn new(seen: &Seen) -> Self {
+        let fixed_values = match seen.kind {
+            Kind::Missing => seen.fixed.clone() * seen.y.clone(),
+            _ => seen.fixed.clone(),
+        };
+        Self { free: seen.fixed.clone().neg().add_scalar(1.0), fixed_values }
+    }
+
+    /// A draw of x̂ from the pixel means `means` (`[R, 784]`), noise from `rng`.
+    fn draw(&self, means: Tensor<2>, rng: &mut HostRng, device: &Device) -> Tensor<2> {
+        let [rows, cols] = means.dims();
+        let u = tensor2((0..rows * cols).map(|_| rng.random::<f32>()).collect(), rows, cols, device);
+        self.fixed_values.clone() + self.free.clone() * means.greater(u).float()
+    }
+}
+
 /// The length of a Markov chain run ([`metropolis_within_gibbs`], [`pseudo_gibbs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -899,20 +963,25 @@ pub struct ChainOptions {
     pub burn_in: usize,
     /// Independent chains per digit, run side by side as one batch.
     pub chains: usize,
+    /// The first steps of a Metropolis-within-Gibbs chain's burn-in that move by pseudo-Gibbs
+    /// instead (every proposal taken): a warm start towards the digit's likely region, where a
+    /// Metropolis chain from the encoder's guess creeps. At most the burn-in, so that the kept
+    /// steps are the exact chain's.
+    pub warm_up: usize,
 }
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        Self { steps: 300, burn_in: 50, chains: 1 }
+        Self { steps: 300, burn_in: 50, chains: 1, warm_up: 25 }
     }
 }
 
 impl ChainOptions {
     fn validate(&self) -> Result<()> {
-        if !(1..=MAX_SAMPLES).contains(&self.steps) || self.burn_in >= self.steps {
+        if !(1..=MAX_SAMPLES).contains(&self.steps) || self.burn_in >= self.steps || self.warm_up > self.burn_in {
             return Err(VaeError::Argument(format!(
-                "a chain needs 1 to {MAX_SAMPLES} steps, more than its burn-in; got {} steps, burn-in {}",
-                self.steps, self.burn_in
+                "a chain needs 1 to {MAX_SAMPLES} steps, more than its burn-in, and a warm-up no longer than the burn-in; got {} steps, burn-in {}, warm-up {}",
+                self.steps, self.burn_in, self.warm_up
             )));
         }
         if !(1..=4096).contains(&self.chains) {
@@ -928,7 +997,9 @@ impl ChainOptions {
 /// (the hidden pixels from the decoder when pixels are missing, every pixel's own posterior under
 /// flips and noise). Its z marginal converges to p(z|y) exactly for missing pixels, flips and
 /// noise; for a low-resolution observation x̂ is drawn from the mean-field pixel posterior of
-/// `pixel_means`, an approximation. `truth` scores the repair. One read per step.
+/// `pixel_means`, an approximation. The first steps of the burn-in may move by pseudo-Gibbs (a warm
+/// start, [`ChainOptions::warm_up`]); the acceptance rate counts the kept steps only. `truth`
+/// scores the repair. One read per step.
 pub async fn metropolis_within_gibbs(model: &Vae, observation: &Observation, options: &ChainOptions, truth: Option<&[f32]>, seed: u64, device: &Device) -> Result<Repair> {
     let truths = truth.map(|t| vec![t.to_vec()]);
     let mut repairs = run_chains(model, &[observation.clone()], truths.as_deref(), options, Method::MetropolisWithinGibbs, seed, device).await?;
@@ -994,20 +1065,8 @@ pub async fn run_chains(
         let flat = t.iter().flat_map(|t| (0..chains).flat_map(move |_| t.iter().copied())).collect();
         tensor2(flat, rows, PIXELS, device)
     });
-    let free = seen.fixed.clone().neg().add_scalar(1.0);
-    // Zero except where pixels are seen exactly (the block means of a low-resolution observation
-    // are not pixels).
-    let fixed_values = match seen.kind {
-        Kind::Missing => seen.fixed.clone() * seen.y.clone(),
-        _ => seen.fixed.clone(),
-    };
+    let chain = ChainPixels::new(&seen);
     let mut rng = HostRng::seed_from_u64(seed);
-    let uniform = |n: usize, rng: &mut HostRng| (0..n).map(|_| rng.random::<f32>()).collect::<Vec<f32>>();
-    // x̂ ~ p(x | z, y): the seen pixels as they are, the rest drawn from their posterior.
-    let draw_x = |means: Tensor<2>, u: Vec<f32>| {
-        let u = tensor2(u, rows, PIXELS, device);
-        fixed_values.clone() + free.clone() * means.greater(u).float()
-    };
 
     let start = observations.iter().flat_map(|o| { let x = o.encoder_input(); (0..chains).flat_map(move |_| x.clone()) }).collect();
     let mut x = tensor2(start, rows, PIXELS, device);
@@ -1018,7 +1077,7 @@ pub async fn run_chains(
     // The chains' states on the host too, for the trace.
     let mut current = read_values(z.clone()).await?;
     let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
-    x = draw_x(means, uniform(rows * PIXELS, &mut rng));
+    x = chain.draw(means, &mut rng, device);
 
     let kept = options.steps - options.burn_in;
     let keep_at: Vec<usize> = (0..IMPUTATIONS).map(|k| options.burn_in + 1 + k * kept / IMPUTATIONS).collect();
@@ -1031,22 +1090,63 @@ pub async fn run_chains(
         let (mu, log_var) = model.encode(x.clone());
         let proposal = Vae::reparameterize(mu.clone(), log_var.clone(), tensor2(standard_normal(&mut rng, rows * d), rows, d, device));
         let (proposal_log_p, proposal_log_1mp) = decoded(model, proposal.clone())?;
-        let take = match method {
-            Method::PseudoGibbs => {
+        // The warm-up moves by pseudo-Gibbs (see `ChainOptions::warm_up`); the chain that follows
+        // is exact whatever its start.
+        let metropolis = method == Method::MetropolisWithinGibbs && step > options.warm_up;
+        let (take, acceptance) = match metropolis {
+            false => {
                 current = read_values(proposal.clone()).await?;
-                vec![true; rows]
+                (vec![true; rows], None)
             }
-            _ => {
+            true => {
                 // The target is p(z | x̂), x̂ the completed digit.
                 let completed = |log_p: Tensor<2>, log_1mp: Tensor<2>| row_sum(x.clone() * log_p + x.clone().neg().add_scalar(1.0) * log_1mp);
                 let new = completed(proposal_log_p.clone(), proposal_log_1mp.clone()) + log_standard_normal(proposal.clone())
                     - log_normal(proposal.clone(), mu.clone(), log_var.clone());
                 let old = completed(log_p.clone(), log_1mp.clone()) + log_standard_normal(z.clone()) - log_normal(z.clone(), mu, log_var);
-                metropolis_step(new - old, proposal.clone(), &mut current, &mut rng).await?
+                let log_ratio = new - old;
+                let acceptance = log_ratio.clone().clamp_max(0.0).exp().reshape([rows, 1]);
+                (metropolis_step(log_ratio, proposal.clone(), &mut current, &mut rng).await?, Some(acceptance))
             }
         };
-        for (r, &t) in take.iter().enumerate() {
-            accepted[r] += t as usize;
+        if step > options.burn_in {
+            for (r, &t) in take.iter().enumerate() {
+                accepted[r] += t as usize;
+            }
+            for (r, t) in trace.iter_mut().enumerate() {
+                t.extend_from_slice(&current[r * d..(r + 1) * d]);
+            }
+            // What the step contributes to the repair: the next state's, or for a Metropolis step
+            // its expectation given the proposal, α · f(proposal) + (1 − α) · f(current) (waste
+            // recycling, Frenkel 2004: the same limit, and the rejected proposals' information
+            // kept).
+            let proposed = pixel_means(&seen, proposal_log_p.clone(), proposal_log_1mp.clone());
+            let truth_of = |log_p: &Tensor<2>, log_1mp: &Tensor<2>, means: &Tensor<2>| {
+                truth.as_ref().map(|t| truth_log_likelihood(&seen, t.clone(), log_p.clone(), log_1mp.clone(), means.clone()).reshape([rows, 1]))
+            };
+            let proposed_truth = truth_of(&proposal_log_p, &proposal_log_1mp, &proposed);
+            let (mean, mean_square, truth_term) = match acceptance {
+                None => (proposed.clone(), proposed.square(), proposed_truth),
+                Some(alpha) => {
+                    let stay = alpha.clone().neg().add_scalar(1.0);
+                    let kept = pixel_means(&seen, log_p.clone(), log_1mp.clone());
+                    let kept_truth = truth_of(&log_p, &log_1mp, &kept);
+                    let truth_term = proposed_truth.zip(kept_truth).map(|(a, b)| {
+                        let top = a.clone().max_pair(b.clone());
+                        ((a - top.clone()).exp() * alpha.clone() + (b - top.clone()).exp() * stay.clone()).log() + top
+                    });
+                    (
+                        proposed.clone() * alpha.clone() + kept.clone() * stay.clone(),
+                        proposed.square() * alpha + kept.square() * stay,
+                        truth_term,
+                    )
+                }
+            };
+            if let Some(term) = truth_term {
+                truth_terms.push(term.reshape([1, rows]));
+            }
+            square = Some(square.map_or(mean_square.clone(), |s| s + mean_square));
+            sum = Some(sum.map_or(mean.clone(), |s| s + mean));
         }
         let a = tensor2(take.iter().map(|&t| t as u8 as f32).collect(), rows, 1, device);
         let keep = a.clone().neg().add_scalar(1.0);
@@ -1054,20 +1154,10 @@ pub async fn run_chains(
         log_p = a.clone() * proposal_log_p + keep.clone() * log_p;
         log_1mp = a * proposal_log_1mp + keep * log_1mp;
         let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
-        x = draw_x(means.clone(), uniform(rows * PIXELS, &mut rng));
-        if step > options.burn_in {
-            for (r, t) in trace.iter_mut().enumerate() {
-                t.extend_from_slice(&current[r * d..(r + 1) * d]);
-            }
-            if let Some(t) = &truth {
-                truth_terms.push(truth_log_likelihood(&seen, t.clone(), log_p.clone(), log_1mp.clone(), means.clone()).reshape([1, rows]));
-            }
-            if keep_at.contains(&step) {
-                kept_means.push(means.clone());
-            }
-            square = Some(square.map_or(means.clone().square(), |s| s + means.clone().square()));
-            sum = Some(sum.map_or(means.clone(), |s| s + means));
+        if keep_at.contains(&step) {
+            kept_means.push(means.clone());
         }
+        x = chain.draw(means, &mut rng, device);
     }
 
     let (sum, square) = (sum.expect("a chain keeps at least one step"), square.expect("a chain keeps at least one step"));
@@ -1106,7 +1196,7 @@ pub async fn run_chains(
             });
             Repair {
                 method,
-                acceptance_rate: Some(chain_rows.clone().map(|r| accepted[r]).sum::<usize>() as f64 / (options.steps * chains) as f64),
+                acceptance_rate: Some(chain_rows.clone().map(|r| accepted[r]).sum::<usize>() as f64 / (kept * chains) as f64),
                 log_evidence: None,
                 effective_sample_size: None,
                 posterior: None,

@@ -210,8 +210,10 @@ fn with_everything_hidden_the_repair_is_the_prior() {
     assert!(rows.iter().any(|r| r != &rows[0]));
     // A Metropolis chain with nothing seen samples the prior: mean 0, variance 1 per coordinate.
     // Every chain starts at the encoder's guess for a blank digit; given a whole completed digit z
-    // moves little per step, hence the long burn-in.
-    let options = ChainOptions { steps: 400, burn_in: 300, chains: 200 };
+    // moves little per step, hence the long burn-in, all of it by the Metropolis chain (a
+    // pseudo-Gibbs warm-up with nothing seen wanders beyond the prior, variance 2.7 after 300
+    // steps, which the chain then takes long to undo).
+    let options = ChainOptions { steps: 400, burn_in: 300, chains: 200, warm_up: 0 };
     let chain = block_on(metropolis_within_gibbs(&model, &observation, &options, None, 3, &Device::flex())).unwrap();
     assert_eq!(chain.z.len(), 100 * 200 * 2);
     for j in 0..2 {
@@ -271,7 +273,7 @@ fn histogram(points: impl Iterator<Item = (f32, f32, f64)>) -> Vec<f64> {
 fn the_metropolis_chain_samples_the_grid_posterior() {
     let (model, digits) = trained(2);
     let grid = grid(&model);
-    let options = ChainOptions { steps: 1500, burn_in: 200, chains: 100 };
+    let options = ChainOptions { steps: 1500, burn_in: 200, chains: 100, ..ChainOptions::default() };
     // Pixels missing. (Under flips every pixel of x̂ is drawn, which pins z down: the chain creeps
     // towards the posterior from the encoder's guess, too slowly for a test. At 250 steps the
     // total variations here are 0.09, 0.13 and 0.14; at 1,000, 0.05, 0.09 and 0.05.)
@@ -303,7 +305,7 @@ fn the_metropolis_chain_samples_the_grid_posterior() {
 fn pseudo_gibbs_runs_and_accepts_everything() {
     let (model, digits) = trained(2);
     let observation = bottom_half(&digits[4]);
-    let options = ChainOptions { steps: 40, burn_in: 10, chains: 2 };
+    let options = ChainOptions { steps: 40, burn_in: 10, chains: 2, warm_up: 10 };
     let repair = block_on(pseudo_gibbs(&model, &observation, &options, Some(&digits[4]), 1, &Device::flex())).unwrap();
     assert_eq!(repair.acceptance_rate, Some(1.0));
     assert_eq!(repair.z.len(), 30 * 2 * 2);
@@ -321,7 +323,7 @@ fn every_method_works_in_twenty_dimensions_except_the_grid() {
     let is = block_on(importance_sampling(&model, &observation, &ImportanceOptions { samples: 200, proposal: Proposal::Refined }, Some(&digits[0]), 2, &Device::flex())).unwrap();
     assert_eq!(is.z.len(), IMPUTATIONS * 20);
     assert!(is.log_evidence.unwrap().is_finite());
-    let options = ChainOptions { steps: 20, burn_in: 5, chains: 1 };
+    let options = ChainOptions { steps: 20, burn_in: 5, chains: 1, warm_up: 5 };
     let mwg = block_on(metropolis_within_gibbs(&model, &observation, &options, Some(&digits[0]), 2, &Device::flex())).unwrap();
     assert!(mwg.truth.unwrap().log_likelihood.is_finite());
     let e = RepairGrid::new(&model, 32, 4.0, &Device::flex()).err().unwrap().to_string();
@@ -361,7 +363,7 @@ fn bad_inputs_are_refused_with_a_clear_message_and_the_model_untouched() {
     let good = bottom_half(&digits[0]);
     assert!(block_on(repair_on_grid(&model, &grid, &good, Some(&nan), 1)).err().unwrap().to_string().contains("true digit"));
     assert!(block_on(importance_sampling(&model, &good, &encoder(0), None, 1, &Device::flex())).is_err());
-    let e = block_on(metropolis_within_gibbs(&model, &good, &ChainOptions { steps: 10, burn_in: 10, chains: 1 }, None, 1, &Device::flex()));
+    let e = block_on(metropolis_within_gibbs(&model, &good, &ChainOptions { steps: 10, burn_in: 10, chains: 1, warm_up: 0 }, None, 1, &Device::flex()));
     assert!(e.err().unwrap().to_string().contains("burn-in"));
     let after = block_on(vae_web::eval::decode(&model, &probe, 2, &Device::flex())).unwrap();
     assert_eq!(before, after);
