@@ -7,7 +7,8 @@
 //                          data, the explorer
 //   page/settings-form.js  the settings form, and Reset applying it
 //   page/choice.js         the first choice: a trained model, or from scratch (or the saved run)
-//   page/runs.js           runs in and out: resume, Download model, Open model (.vaerun, .bpk)
+//   page/resume-download-open.js
+//                          runs in and out: resume, Download model, Open model (.vaerun, .bpk)
 //   page/divergence.js     a diverged run, and resuming it with a smaller learning rate
 //   page/recovery.js       after a crash: a fresh worker, the run saved this visit restored
 //   page/readouts.js       the readouts, the chart and the reconstructions
@@ -34,7 +35,7 @@ import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
 import { recover } from './page/recovery.js';
-import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/runs.js';
+import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/resume-download-open.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
 import { Event } from './protocol.js';
 import * as status from './views/status.js';
@@ -123,7 +124,7 @@ async function main() {
   ui.modeResume.addEventListener('click', () => resumeSaved(page));
   ui.download.addEventListener('click', () => downloadRun(page));
   // Leaving or hiding the page notes how far the run got, and saves it if there is time (the
-  // worker saves every ~10 s while training; www/page/runs.js).
+  // worker saves every ~10 s while training; www/page/resume-download-open.js).
   const leaving = () => {
     writeReached(page);
     client.save().catch(() => {});

@@ -33,7 +33,7 @@ export const Request = Object.freeze({
   savedRun: 'savedRun',
   /**
    * `{ toStep: number|null }` -> {@link Resumed}: continues the run saved in this browser exactly
-   * where it was; with `toStep` (the step the page had reached after that save, www/page/runs.js),
+   * where it was; with `toStep` (the step the page had reached after that save, www/page/resume-download-open.js),
    * first takes the steps after the save again (progress messages `{ done, total }`), then saves.
    */
   resumeSaved: 'resumeSaved',

@@ -1,8 +1,8 @@
-// The page's settings (www/state.js): what a link sets is read, reported and written back as its
+// The page's settings (www/settings.js): what a link sets is read, reported and written back as its
 // author wrote it, on a schema shaped like src/config.rs's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSettings } from '../../www/state.js';
+import { createSettings } from '../../www/settings.js';
 
 const schema = {
   defaults: { latentDim: 2, hidden: [400], activation: 'relu', decoder: 'bernoulli', estimator: 'sgvb-b', batchSize: 100, learningRate: 0.001, seed: 42 },

@@ -34,6 +34,7 @@ import { mountInterpolation } from './controllers/interpolation.js';
 import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
+import { Event } from '../protocol.js';
 
 /** Least time between two refreshes of everything while training runs, in ms. */
 const REFRESH_MS = 1500;
@@ -171,15 +172,15 @@ export function mountExplorer(root, client) {
     // Another number of digits on the plane: the choice is a prefix of the same class-balanced
     // order, so a selected digit keeps its index.
     ...(planeDigitsControl ? [[planeDigitsControl, 'change', () => refresher.request({ immediate: true })]] : []),
-    [client, 'metrics', (e) => {
+    [client, Event.metrics, (e) => {
       store.update((s) => ({ step: e.detail?.step ?? s.step }));
       requestRefresh();
     }],
-    [client, 'evaluated', () => requestRefresh()],
-    [client, 'running', (e) => {
+    [client, Event.evaluated, () => requestRefresh()],
+    [client, Event.running, (e) => {
       if (!e.detail?.running) requestRefresh({ immediate: true });
     }],
-    [client, 'reset', (e) => {
+    [client, Event.reset, (e) => {
       imagesFor = null;
       store.update({ step: 0 });
       const dim = e.detail?.config?.latentDim;

@@ -3,7 +3,7 @@
 // last, mount the latent-space explorer on the same client.
 
 import { VaeClient } from '../client.js';
-import { createSettings } from '../state.js';
+import { createSettings } from '../settings.js';
 import * as status from '../views/status.js';
 import { fail, sentence, setPhase, showError } from './page.js';
 import { fillForm } from './settings-form.js';
@@ -31,14 +31,14 @@ export async function startClient(page) {
   page.threads = query.get('threads');
   // The settings' defaults and ranges are the model's own (src/config.rs, through the worker).
   try {
-    page.state = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
+    page.settingsSpec = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
   } catch (error) {
     fail(page, `The model could not start: ${sentence(error.message)}`);
     return null;
   }
-  const { settings, errors, given } = page.state.readSettings(location.search);
+  const { settings, errors, given } = page.settingsSpec.readSettings(location.search);
   for (const error of errors) showError(page, error.message, { kind: 'warning', key: 'url' });
-  if (errors.length) page.state.writeSettings(settings);
+  if (errors.length) page.settingsSpec.writeSettings(settings);
   page.settings = settings;
   fillForm(page, settings);
   return { settings, given };

@@ -1,10 +1,10 @@
 // The first choice: explore a model trained natively, train one from scratch, or (offered when
-// this browser holds one) resume the run saved here (the resuming itself is in runs.js). A link
+// this browser holds one) resume the run saved here (the resuming itself is in resume-download-open.js). A link
 // whose settings the trained model does not have opens on a fresh model with them.
 
 import * as status from '../views/status.js';
 import { sentence, setPhase, showError } from './page.js';
-import { reachedAfter, showResumed } from './runs.js';
+import { reachedAfter, showResumed } from './resume-download-open.js';
 import { checkedForm } from './settings-form.js';
 
 /**
@@ -18,7 +18,7 @@ export function showMode(page, mode, note) {
   const { ui } = page;
   // A resumed run is one trained here: a reload opens from scratch and offers it again.
   page.settings.model = mode === 'resumed' ? 'scratch' : mode;
-  page.state.writeSettings(page.settings);
+  page.settingsSpec.writeSettings(page.settings);
   ui.mode.dataset.mode = mode;
   ui.modeTrained.setAttribute('aria-pressed', String(mode === 'trained'));
   ui.modeScratch.setAttribute('aria-pressed', String(mode === 'scratch'));
@@ -41,7 +41,7 @@ const runFile = (latentDim) => `${TRAINED_MODELS[TRAINED_MODELS[latentDim] ? lat
  * names no model settings opens on it (www/main.js). Taken by `exploreTrained`.
  */
 export function prefetchTrained(page, given) {
-  if (page.settings.model === 'scratch' || page.state.fields.some((field) => field.key && given.has(field.param))) return;
+  if (page.settings.model === 'scratch' || page.settingsSpec.fields.some((field) => field.key && given.has(field.param))) return;
   const path = runFile(page.settings.latentDim);
   const bytes = fetchModelFile(path);
   bytes.catch(() => {}); // reported when it is taken
@@ -72,8 +72,8 @@ async function trainedConfig(path) {
 export async function linkDifferences(page, given) {
   const path = TRAINED_MODELS[page.settings.latentDim];
   if (!path) return null;
-  const config = page.state.fromConfig(await trainedConfig(path));
-  return page.state.fields
+  const config = page.settingsSpec.fromConfig(await trainedConfig(path));
+  return page.settingsSpec.fields
     .filter((field) => field.key && given.has(field.param))
     .filter((field) => field.format(config[field.param]) !== field.format(page.settings[field.param]))
     .map((field) => ({ label: field.label.toLowerCase(), linked: field.format(page.settings[field.param]), trained: field.format(config[field.param]) }));
@@ -145,7 +145,7 @@ export async function trainFromScratch(page) {
   if (!settings) return;
   ui.modeTrained.disabled = ui.modeScratch.disabled = true;
   try {
-    await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));
+    await page.client.reset(page.settingsSpec.toConfig(settings, page.client.config ?? undefined));
     showMode(page, 'scratch', 'A fresh model, learning from step 0: watch the bound fall and the latent space take shape.');
     setPhase(page, 'running');
     page.client.start();

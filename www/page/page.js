@@ -58,13 +58,13 @@ export function createPage() {
   return {
     ui: findElements(),
     client: null,
-    state: null, // the settings' checks and conversions, from the model's schema (state.js)
+    settingsSpec: null, // the settings' fields, checks and conversions, from the model's schema (www/settings.js)
     settings: null, // the settings in effect (URL params -> values)
     backendInfo: null, // the worker's ReadyInfo, with the backend race's latest news (the badge)
     history: emptyHistory(),
     phase: 'boot',
     savedThisVisit: false, // a run was saved in this browser during this visit (so it is this run)
-    saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/runs.js)
+    saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/resume-download-open.js)
     reached: 0, // the step that run has reached
     reachedNotedAt: -Infinity,
     offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached }

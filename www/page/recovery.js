@@ -6,7 +6,7 @@ import * as status from '../views/status.js';
 import { startModel } from './boot.js';
 import { trainFromScratch } from './choice.js';
 import { sentence, setPhase, showError } from './page.js';
-import { showResumed } from './runs.js';
+import { showResumed } from './resume-download-open.js';
 import { fillForm } from './settings-form.js';
 
 /** Handles the client's 'restarted' event: `message` says why, `backend` is the way on (or null). */
@@ -17,7 +17,7 @@ export async function recover(page, message, backend = null) {
   // A lost GPU: go on on the CPU (the address says so, so a reload does not go back to it).
   if (backend) {
     page.settings = { ...page.settings, backend };
-    page.state.writeSettings(page.settings);
+    page.settingsSpec.writeSettings(page.settings);
     fillForm(page, page.settings);
   }
   showError(page, `${sentence(message)} Restarting the model${backend ? ` on the ${backend.toUpperCase()}` : ''}…`, { kind: 'warning', key: 'crash' });

@@ -1,11 +1,11 @@
 // The settings form: filled from the settings in effect, read and checked with the model's own
-// schema (www/state.js), Reset flagged while they differ, and Reset applying them.
+// schema (www/settings.js), Reset flagged while they differ, and Reset applying them.
 
 import * as status from '../views/status.js';
 import { setPhase, showError } from './page.js';
 
 export function fillForm(page, settings) {
-  for (const field of page.state.fields) {
+  for (const field of page.settingsSpec.fields) {
     const input = page.ui.form.elements.namedItem(field.param);
     if (input) input.value = field.format(settings[field.param]);
   }
@@ -14,26 +14,26 @@ export function fillForm(page, settings) {
 
 export function readForm(page) {
   const texts = {};
-  for (const field of page.state.fields) {
+  for (const field of page.settingsSpec.fields) {
     const input = page.ui.form.elements.namedItem(field.param);
     if (input) texts[field.param] = input.value;
   }
-  return page.state.parseForm(texts, page.settings);
+  return page.settingsSpec.parseForm(texts, page.settings);
 }
 
 /** Flags the Reset button while the form differs from the settings in effect. */
 export function markDirty(page) {
   if (!page.settings) return;
   const { settings } = readForm(page);
-  const dirty = page.state.fields.some((f) => f.format(settings[f.param]) !== f.format(page.settings[f.param]));
+  const dirty = page.settingsSpec.fields.some((f) => f.format(settings[f.param]) !== f.format(page.settings[f.param]));
   page.ui.reset.dataset.dirty = String(dirty);
   page.ui.reset.title = dirty ? 'Apply the new settings: a fresh model, trained from the start' : 'Start again from a fresh model';
 }
 
 /** The config the worker applied becomes the settings in effect: in the address and the form. */
 export function adoptConfig(page, config) {
-  page.settings = page.state.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
-  page.state.writeSettings(page.settings);
+  page.settings = page.settingsSpec.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
+  page.settingsSpec.writeSettings(page.settings);
   fillForm(page, page.settings);
 }
 
@@ -52,12 +52,12 @@ export async function applyForm(page) {
   if (!settings) return;
   if (settings.backend !== page.settings.backend) {
     // The device is chosen once per worker: a new backend is a new page.
-    location.search = page.state.toSearch(settings);
+    location.search = page.settingsSpec.toSearch(settings);
     return;
   }
   ui.reset.disabled = true;
   try {
-    await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));
+    await page.client.reset(page.settingsSpec.toConfig(settings, page.client.config ?? undefined));
     status.clearMessages(ui.errors, 'url');
   } catch (error) {
     // The worker kept the model (and resumed training if it was running; 'running' says so).

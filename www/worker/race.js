@@ -33,10 +33,10 @@ const TRIAL_CHUNK_MAX = 8;
 
 /**
  * Starts warming WebGPU beside the CPU run: `files`, the four IDX files as loaded (the WebGPU
- * session gets its own copy). Sets `trainer.race` and emits its phases; never throws (a failure
+ * session gets its own copy). Sets `worker.race` and emits its phases; never throws (a failure
  * ends the race, and the CPU keeps the run).
  */
-export function startRace(trainer, files, { forceWinner = null } = {}) {
+export function startRace(worker, files, { forceWinner = null } = {}) {
   const race = {
     phase: 'warming',
     startedAt: performance.now(),
@@ -47,9 +47,9 @@ export function startRace(trainer, files, { forceWinner = null } = {}) {
     warmMs: null,
     result: null,
   };
-  trainer.race = race;
-  announce(trainer);
-  race.warming = warmUp(trainer, race, files).catch((error) => end(trainer, { reason: `WebGPU could not start: ${messageOf(error)}` }));
+  worker.race = race;
+  announce(worker);
+  race.warming = warmUp(worker, race, files).catch((error) => end(worker, { reason: `WebGPU could not start: ${messageOf(error)}` }));
   return race;
 }
 
@@ -60,13 +60,13 @@ export function raceState(race) {
   return { phase, warmMs, adapter, ...(result ?? {}) };
 }
 
-function announce(trainer) {
-  emit(Event.race, raceState(trainer.race));
+function announce(worker) {
+  emit(Event.race, raceState(worker.race));
 }
 
 /** Ends the race (CPU keeps the run unless `result.winner` says otherwise), once. */
-function end(trainer, result) {
-  const race = trainer.race;
+function end(worker, result) {
+  const race = worker.race;
   if (!race || race.phase === 'done') return;
   if (result.winner !== 'webgpu') {
     race.session?.free?.();
@@ -76,23 +76,23 @@ function end(trainer, result) {
   race.wasm = null;
   race.phase = 'done';
   race.result = { winner: 'cpu', ...result };
-  announce(trainer);
+  announce(worker);
 }
 
 /** The GPU device was lost while it was only racing: the CPU keeps the run. */
-export function gpuLostInRace(trainer, why) {
-  if (trainer.race && trainer.race.phase !== 'done') end(trainer, { reason: `the GPU device was lost (${why})` });
+export function gpuLostInRace(worker, why) {
+  if (worker.race && worker.race.phase !== 'done') end(worker, { reason: `the GPU device was lost (${why})` });
 }
 
-async function warmUp(trainer, race, files) {
+async function warmUp(worker, race, files) {
   // The first training step goes first: loading the WebGPU build and its copy of the data holds
   // this worker's thread for a moment.
-  await firstStepOrIdle(trainer);
+  await firstStepOrIdle(worker);
   const { module, wasm, adapter } = await loadGpuBuild();
   race.module = module;
   race.wasm = wasm;
   race.adapter = adapter;
-  const session = new module.VaeSession(trainer.session.config());
+  const session = new module.VaeSession(worker.session.config());
   race.session = session;
   const info = await session.init('webgpu');
   if (info.backend !== 'webgpu') throw new Error('the WebGPU build started on the CPU');
@@ -110,19 +110,19 @@ async function warmUp(trainer, race, files) {
   if (race.phase === 'done') return;
   race.warmMs = performance.now() - race.startedAt;
   race.phase = 'warm';
-  announce(trainer);
+  announce(worker);
 }
 
 /** Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one. */
-async function firstStepOrIdle(trainer) {
+async function firstStepOrIdle(worker) {
   const started = performance.now();
-  while (trainer.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
+  while (worker.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 /** Whether the trial should run now (called by the training loop before each chunk). */
-export const trialDue = (trainer) => trainer.race?.phase === 'warm';
+export const trialDue = (worker) => worker.race?.phase === 'warm';
 
 /**
  * The trial (called by the training loop, which waits for it). `cpuChunk(n)` runs n training
@@ -137,13 +137,13 @@ export const trialDue = (trainer) => trainer.race?.phase === 'warm';
  *
  * Resolves to the trial's record (protocol.js, TrialRecord), or null when it did not finish.
  */
-export async function runTrial(trainer, cpuChunk) {
-  const race = trainer.race;
+export async function runTrial(worker, cpuChunk) {
+  const race = worker.race;
   race.phase = 'trial';
-  announce(trainer);
+  announce(worker);
   const gpu = race.session;
   try {
-    const made = await trainer.queue.enqueue(() => trainer.session.checkpoint(new Uint8Array()));
+    const made = await worker.queue.enqueue(() => worker.session.checkpoint(new Uint8Array()));
     const fromStep = made.step;
     const cpuChunks = [];
     const cpuStep = async (n) => {
@@ -159,7 +159,7 @@ export async function runTrial(trainer, cpuChunk) {
     if (cpuChunks.some((m) => !m || m.diverged) || cpu.steps === 0) {
       // Paused, reset or diverged meanwhile: compare again when training runs next.
       race.phase = 'warm';
-      announce(trainer);
+      announce(worker);
       return null;
     }
     await gpu.resume(await made.bytes);
@@ -173,21 +173,21 @@ export async function runTrial(trainer, cpuChunk) {
       { steps: cpu.steps, ms: forced ? Infinity : Math.max(TRIAL_MS, cpu.ms) * GPU_PATIENCE, maxChunk: TRIAL_CHUNK_MAX },
     );
     if (gpuChunks.some((m) => m.diverged)) {
-      end(trainer, { reason: 'the WebGPU steps diverged where the CPU did not' });
+      end(worker, { reason: 'the WebGPU steps diverged where the CPU did not' });
       return null;
     }
-    const batch = trainer.session.config().batchSize;
+    const batch = worker.session.config().batchSize;
     const rate = ({ steps, ms }) => (steps * batch * 1000) / ms;
     const rates = { webgpu: rate(gpuTimed), cpu: rate(cpu) };
     const sameStep = gpuTimed.steps === cpu.steps;
     const winner = race.forceWinner ?? (sameStep && rates.webgpu > rates.cpu ? 'webgpu' : 'cpu');
     if (winner === 'webgpu' && !sameStep) throw new Error('WebGPU did not reach the CPU\'s step');
     const steps = 1 + cpu.steps;
-    if (winner === 'webgpu') await handOver(trainer, gpu);
-    end(trainer, { winner, steps, fromStep, rates, forced });
+    if (winner === 'webgpu') await handOver(worker, gpu);
+    end(worker, { winner, steps, fromStep, rates, forced });
     return { winner, steps, fromStep, rates, forced, gpuChunks, cpuChunks };
   } catch (error) {
-    end(trainer, { reason: `the comparison failed: ${messageOf(error)}` });
+    end(worker, { reason: `the comparison failed: ${messageOf(error)}` });
     return null;
   }
 }
@@ -217,14 +217,14 @@ async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, ma
 }
 
 /** The WebGPU session takes the run: it is at the same step as the CPU session, which goes. */
-async function handOver(trainer, gpu) {
-  await trainer.queue.enqueue(async () => {
-    const cpu = trainer.session;
-    trainer.session = gpu;
-    trainer.facade = trainer.race.module;
-    trainer.wasm = trainer.race.wasm;
-    trainer.backend = 'webgpu';
-    trainer.stepsPerChunk = 1;
+async function handOver(worker, gpu) {
+  await worker.queue.enqueue(async () => {
+    const cpu = worker.session;
+    worker.session = gpu;
+    worker.facade = worker.race.module;
+    worker.wasm = worker.race.wasm;
+    worker.backend = 'webgpu';
+    worker.stepsPerChunk = 1;
     cpu.free?.();
   });
 }

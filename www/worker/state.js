@@ -1,5 +1,6 @@
-// The worker's state, in one object (`trainer`) that www/worker.js makes and hands to every module
+// The worker's state, in one object (`worker`) that www/worker.js makes and hands to every module
 // of www/worker/; none of them keeps state in variables of its own (the queue is an object held here).
+// (Rust's `Trainer`, src/train.rs, is the training loop inside the session, not this.)
 
 import { RequestQueue } from './queue.js';
 
@@ -9,7 +10,7 @@ export const emptyLog = () => ({
   test: { x: [], loss: [], reconstruction: [], kl: [] },
 });
 
-export function createTrainer() {
+export function createWorkerState() {
   return {
     facade: null, // the module pkg/vae_web.js or pkg-threads/vae_web.js, once imported and initialised
     plan: null, // which of the two, and why (www/worker/facade.js)
@@ -30,7 +31,7 @@ export function createTrainer() {
 
     runLog: emptyLog(),
     // The run is saved when it has steps that are not in storage yet: at its first chunk, then
-    // every ~10 s (www/worker/runs.js). `savedStep` is the step it was last saved or opened at.
+    // every ~10 s (www/worker/checkpoints.js). `savedStep` is the step it was last saved or opened at.
     savedStep: 0,
     lastSaveAt: -Infinity,
     saving: null, // the promise of the save in progress
@@ -38,15 +39,15 @@ export function createTrainer() {
   };
 }
 
-export function requireSession(trainer) {
-  if (!trainer.session) throw new Error('the model is not ready yet (call ready first)');
-  return trainer.session;
+export function requireSession(worker) {
+  if (!worker.session) throw new Error('the model is not ready yet (call ready first)');
+  return worker.session;
 }
 
-export function requireData(trainer) {
-  requireSession(trainer);
-  if (!trainer.dataLoaded) throw new Error('the training data is not loaded yet');
-  return trainer.session;
+export function requireData(worker) {
+  requireSession(worker);
+  if (!worker.dataLoaded) throw new Error('the training data is not loaded yet');
+  return worker.session;
 }
 
 /** Appends a metrics or test-bound payload to one of the run log's series (x = examples seen). */

@@ -1,9 +1,9 @@
-// The run between visits and as a file: saved in the browser (www/runs.js) every ~10 s while
+// The run between visits and as a file: saved in the browser (www/run-store.js) every ~10 s while
 // training, on pause and on request, as a checkpoint with the run log as its extra bytes; the
 // saved run's description; a resumed run's step and chart taken back from its checkpoint.
 
 import { Event } from '../protocol.js';
-import { RunStoreError, loadRun, saveRun } from '../runs.js';
+import { RunStoreError, loadRun, saveRun } from '../run-store.js';
 import { emit, messageOf } from './messages.js';
 import { emptyLog, requireData } from './state.js';
 
@@ -19,22 +19,22 @@ const SAVE_EVERY_MS = 10_000;
  * backend (on WebGPU its tensors are read back asynchronously). One save at a time; nothing to
  * save (null) when the run has no steps past the ones it was saved or opened with.
  */
-export function saveNow(trainer) {
-  trainer.saving ??= (async () => {
+export function saveNow(worker) {
+  worker.saving ??= (async () => {
     try {
-      if (!trainer.dataLoaded || trainer.lastStep === 0 || trainer.lastStep === trainer.savedStep) return null;
-      trainer.lastSaveAt = performance.now();
+      if (!worker.dataLoaded || worker.lastStep === 0 || worker.lastStep === worker.savedStep) return null;
+      worker.lastSaveAt = performance.now();
       let ms = 0;
       let config = null;
       let testLoss = null;
       // Only taking the run holds the queue; its tensors are read back while training goes on.
-      const made = await trainer.queue.enqueue(async () => {
+      const made = await worker.queue.enqueue(async () => {
         const started = performance.now();
-        const extra = new TextEncoder().encode(JSON.stringify(trainer.runLog));
-        config = trainer.session.config();
-        const test = trainer.runLog.test;
+        const extra = new TextEncoder().encode(JSON.stringify(worker.runLog));
+        config = worker.session.config();
+        const test = worker.runLog.test;
         testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
-        const taken = await trainer.session.checkpoint(extra);
+        const taken = await worker.session.checkpoint(extra);
         ms = performance.now() - started;
         return taken;
       });
@@ -50,29 +50,29 @@ export function saveNow(trainer) {
         savedAt: Date.now(),
       };
       await saveRun(run);
-      trainer.savedStep = run.step;
-      trainer.lastSaveAt = performance.now();
+      worker.savedStep = run.step;
+      worker.lastSaveAt = performance.now();
       emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms, readMs });
       return run.step;
     } catch (error) {
       if (!(error instanceof RunStoreError)) throw error;
-      if (!trainer.storageWarned) emit(Event.error, { message: `${error.message[0].toUpperCase()}${error.message.slice(1)}; training goes on.` });
-      trainer.storageWarned = true;
+      if (!worker.storageWarned) emit(Event.error, { message: `${error.message[0].toUpperCase()}${error.message.slice(1)}; training goes on.` });
+      worker.storageWarned = true;
       return null;
     } finally {
-      trainer.saving = null;
+      worker.saving = null;
     }
   })();
-  return trainer.saving;
+  return worker.saving;
 }
 
-export function saveInBackground(trainer) {
-  saveNow(trainer).catch((error) => emit(Event.error, { message: `Saving the run failed: ${messageOf(error)}; training goes on.` }));
+export function saveInBackground(worker) {
+  saveNow(worker).catch((error) => emit(Event.error, { message: `Saving the run failed: ${messageOf(error)}; training goes on.` }));
 }
 
 /** Saves in the background when the last save is SAVE_EVERY_MS old (called after each chunk). */
-export function saveIfDue(trainer) {
-  if (performance.now() - trainer.lastSaveAt > SAVE_EVERY_MS) saveInBackground(trainer);
+export function saveIfDue(worker) {
+  if (performance.now() - worker.lastSaveAt > SAVE_EVERY_MS) saveInBackground(worker);
 }
 
 /** The saved run's description (not its bytes), or null. */
@@ -99,30 +99,30 @@ export async function savedRunBytes() {
  * Takes the step and the chart back from a resumed checkpoint (`info`, the facade's answer to
  * `resume`), after the model was replaced: protocol.js's Resumed.
  */
-export function adoptResumed(trainer, info) {
-  trainer.lastStep = info.step;
-  trainer.savedStep = info.step; // it is where it came from: nothing new to save yet
-  trainer.lastEvaluatedStep = -1;
+export function adoptResumed(worker, info) {
+  worker.lastStep = info.step;
+  worker.savedStep = info.step; // it is where it came from: nothing new to save yet
+  worker.lastEvaluatedStep = -1;
   try {
-    trainer.runLog = { ...emptyLog(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
+    worker.runLog = { ...emptyLog(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
   } catch {
-    trainer.runLog = emptyLog(); // a run saved by the native trainer carries no chart
+    worker.runLog = emptyLog(); // a run saved by the native worker carries no chart
   }
-  const test = trainer.runLog.test;
-  if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) trainer.lastEvaluatedStep = info.step;
-  return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: trainer.runLog };
+  const test = worker.runLog.test;
+  if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) worker.lastEvaluatedStep = info.step;
+  return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: worker.runLog };
 }
 
 /** The step, epoch and chart of the run as it is now, after `Resumed` and a catch-up. */
-export function resumedNow(trainer, resumed, m) {
+export function resumedNow(worker, resumed, m) {
   if (!m) return resumed;
-  return { ...resumed, step: m.step, epoch: m.epoch, epochProgress: m.epochProgress, examplesSeen: m.examplesSeen, history: trainer.runLog };
+  return { ...resumed, step: m.step, epoch: m.epoch, epochProgress: m.epochProgress, examplesSeen: m.examplesSeen, history: worker.runLog };
 }
 
 /** The run as a file's bytes, for "Download model". */
-export function checkpointBytes(trainer) {
-  requireData(trainer);
-  return trainer.queue
-    .enqueue(() => trainer.session.checkpoint(new TextEncoder().encode(JSON.stringify(trainer.runLog))))
+export function checkpointBytes(worker) {
+  requireData(worker);
+  return worker.queue
+    .enqueue(() => worker.session.checkpoint(new TextEncoder().encode(JSON.stringify(worker.runLog))))
     .then((made) => made.bytes);
 }

@@ -24,7 +24,7 @@ const NOTE_REACHED_EVERY_MS = 1000;
  */
 export function showResumed(page, resumed, note, mode = 'resumed') {
   showHistory(page, resumed);
-  page.settings = page.state.fromConfig(resumed.config, { backend: page.settings.backend, model: page.settings.model });
+  page.settings = page.settingsSpec.fromConfig(resumed.config, { backend: page.settings.backend, model: page.settings.model });
   fillForm(page, page.settings);
   setPhase(page, mode === 'resumed' ? 'paused' : 'ready');
   showMode(page, mode, mode === 'resumed' ? `${note} at step ${resumed.step.toLocaleString('en-US')}: press Resume to train on from exactly where it was.` : note);
