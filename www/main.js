@@ -77,30 +77,33 @@ async function main() {
     applyForm(page);
   });
 
-  client.addEventListener(Event.metrics, (e) => {
-    showMetrics(page, e.detail);
-    noteReached(page, e.detail.step);
+  // The client's events are CustomEvents: each handler takes the event's detail.
+  const on = (type, handle) => client.addEventListener(type, (e) => handle(/** @type {CustomEvent} */ (e).detail));
+  on(Event.metrics, (metrics) => {
+    showMetrics(page, metrics);
+    noteReached(page, metrics.step);
   });
-  client.addEventListener(Event.evaluated, (e) => showEvaluated(page, e.detail));
-  client.addEventListener(Event.running, (e) => {
-    if (!e.detail.running) flushMetrics(page);
-    onRunning(e.detail);
+  on(Event.evaluated, (bound) => showEvaluated(page, bound));
+  on(Event.running, (detail) => {
+    if (!detail.running) flushMetrics(page);
+    onRunning(detail);
   });
-  client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
-  client.addEventListener(Event.error, (e) => showError(page, e.detail.message));
-  client.addEventListener(Event.diverged, (e) => onDiverged(page, e.detail));
-  client.addEventListener(Event.saved, (e) => showSaved(page, e.detail));
-  client.addEventListener(Event.race, (e) => showRace(page, e.detail));
-  client.addEventListener(RESTARTED, (e) => recover(page, e.detail.message, e.detail.backend));
+  on(Event.reset, (detail) => onModelReset(detail));
+  on(Event.error, (detail) => showError(page, detail.message));
+  on(Event.diverged, (detail) => onDiverged(page, detail));
+  on(Event.saved, (detail) => showSaved(page, detail));
+  on(Event.race, (detail) => showRace(page, detail));
+  on(RESTARTED, (detail) => recover(page, detail.message, detail.backend));
   // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module, and
   // to take training steps one call at a time (to compare two builds' losses).
   if (new URLSearchParams(location.search).get('faults') === '1') {
-    window.__faults = {
+    const faults = {
       panic: () => client.panicForTesting(),
       loseGpu: () => client.loseGpuForTesting(),
       trainSteps: (n) => client.trainStepsForTesting(n),
       raceTrial: () => client.raceTrialForTesting(),
     };
+    Object.assign(window, { __faults: faults });
   }
   ui.start.addEventListener('click', () => {
     setPhase(page, 'running');

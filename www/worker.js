@@ -32,8 +32,8 @@ const worker = createWorkerState();
 // the worker, the page restores the saved run on the CPU).
 if (typeof GPUAdapter === 'function' && GPUAdapter.prototype.requestDevice) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
-    const device = await requestDevice.apply(this, args);
+  GPUAdapter.prototype.requestDevice = async function (descriptor) {
+    const device = await requestDevice.call(this, descriptor);
     worker.gpuDevice = device;
     device.lost.then((info) => {
       const why = `${info.reason}${info.message ? `: ${info.message}` : ''}`;

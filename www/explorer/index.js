@@ -34,6 +34,7 @@ import { mountInterpolation } from './controllers/interpolation.js';
 import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
+/** @typedef {import('./controllers/listen.js').Binding} Binding */
 import { Event } from '../protocol.js';
 
 /** Least time between two refreshes of everything while training runs, in ms. */
@@ -84,7 +85,7 @@ export function mountExplorer(root, client) {
     refreshes: 0,
     pointOnPlane: plane.pointOnPlane,
   };
-  window.__explorer = debug;
+  Object.assign(window, { __explorer: debug });
 
   // ---- the refresh cycle ----
 
@@ -106,7 +107,7 @@ export function mountExplorer(root, client) {
   }
 
   // How many test digits the plane shows (the control under the plane; 2,000 unless changed).
-  const planeDigitsControl = root.querySelector('[data-ref="planeDigits"]');
+  const planeDigitsControl = /** @type {HTMLSelectElement | null} */ (root.querySelector('[data-ref="planeDigits"]'));
   const planeDigits = () => Number(planeDigitsControl?.value) || undefined;
 
   let retryTimer = 0;
@@ -171,7 +172,7 @@ export function mountExplorer(root, client) {
   const off = listen([
     // Another number of digits on the plane: the choice is a prefix of the same class-balanced
     // order, so a selected digit keeps its index.
-    ...(planeDigitsControl ? [[planeDigitsControl, 'change', () => refresher.request({ immediate: true })]] : []),
+    ...(planeDigitsControl ? [/** @type {Binding} */ ([planeDigitsControl, 'change', () => refresher.request({ immediate: true })])] : []),
     [client, Event.metrics, (e) => {
       store.update((s) => ({ step: e.detail?.step ?? s.step }));
       requestRefresh();

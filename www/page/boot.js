@@ -8,10 +8,13 @@ import * as status from '../views/status.js';
 import { fail, sentence, setPhase, showError } from './page.js';
 import { fillForm } from './settings-form.js';
 
+/** @typedef {import('./page.js').Page} Page */
+
 /**
  * Starts the worker (`page.client`) and reads the settings (`page.settings`, in the form too).
  * Returns `{ settings, given }` (`given`: the params the address set), or null when the page
  * cannot go on (it says why and stops).
+ * @param {Page} page
  */
 export async function startClient(page) {
   setPhase(page, 'starting');
@@ -47,9 +50,10 @@ export async function startClient(page) {
 /**
  * Starts the model in the worker with the settings (device, model) and loads the data. Returns
  * whether it worked; on failure the page says why and stops.
+ * @param {Page} page
  */
 export async function startModel(page, settings) {
-  const { client, state, ui } = page;
+  const { client, settingsSpec, ui } = page;
   status.showBackend(ui.backend, {
     pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
   });
@@ -58,7 +62,7 @@ export async function startModel(page, settings) {
     // ?faults=1&race=webgpu|cpu (tests): the race's winner, whatever it measures.
     const query = new URLSearchParams(location.search);
     const race = query.get('faults') === '1' ? query.get('race') : null;
-    info = await client.ready({ backend: settings.backend, threads: page.threads, config: state.toConfig(settings, {}), race });
+    info = await client.ready({ backend: settings.backend, threads: page.threads, config: settingsSpec.toConfig(settings, {}), race });
   } catch (error) {
     const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
     fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
@@ -66,7 +70,7 @@ export async function startModel(page, settings) {
   }
   if (info.configError) showError(page, info.configError, { kind: 'warning', key: 'url' });
   if (info.threadsNote && page.threads) showError(page, `Training runs on ${info.threads === 1 ? 'one thread' : `${info.threads} threads`}: ${info.threadsNote}.`, { kind: 'warning', key: 'threads' });
-  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
+  page.settings = settingsSpec.fromConfig(info.config, { backend: settings.backend, model: settings.model });
   fillForm(page, page.settings);
   page.backendInfo = info;
   status.showBackend(ui.backend, info, settings.backend);
@@ -86,7 +90,10 @@ export async function startModel(page, settings) {
   return true;
 }
 
-/** Mounts the latent-space explorer (www/explorer/index.js, loaded only now) on the page's client. */
+/**
+ * Mounts the latent-space explorer (www/explorer/index.js, loaded only now) on the page's client.
+ * @param {Page} page
+ */
 export async function mountExplorer(page) {
   const { ui } = page;
   const note = ui.explorer.querySelector('[data-part="note"]');

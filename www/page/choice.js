@@ -7,13 +7,18 @@ import { sentence, setPhase, showError } from './page.js';
 import { reachedAfter, showResumed } from './resume-download-open.js';
 import { checkedForm } from './settings-form.js';
 
+/** @typedef {import('./page.js').Page} Page */
+
 /**
  * The runs scripts/train-models.sh trains for the page, by latent dimension: `.vaerun` (the whole
  * run: weights, optimizer state, its chart) and `.log` (its config, then a line per epoch).
  */
 const TRAINED_MODELS = { 2: 'models/latent2', 20: 'models/latent20' };
 
-/** Marks `mode` ('trained' | 'scratch' | 'resumed') as the one in use, with its note. */
+/**
+ * Marks `mode` ('trained' | 'scratch' | 'resumed') as the one in use, with its note.
+ * @param {Page} page
+ */
 export function showMode(page, mode, note) {
   const { ui } = page;
   // A resumed run is one trained here: a reload opens from scratch and offers it again.
@@ -39,6 +44,7 @@ const runFile = (latentDim) => `${TRAINED_MODELS[TRAINED_MODELS[latentDim] ? lat
 /**
  * Starts fetching the trained run the page will open on, while the data arrive: an address that
  * names no model settings opens on it (www/main.js). Taken by `exploreTrained`.
+ * @param {Page} page
  */
 export function prefetchTrained(page, given) {
   if (page.settings.model === 'scratch' || page.settingsSpec.fields.some((field) => field.key && given.has(field.param))) return;
@@ -48,7 +54,10 @@ export function prefetchTrained(page, given) {
   page.prefetched = { path, bytes };
 }
 
-/** The bytes of a trained run: the prefetched ones (once) or fetched now. */
+/**
+ * The bytes of a trained run: the prefetched ones (once) or fetched now.
+ * @param {Page} page
+ */
 function trainedRunBytes(page, path) {
   const prefetched = page.prefetched;
   page.prefetched = null;
@@ -68,6 +77,7 @@ async function trainedConfig(path) {
  * How a link's settings (`given`: the params the address set) differ from the trained model's:
  * `[{ label, linked, trained }]` texts, empty when the trained model has them all. Null when no
  * trained model has the link's latent dimension.
+ * @param {Page} page
  */
 export async function linkDifferences(page, given) {
   const path = TRAINED_MODELS[page.settings.latentDim];
@@ -82,6 +92,7 @@ export async function linkDifferences(page, given) {
 /**
  * Opens on what the address asks for: the trained model, unless the link names settings it was
  * not trained with (then a fresh model with them, saying why) or asks for a fresh one.
+ * @param {Page} page
  */
 export async function openAsLinked(page, given) {
   if (page.settings.model === 'scratch') {
@@ -110,6 +121,7 @@ export async function openAsLinked(page, given) {
  * Opens the run trained natively for the latent dimension in use (2 unless the settings ask for
  * 20), with its chart, to explore it or train it on. Where there is none, says so and trains from
  * scratch instead.
+ * @param {Page} page
  */
 export async function exploreTrained(page) {
   const { ui } = page;
@@ -138,7 +150,10 @@ export async function exploreTrained(page) {
   }
 }
 
-/** A fresh model with the settings in the form, training at once: the demo's heart. */
+/**
+ * A fresh model with the settings in the form, training at once: the demo's heart.
+ * @param {Page} page
+ */
 export async function trainFromScratch(page) {
   const { ui } = page;
   const settings = checkedForm(page);
@@ -156,7 +171,10 @@ export async function trainFromScratch(page) {
   }
 }
 
-/** Offers the run saved in this browser, if there is one. */
+/**
+ * Offers the run saved in this browser, if there is one.
+ * @param {Page} page
+ */
 export async function offerSavedRun(page) {
   const { ui } = page;
   let saved = null;

@@ -6,7 +6,12 @@ import { setPhase, showError } from './page.js';
 import { rollBack } from './readouts.js';
 import { adoptConfig } from './settings-form.js';
 
-/** Handles the worker's 'diverged' event (protocol.js). */
+/** @typedef {import('./page.js').Page} Page */
+
+/**
+ * Handles the worker's 'diverged' event (protocol.js).
+ * @param {Page} page
+ */
 export function onDiverged(page, { step, learningRate, suggested }) {
   rollBack(page, step);
   showError(

@@ -6,18 +6,21 @@
 import * as status from '../views/status.js';
 
 /** The page's own hooks (`data-ref`); the tests' `data-testid`s are theirs alone. */
-const $ = (ref) => document.querySelector(`[data-ref="${ref}"]`);
+const $ = (ref) => /** @type {HTMLElement} */ (document.querySelector(`[data-ref="${ref}"]`));
+// The elements whose own properties the page uses, by their kind in index.html.
+const button = (ref) => /** @type {HTMLButtonElement} */ ($(ref));
+const canvas = (ref) => /** @type {HTMLCanvasElement} */ ($(ref));
 
 function findElements() {
   return {
     backend: $('backend'),
     progress: $('load-progress'),
     errors: $('error'),
-    start: $('start'),
-    pause: $('pause'),
-    reset: $('reset'),
-    loadWeights: $('load-weights'),
-    form: $('settings'),
+    start: button('start'),
+    pause: button('pause'),
+    reset: button('reset'),
+    loadWeights: /** @type {HTMLInputElement} */ ($('load-weights')),
+    form: /** @type {HTMLFormElement} */ ($('settings')),
     readouts: {
       epoch: $('epoch'),
       step: $('step'),
@@ -29,19 +32,19 @@ function findElements() {
     },
     testLoss: $('test-loss'),
     chart: $('chart'),
-    chartElbo: $('chart-elbo'),
-    chartKl: $('chart-kl'),
+    chartElbo: canvas('chart-elbo'),
+    chartKl: canvas('chart-kl'),
     reconstructions: $('reconstructions'),
-    originals: $('reconstructions-originals'),
-    decoded: $('reconstructions-decoded'),
+    originals: canvas('reconstructions-originals'),
+    decoded: canvas('reconstructions-decoded'),
     explorer: $('explorer'),
     mode: $('mode'),
-    modeTrained: $('mode-trained'),
-    modeScratch: $('mode-scratch'),
+    modeTrained: button('mode-trained'),
+    modeScratch: button('mode-scratch'),
     modeNote: $('mode-note'),
-    modeResume: $('mode-resume'),
+    modeResume: button('mode-resume'),
     modeResumeDetail: $('mode-resume-detail'),
-    download: $('download'),
+    download: button('download'),
     savedNote: $('saved-note'),
   };
 }
@@ -54,11 +57,13 @@ export function emptyHistory() {
   };
 }
 
+/** @typedef {ReturnType<typeof createPage>} Page */
+
 export function createPage() {
   return {
     ui: findElements(),
-    client: null,
-    settingsSpec: null, // the settings' fields, checks and conversions, from the model's schema (www/settings.js)
+    client: /** @type {import('../client.js').VaeClient} */ (null),
+    settingsSpec: /** @type {ReturnType<typeof import('../settings.js').createSettings>} */ (null), // the settings' fields, checks and conversions, from the model's schema (www/settings.js)
     settings: null, // the settings in effect (URL params -> values)
     backendInfo: null, // the worker's ReadyInfo, with the backend race's latest news (the badge)
     history: emptyHistory(),
@@ -81,6 +86,7 @@ export function createPage() {
   };
 }
 
+/** @param {Page} page */
 export function setPhase(page, phase) {
   const { ui } = page;
   page.phase = phase;
@@ -96,12 +102,16 @@ export function setPhase(page, phase) {
   ui.start.textContent = phase === 'paused' ? 'Resume' : 'Start';
 }
 
+/** @param {Page} page */
 export const showError = (page, message, options) => status.addMessage(page.ui.errors, message, options);
 
 /** The text with a full stop, unless it already ends a sentence. */
 export const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
-/** Stops the page with a message; nothing after this runs. */
+/**
+ * Stops the page with a message; nothing after this runs.
+ * @param {Page} page
+ */
 export function fail(page, message) {
   showError(page, message);
   setPhase(page, 'failed');

@@ -8,6 +8,8 @@ import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
 import { emptyHistory, showError } from './page.js';
 
+/** @typedef {import('./page.js').Page} Page */
+
 const RECONSTRUCTIONS = 16;
 const RECONSTRUCT_EVERY_MS = 1000;
 /**
@@ -36,6 +38,7 @@ function plot(h, point) {
 /**
  * A training chunk's metrics: a point on the chart at once; the readouts, the chart and now and
  * then the reconstructions drawn with the latest metrics at most every SHOW_EVERY_MS.
+ * @param {Page} page
  */
 export function showMetrics(page, m) {
   plot(page.history.train, m);
@@ -45,7 +48,10 @@ export function showMetrics(page, m) {
   page.metricsTimer = setTimeout(() => flushMetrics(page), wait);
 }
 
-/** Shows the metrics not shown yet, now (also when training stops, so a pause shows its last step). */
+/**
+ * Shows the metrics not shown yet, now (also when training stops, so a pause shows its last step).
+ * @param {Page} page
+ */
 export function flushMetrics(page) {
   clearTimeout(page.metricsTimer);
   page.metricsTimer = null;
@@ -59,14 +65,20 @@ export function flushMetrics(page) {
   if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions(page);
 }
 
-/** Forgets metrics not shown yet (the readouts are about to show another state). */
+/**
+ * Forgets metrics not shown yet (the readouts are about to show another state).
+ * @param {Page} page
+ */
 function dropPendingMetrics(page) {
   clearTimeout(page.metricsTimer);
   page.metricsTimer = null;
   page.pendingMetrics = null;
 }
 
-/** A test bound: a point on the chart and its readout. */
+/**
+ * A test bound: a point on the chart and its readout.
+ * @param {Page} page
+ */
 export function showEvaluated(page, ev) {
   const h = page.history.test;
   // A bound for a step already plotted (paused twice at the same step) replaces the old one.
@@ -79,7 +91,10 @@ export function showEvaluated(page, ev) {
   queueChart(page);
 }
 
-/** A resumed run (protocol.js's Resumed): its history on the chart, its last readouts. */
+/**
+ * A resumed run (protocol.js's Resumed): its history on the chart, its last readouts.
+ * @param {Page} page
+ */
 export function showHistory(page, { step, epoch, epochProgress, examplesSeen, history }) {
   const { ui } = page;
   dropPendingMetrics(page);
@@ -99,7 +114,10 @@ export function showHistory(page, { step, epoch, epochProgress, examplesSeen, hi
   ui.chart.dataset.testPoints = String(test.x.length);
 }
 
-/** A new model at step 0: an empty chart and blank readouts. */
+/**
+ * A new model at step 0: an empty chart and blank readouts.
+ * @param {Page} page
+ */
 export function clearReadouts(page) {
   const { ui } = page;
   dropPendingMetrics(page);
@@ -110,7 +128,10 @@ export function clearReadouts(page) {
   ui.chart.dataset.testPoints = '0';
 }
 
-/** The run went back to `step` (a divergence): the chart and the readouts go back with it. */
+/**
+ * The run went back to `step` (a divergence): the chart and the readouts go back with it.
+ * @param {Page} page
+ */
 export function rollBack(page, step) {
   const { ui } = page;
   dropPendingMetrics(page);
@@ -123,7 +144,10 @@ export function rollBack(page, step) {
   queueChart(page);
 }
 
-/** Draws the chart CHART_EVERY_MS after its last drawing (at once if that was longer ago). */
+/**
+ * Draws the chart CHART_EVERY_MS after its last drawing (at once if that was longer ago).
+ * @param {Page} page
+ */
 function queueChartSoon(page) {
   if (page.chartTimer !== null) return;
   const wait = Math.max(0, page.lastChartAt + CHART_EVERY_MS - performance.now());
@@ -133,7 +157,10 @@ function queueChartSoon(page) {
   }, wait);
 }
 
-/** Draws the chart at the next frame (once, however often it is asked for before then). */
+/**
+ * Draws the chart at the next frame (once, however often it is asked for before then).
+ * @param {Page} page
+ */
 export function queueChart(page) {
   if (page.chartQueued) return;
   page.chartQueued = true;
@@ -144,6 +171,7 @@ export function queueChart(page) {
   });
 }
 
+/** @param {Page} page */
 function drawCharts(page) {
   const { train, test } = page.history;
   const xLabel = 'training examples seen';
@@ -176,6 +204,7 @@ function drawCharts(page) {
  * Asks for the reconstructions of the first test digits; at most one request in flight. A forced
  * refresh asked for while one is in flight (after a reset, a pause) runs again when it is done,
  * so the images always end up showing the current model.
+ * @param {Page} page
  */
 export async function refreshReconstructions(page, { force = false } = {}) {
   if (!page.client) return;

@@ -9,7 +9,12 @@ import { sentence, setPhase, showError } from './page.js';
 import { showResumed } from './resume-download-open.js';
 import { fillForm } from './settings-form.js';
 
-/** Handles the client's 'restarted' event: `message` says why, `backend` is the way on (or null). */
+/** @typedef {import('./page.js').Page} Page */
+
+/**
+ * Handles the client's 'restarted' event: `message` says why, `backend` is the way on (or null).
+ * @param {Page} page
+ */
 export async function recover(page, message, backend = null) {
   const { ui } = page;
   const at = Number(ui.readouts.step.dataset.step) || 0;

@@ -13,6 +13,8 @@ import { sentence, setPhase, showError } from './page.js';
 import { queueChart, refreshReconstructions, showHistory } from './readouts.js';
 import { fillForm } from './settings-form.js';
 
+/** @typedef {import('./page.js').Page} Page */
+
 /** The step the run has reached past its last save: `{ savedAt, step }` of that save, and the step. */
 const REACHED_KEY = 'vae-web:reached';
 /** How often, at most, the step reached is written while training (and always when the page hides). */
@@ -21,6 +23,7 @@ const NOTE_REACHED_EVERY_MS = 1000;
 /**
  * Shows a resumed run (protocol.js's Resumed): its chart, its readouts, where it was. `mode`:
  * 'resumed' (paused, Start says Resume), or 'trained' (a trained model opened on arrival).
+ * @param {Page} page
  */
 export function showResumed(page, resumed, note, mode = 'resumed') {
   showHistory(page, resumed);
@@ -32,7 +35,10 @@ export function showResumed(page, resumed, note, mode = 'resumed') {
   refreshReconstructions(page, { force: true });
 }
 
-/** "Resume where you left off": the saved run, trained on to the step the page had reached. */
+/**
+ * "Resume where you left off": the saved run, trained on to the step the page had reached.
+ * @param {Page} page
+ */
 export async function resumeSaved(page) {
   const { ui } = page;
   const offered = page.offered;
@@ -54,13 +60,19 @@ export async function resumeSaved(page) {
   }
 }
 
-/** A chunk of the run was trained: notes the step reached (at most every NOTE_REACHED_EVERY_MS). */
+/**
+ * A chunk of the run was trained: notes the step reached (at most every NOTE_REACHED_EVERY_MS).
+ * @param {Page} page
+ */
 export function noteReached(page, step) {
   page.reached = step;
   if (performance.now() - page.reachedNotedAt >= NOTE_REACHED_EVERY_MS) writeReached(page);
 }
 
-/** The run in the worker is another one now (reset, opened, loaded): no save of it yet. */
+/**
+ * The run in the worker is another one now (reset, opened, loaded): no save of it yet.
+ * @param {Page} page
+ */
 export function forgetSaved(page) {
   page.saved = null;
   page.reached = 0;
@@ -69,6 +81,7 @@ export function forgetSaved(page) {
 /**
  * Notes the step reached beside the run's last save, now (called when the page hides or unloads:
  * localStorage is written before the call returns).
+ * @param {Page} page
  */
 export function writeReached(page) {
   page.reachedNotedAt = performance.now();
@@ -91,6 +104,7 @@ export function reachedAfter(saved) {
   return saved.step;
 }
 
+/** @param {Page} page */
 async function openRun(page, file) {
   try {
     if (page.client.running) page.client.pause();
@@ -103,7 +117,10 @@ async function openRun(page, file) {
   }
 }
 
-/** "Open model": a saved run (.vaerun), or the .bpk (and optional .json config) of `vae train --out`. */
+/**
+ * "Open model": a saved run (.vaerun), or the .bpk (and optional .json config) of `vae train --out`.
+ * @param {Page} page
+ */
 export async function openModel(page) {
   const { ui } = page;
   const files = [...ui.loadWeights.files];
@@ -140,7 +157,10 @@ export async function openModel(page) {
   }
 }
 
-/** "Download model": saves the whole run as a file. */
+/**
+ * "Download model": saves the whole run as a file.
+ * @param {Page} page
+ */
 export async function downloadRun(page) {
   const { ui } = page;
   ui.download.disabled = true;
@@ -161,7 +181,10 @@ export async function downloadRun(page) {
   }
 }
 
-/** The worker saved the run in this browser. */
+/**
+ * The worker saved the run in this browser.
+ * @param {Page} page
+ */
 export function showSaved(page, { step, savedAt, bytes, ms, readMs }) {
   const note = page.ui.savedNote;
   page.savedThisVisit = true;

@@ -4,24 +4,31 @@
 import * as status from '../views/status.js';
 import { setPhase, showError } from './page.js';
 
+/** @typedef {import('./page.js').Page} Page */
+
+/** @param {Page} page */
 export function fillForm(page, settings) {
   for (const field of page.settingsSpec.fields) {
-    const input = page.ui.form.elements.namedItem(field.param);
+    const input = /** @type {HTMLInputElement | HTMLSelectElement | null} */ (page.ui.form.elements.namedItem(field.param));
     if (input) input.value = field.format(settings[field.param]);
   }
   markDirty(page);
 }
 
+/** @param {Page} page */
 export function readForm(page) {
   const texts = {};
   for (const field of page.settingsSpec.fields) {
-    const input = page.ui.form.elements.namedItem(field.param);
+    const input = /** @type {HTMLInputElement | HTMLSelectElement | null} */ (page.ui.form.elements.namedItem(field.param));
     if (input) texts[field.param] = input.value;
   }
   return page.settingsSpec.parseForm(texts, page.settings);
 }
 
-/** Flags the Reset button while the form differs from the settings in effect. */
+/**
+ * Flags the Reset button while the form differs from the settings in effect.
+ * @param {Page} page
+ */
 export function markDirty(page) {
   if (!page.settings) return;
   const { settings } = readForm(page);
@@ -30,14 +37,20 @@ export function markDirty(page) {
   page.ui.reset.title = dirty ? 'Apply the new settings: a fresh model, trained from the start' : 'Start again from a fresh model';
 }
 
-/** The config the worker applied becomes the settings in effect: in the address and the form. */
+/**
+ * The config the worker applied becomes the settings in effect: in the address and the form.
+ * @param {Page} page
+ */
 export function adoptConfig(page, config) {
   page.settings = page.settingsSpec.fromConfig(config, { backend: page.settings.backend, model: page.settings.model });
   page.settingsSpec.writeSettings(page.settings);
   fillForm(page, page.settings);
 }
 
-/** The settings in the form, or null after saying what is wrong with them (one message a field). */
+/**
+ * The settings in the form, or null after saying what is wrong with them (one message a field).
+ * @param {Page} page
+ */
 export function checkedForm(page) {
   const { settings, errors } = readForm(page);
   status.clearMessages(page.ui.errors, 'form');
@@ -45,7 +58,10 @@ export function checkedForm(page) {
   return errors.length ? null : settings;
 }
 
-/** Reset: a fresh model with the settings in the form (a new backend is a new page). */
+/**
+ * Reset: a fresh model with the settings in the form (a new backend is a new page).
+ * @param {Page} page
+ */
 export async function applyForm(page) {
   const { ui } = page;
   const settings = checkedForm(page);

@@ -7,6 +7,8 @@ import { RunStoreError, loadRun, saveRun } from '../run-store.js';
 import { emit, messageOf } from './messages.js';
 import { emptyLog, requireData } from './state.js';
 
+/** @typedef {import('./state.js').WorkerState} WorkerState */
+
 /**
  * While training, the run is saved in the browser this often (and at its first chunk, on pause,
  * and when the page is hidden). The steps after the last save are not lost to a reload: the page
@@ -18,25 +20,22 @@ const SAVE_EVERY_MS = 10_000;
  * Saves the run in the browser: a checkpoint with the run log as its extra bytes, from either
  * backend (on WebGPU its tensors are read back asynchronously). One save at a time; nothing to
  * save (null) when the run has no steps past the ones it was saved or opened with.
+ * @param {WorkerState} worker
  */
 export function saveNow(worker) {
   worker.saving ??= (async () => {
     try {
       if (!worker.dataLoaded || worker.lastStep === 0 || worker.lastStep === worker.savedStep) return null;
       worker.lastSaveAt = performance.now();
-      let ms = 0;
-      let config = null;
-      let testLoss = null;
       // Only taking the run holds the queue; its tensors are read back while training goes on.
-      const made = await worker.queue.enqueue(async () => {
+      const { made, config, testLoss, ms } = await worker.queue.enqueue(async () => {
         const started = performance.now();
         const extra = new TextEncoder().encode(JSON.stringify(worker.runLog));
-        config = worker.session.config();
+        const config = worker.session.config();
         const test = worker.runLog.test;
-        testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
-        const taken = await worker.session.checkpoint(extra);
-        ms = performance.now() - started;
-        return taken;
+        const testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
+        const made = await worker.session.checkpoint(extra);
+        return { made, config, testLoss, ms: performance.now() - started };
       });
       const readStarted = performance.now();
       const bytes = await made.bytes;
@@ -66,11 +65,15 @@ export function saveNow(worker) {
   return worker.saving;
 }
 
+/** @param {WorkerState} worker */
 export function saveInBackground(worker) {
   saveNow(worker).catch((error) => emit(Event.error, { message: `Saving the run failed: ${messageOf(error)}; training goes on.` }));
 }
 
-/** Saves in the background when the last save is SAVE_EVERY_MS old (called after each chunk). */
+/**
+ * Saves in the background when the last save is SAVE_EVERY_MS old (called after each chunk).
+ * @param {WorkerState} worker
+ */
 export function saveIfDue(worker) {
   if (performance.now() - worker.lastSaveAt > SAVE_EVERY_MS) saveInBackground(worker);
 }
@@ -98,6 +101,7 @@ export async function savedRunBytes() {
 /**
  * Takes the step and the chart back from a resumed checkpoint (`info`, the facade's answer to
  * `resume`), after the model was replaced: protocol.js's Resumed.
+ * @param {WorkerState} worker
  */
 export function adoptResumed(worker, info) {
   worker.lastStep = info.step;
@@ -113,13 +117,19 @@ export function adoptResumed(worker, info) {
   return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: worker.runLog };
 }
 
-/** The step, epoch and chart of the run as it is now, after `Resumed` and a catch-up. */
+/**
+ * The step, epoch and chart of the run as it is now, after `Resumed` and a catch-up.
+ * @param {WorkerState} worker
+ */
 export function resumedNow(worker, resumed, m) {
   if (!m) return resumed;
   return { ...resumed, step: m.step, epoch: m.epoch, epochProgress: m.epochProgress, examplesSeen: m.examplesSeen, history: worker.runLog };
 }
 
-/** The run as a file's bytes, for "Download model". */
+/**
+ * The run as a file's bytes, for "Download model".
+ * @param {WorkerState} worker
+ */
 export function checkpointBytes(worker) {
   requireData(worker);
   return worker.queue

@@ -5,12 +5,15 @@ import { Event } from '../protocol.js';
 import { emit, messageOf } from './messages.js';
 import { record, requireData } from './state.js';
 
+/** @typedef {import('./state.js').WorkerState} WorkerState */
+
 /** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
 const EVALUATION_PIECE = 500;
 
 /**
  * The test bound of the model as it is now; then 'evaluated'. One evaluation at a time: a call
  * while one runs returns that one.
+ * @param {WorkerState} worker
  */
 export function evaluateAndEmit(worker) {
   worker.evaluation ??= (async () => {
@@ -32,6 +35,7 @@ export function evaluateAndEmit(worker) {
   return worker.evaluation;
 }
 
+/** @param {WorkerState} worker */
 export function evaluateInBackground(worker) {
   evaluateAndEmit(worker).catch((error) => emit(Event.error, { message: `Evaluation failed: ${messageOf(error)}` }));
 }

@@ -99,7 +99,8 @@ export async function loadBuild(plan) {
   if (plan.build === 'pkg-threads') {
     try {
       const loaded = await load('pkg-threads');
-      const threads = await loaded.module.initThreads(plan.threads);
+      const threaded = /** @type {typeof import('../../pkg-threads/vae_web.js')} */ (loaded.module);
+      const threads = await threaded.initThreads(plan.threads);
       return { ...loaded, plan: { ...plan, threads } };
     } catch (error) {
       plan = { ...plan, build: 'pkg', threads: 1, threadsNote: `the threaded build could not start: ${messageOf(error)}` };

@@ -19,7 +19,13 @@ export class RequestQueue {
     this.#channel.port1.onmessage = () => this.#waiting.shift()?.();
   }
 
-  /** Runs `call` (a session call) in `lane` when its turn comes; resolves or rejects with it. */
+  /**
+   * Runs `call` (a session call) in `lane` when its turn comes; resolves or rejects with it.
+   * @template T
+   * @param {() => Promise<T> | T} call
+   * @param {keyof typeof Lane} [lane]
+   * @returns {Promise<T>}
+   */
   enqueue(call, lane = Lane.normal) {
     if (lane === Lane.urgent) this.lastUrgentAt = performance.now();
     return new Promise((resolve, reject) => {

@@ -18,6 +18,9 @@ import { Event } from '../protocol.js';
 import { loadGpuBuild } from './facade.js';
 import { emit, messageOf } from './messages.js';
 
+/** @typedef {import('./state.js').WorkerState} WorkerState */
+/** @typedef {import('./data.js').IdxFiles} IdxFiles */
+
 /** The warm-up waits for the run's first step this long at most (the page may not train at once). */
 const WARM_UP_DELAY_MS = 1500;
 /** Throw-away training chunks of the warm-up (the first compiles every training pipeline). */
@@ -35,6 +38,8 @@ const TRIAL_CHUNK_MAX = 8;
  * Starts warming WebGPU beside the CPU run: `files`, the four IDX files as loaded (the WebGPU
  * session gets its own copy). Sets `worker.race` and emits its phases; never throws (a failure
  * ends the race, and the CPU keeps the run).
+ * @param {WorkerState} worker
+ * @param {IdxFiles} files
  */
 export function startRace(worker, files, { forceWinner = null } = {}) {
   const race = {
@@ -60,11 +65,15 @@ export function raceState(race) {
   return { phase, warmMs, adapter, ...(result ?? {}) };
 }
 
+/** @param {WorkerState} worker */
 function announce(worker) {
   emit(Event.race, raceState(worker.race));
 }
 
-/** Ends the race (CPU keeps the run unless `result.winner` says otherwise), once. */
+/**
+ * Ends the race (CPU keeps the run unless `result.winner` says otherwise), once.
+ * @param {WorkerState} worker
+ */
 function end(worker, result) {
   const race = worker.race;
   if (!race || race.phase === 'done') return;
@@ -79,11 +88,18 @@ function end(worker, result) {
   announce(worker);
 }
 
-/** The GPU device was lost while it was only racing: the CPU keeps the run. */
+/**
+ * The GPU device was lost while it was only racing: the CPU keeps the run.
+ * @param {WorkerState} worker
+ */
 export function gpuLostInRace(worker, why) {
   if (worker.race && worker.race.phase !== 'done') end(worker, { reason: `the GPU device was lost (${why})` });
 }
 
+/**
+ * @param {WorkerState} worker
+ * @param {IdxFiles} files
+ */
 async function warmUp(worker, race, files) {
   // The first training step goes first: loading the WebGPU build and its copy of the data holds
   // this worker's thread for a moment.
@@ -113,7 +129,10 @@ async function warmUp(worker, race, files) {
   announce(worker);
 }
 
-/** Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one. */
+/**
+ * Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one.
+ * @param {WorkerState} worker
+ */
 async function firstStepOrIdle(worker) {
   const started = performance.now();
   while (worker.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
@@ -136,6 +155,7 @@ export const trialDue = (worker) => worker.race?.phase === 'warm';
  * When WebGPU is faster it is at the CPU's step, and takes the run.
  *
  * Resolves to the trial's record (protocol.js, TrialRecord), or null when it did not finish.
+ * @param {WorkerState} worker
  */
 export async function runTrial(worker, cpuChunk) {
   const race = worker.race;
@@ -216,7 +236,10 @@ async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, ma
   return { steps, ms };
 }
 
-/** The WebGPU session takes the run: it is at the same step as the CPU session, which goes. */
+/**
+ * The WebGPU session takes the run: it is at the same step as the CPU session, which goes.
+ * @param {WorkerState} worker
+ */
 async function handOver(worker, gpu) {
   await worker.queue.enqueue(async () => {
     const cpu = worker.session;

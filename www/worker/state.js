@@ -10,6 +10,34 @@ export const emptyLog = () => ({
   test: { x: [], loss: [], reconstruction: [], kl: [] },
 });
 
+/**
+ * @typedef {typeof import('../../pkg/vae_web.js') | typeof import('../../pkg-threads/vae_web.js')} Facade
+ * @typedef {object} WorkerState
+ * @property {Facade | null} facade
+ * @property {Awaited<ReturnType<typeof import('./facade.js').planBuild>> | null} plan
+ * @property {import('../../pkg/vae_web.js').InitOutput | import('../../pkg-threads/vae_web.js').InitOutput | null} wasm
+ * @property {Promise<Facade> | null} facadeLoading
+ * @property {import('../../pkg/vae_web.js').VaeSession | import('../../pkg-threads/vae_web.js').VaeSession | null} session
+ * @property {'webgpu' | 'cpu' | null} backend
+ * @property {boolean} dataLoaded
+ * @property {GPUDevice | null} gpuDevice
+ * @property {RequestQueue} queue
+ * @property {ReturnType<typeof import('./race.js').startRace> | null} race the backend race, once started
+ * @property {'webgpu' | 'cpu' | null} forceRaceWinner
+ * @property {boolean} running
+ * @property {Promise<void> | null} loop
+ * @property {number} stepsPerChunk
+ * @property {number} lastStep
+ * @property {number} lastEvaluatedStep
+ * @property {Promise<unknown> | null} evaluation
+ * @property {ReturnType<typeof emptyLog>} runLog
+ * @property {number} savedStep
+ * @property {number} lastSaveAt
+ * @property {Promise<number | null> | null} saving
+ * @property {boolean} storageWarned
+ */
+
+/** @returns {WorkerState} */
 export function createWorkerState() {
   return {
     facade: null, // the module pkg/vae_web.js or pkg-threads/vae_web.js, once imported and initialised
@@ -21,6 +49,8 @@ export function createWorkerState() {
     dataLoaded: false,
     gpuDevice: null, // the WebGPU device Burn asked for, watched for loss
     queue: new RequestQueue(),
+    race: null, // the backend race (www/worker/race.js), once started
+    forceRaceWinner: null, // tests only: the backend the race hands the run to, whatever it measures
 
     running: false, // wanted state: the loop keeps going while true
     loop: null, // the promise of the running loop, null when stopped

@@ -10,6 +10,8 @@ import { runTrial, trialDue } from './race.js';
 import { saveIfDue, saveInBackground } from './checkpoints.js';
 import { emptyLog, record, requireData } from './state.js';
 
+/** @typedef {import('./state.js').WorkerState} WorkerState */
+
 /**
  * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
  * whole chunk, so 30 ms keeps explorer requests live. On WebGPU the chunk is mostly waiting on the
@@ -28,6 +30,7 @@ const INTERACTIVE_MS = 500;
  * starts a test bound, the run is saved when due. Resolves to the metrics; on a divergence (the
  * facade rolled the run back to m.step, the start of its last healthy chunk) training pauses, the
  * page is told, and the metrics say `diverged`.
+ * @param {WorkerState} worker
  */
 export async function runChunk(worker, n) {
   const m = await worker.queue.enqueue(() => requireData(worker).trainSteps(n));
@@ -56,7 +59,10 @@ export async function runChunk(worker, n) {
 /** The backend race's trial, its CPU steps the run's own chunks (null once training stops). */
 export const raceTrial = (worker) => runTrial(worker, (n) => (worker.running ? runChunk(worker, n) : null));
 
-/** Training loop: chunks until `worker.running` goes false or a call fails. */
+/**
+ * Training loop: chunks until `worker.running` goes false or a call fails.
+ * @param {WorkerState} worker
+ */
 async function trainLoop(worker) {
   emit(Event.running, { running: true });
   try {
@@ -95,6 +101,8 @@ const CATCH_UP_CHUNK = 64;
  * are the same steps). Recorded in the run log; `onProgress({ done, total })` after each chunk.
  * Resolves to the last chunk's metrics, or null when there was nothing to take; stops early at
  * a divergence (the run is then where the facade rolled it back to).
+ * @param {(progress: {done: number, total: number}) => void} [onProgress]
+ * @param {WorkerState} worker
  */
 export async function catchUp(worker, step, onProgress = () => {}) {
   const from = worker.lastStep;
@@ -111,7 +119,10 @@ export async function catchUp(worker, step, onProgress = () => {}) {
   return m;
 }
 
-/** Sizes the next chunk from the last one's time per step (measured inside the facade). */
+/**
+ * Sizes the next chunk from the last one's time per step (measured inside the facade).
+ * @param {WorkerState} worker
+ */
 function adaptChunk(worker, perStep) {
   if (!(perStep > 0)) return;
   const { targetMs, maxSteps } = CHUNK[worker.backend] ?? CHUNK.cpu;
@@ -120,6 +131,7 @@ function adaptChunk(worker, perStep) {
   worker.stepsPerChunk = Math.max(1, Math.round((worker.stepsPerChunk + ideal) / 2));
 }
 
+/** @param {WorkerState} worker */
 export function start(worker) {
   requireData(worker);
   worker.running = true;
@@ -129,6 +141,7 @@ export function start(worker) {
   return null;
 }
 
+/** @param {WorkerState} worker */
 export async function pause(worker) {
   worker.running = false;
   await worker.loop;
@@ -144,6 +157,7 @@ export async function pause(worker) {
  * Swaps the model for a new one made by `make` (a session call), starting over at step 0. Training
  * stops first; if `make` fails, the model in use is kept (and training resumes if it was running)
  * and the page shows why.
+ * @param {WorkerState} worker
  */
 export async function startOver(worker, make) {
   const wasRunning = worker.running;
