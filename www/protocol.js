@@ -3,7 +3,8 @@
 //
 //   page -> worker   { id, type: Request.*, ...args }          answered exactly once:
 //   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
-//                    { id, progress: LoadProgress }           (loadData only, while fetching)
+//                    { id, progress: LoadProgress }           (loadData, while fetching)
+//                    { id, progress: { done, total } }        (resumeSaved, steps taken again)
 //                    { event: Event.*, detail }               (unsolicited)
 //
 // Typed arrays sent to the worker are copies (the sender keeps its own); typed arrays in answers
