@@ -3,6 +3,7 @@
 // the worker's client, the settings, the chart's history and the phase. And what every role does
 // with it: set the phase, show a message, stop.
 
+import { emptyHistory } from '../chart-history.js';
 import * as status from '../views/status.js';
 
 /** The page's own hooks (`data-ref`); the tests' `data-testid`s are theirs alone. */
@@ -49,13 +50,6 @@ function findElements() {
   };
 }
 
-/** Everything the chart plots, as parallel arrays (x = examples seen). */
-export function emptyHistory() {
-  return {
-    train: { x: [], loss: [], reconstruction: [], kl: [] },
-    test: { x: [], loss: [], reconstruction: [], kl: [] },
-  };
-}
 
 /** @typedef {ReturnType<typeof createPage>} Page */
 

@@ -6,7 +6,8 @@
 import { drawChart } from '../views/chart.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
-import { emptyHistory, showError } from './page.js';
+import { dropAfter, emptyHistory, record } from '../chart-history.js';
+import { showError } from './page.js';
 
 /** @typedef {import('./page.js').Page} Page */
 
@@ -28,12 +29,6 @@ const CHART_EVERY_MS = 500;
 const pageColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const TRAIN = pageColour('--accent');
 const TEST = pageColour('--test');
-const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
-
-/** Appends the point `{ examplesSeen, loss, reconstruction, kl }` to a history's series (KEYS). */
-function plot(h, point) {
-  for (const key of KEYS) h[key].push(key === 'x' ? point.examplesSeen : point[key]);
-}
 
 /**
  * A training chunk's metrics: a point on the chart at once; the readouts, the chart and now and
@@ -41,7 +36,7 @@ function plot(h, point) {
  * @param {Page} page
  */
 export function showMetrics(page, m) {
-  plot(page.history.train, m);
+  record(page.history.train, m);
   page.pendingMetrics = m;
   if (page.metricsTimer !== null) return;
   const wait = Math.max(0, page.lastMetricsShown + SHOW_EVERY_MS - performance.now());
@@ -81,11 +76,7 @@ function dropPendingMetrics(page) {
  */
 export function showEvaluated(page, ev) {
   const h = page.history.test;
-  // A bound for a step already plotted (paused twice at the same step) replaces the old one.
-  if (h.x.length && h.x[h.x.length - 1] === ev.examplesSeen) {
-    for (const key of KEYS) h[key].pop();
-  }
-  plot(h, ev);
+  record(h, ev); // a bound for a step already plotted (paused twice at the same step) replaces the old one
   status.showTest(page.ui.testLoss, ev);
   page.ui.chart.dataset.testPoints = String(h.x.length);
   queueChart(page);
@@ -137,7 +128,7 @@ export function rollBack(page, step) {
   dropPendingMetrics(page);
   const seen = step * (page.client.config?.batchSize ?? 0);
   const h = page.history.train;
-  while (h.x.length && h.x[h.x.length - 1] > seen) for (const key of KEYS) h[key].pop();
+  dropAfter(h, seen);
   ui.chart.dataset.points = String(h.x.length);
   status.setReadout(ui.readouts.step, 'step', step, step.toLocaleString('en-US'));
   status.setReadout(ui.readouts.examplesSeen, 'examples-seen', seen, seen.toLocaleString('en-US'));

@@ -5,7 +5,8 @@
 import { Event } from '../protocol.js';
 import { RunStoreError, loadRun, saveRun } from '../run-store.js';
 import { emit, messageOf } from './messages.js';
-import { emptyLog, requireData } from './state.js';
+import { emptyHistory } from '../chart-history.js';
+import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */
 
@@ -108,9 +109,9 @@ export function adoptResumed(worker, info) {
   worker.savedStep = info.step; // it is where it came from: nothing new to save yet
   worker.lastEvaluatedStep = -1;
   try {
-    worker.runLog = { ...emptyLog(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
+    worker.runLog = { ...emptyHistory(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
   } catch {
-    worker.runLog = emptyLog(); // a run saved by the native worker carries no chart
+    worker.runLog = emptyHistory(); // a run saved by the native worker carries no chart
   }
   const test = worker.runLog.test;
   if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) worker.lastEvaluatedStep = info.step;

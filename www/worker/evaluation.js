@@ -3,7 +3,8 @@
 
 import { Event } from '../protocol.js';
 import { emit, messageOf } from './messages.js';
-import { record, requireData } from './state.js';
+import { record } from '../chart-history.js';
+import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */
 

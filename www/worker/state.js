@@ -2,13 +2,9 @@
 // of www/worker/; none of them keeps state in variables of its own (the queue is an object held here).
 // (Rust's `Trainer`, src/train.rs, is the training loop inside the session, not this.)
 
+import { emptyHistory } from '../chart-history.js';
 import { RequestQueue } from './queue.js';
 
-/** The run's record, saved with it: the chart's points (x = examples seen). */
-export const emptyLog = () => ({
-  train: { x: [], loss: [], reconstruction: [], kl: [] },
-  test: { x: [], loss: [], reconstruction: [], kl: [] },
-});
 
 /**
  * @typedef {typeof import('../../pkg/vae_web.js') | typeof import('../../pkg-threads/vae_web.js')} Facade
@@ -30,7 +26,7 @@ export const emptyLog = () => ({
  * @property {number} lastStep
  * @property {number} lastEvaluatedStep
  * @property {Promise<unknown> | null} evaluation
- * @property {ReturnType<typeof emptyLog>} runLog
+ * @property {import('../chart-history.js').ChartHistory} runLog the run's record, saved with it: the chart's points
  * @property {number} savedStep
  * @property {number} lastSaveAt
  * @property {Promise<number | null> | null} saving
@@ -59,7 +55,7 @@ export function createWorkerState() {
     lastEvaluatedStep: -1,
     evaluation: null, // the promise of the evaluation in progress
 
-    runLog: emptyLog(),
+    runLog: emptyHistory(),
     // The run is saved when it has steps that are not in storage yet: at its first chunk, then
     // every ~10 s (www/worker/checkpoints.js). `savedStep` is the step it was last saved or opened at.
     savedStep: 0,
@@ -78,14 +74,4 @@ export function requireData(worker) {
   requireSession(worker);
   if (!worker.dataLoaded) throw new Error('the training data is not loaded yet');
   return worker.session;
-}
-
-/** Appends a metrics or test-bound payload to one of the run log's series (x = examples seen). */
-export function record(series, point) {
-  const last = series.x.length - 1;
-  if (last >= 0 && series.x[last] === point.examplesSeen) for (const key of Object.keys(series)) series[key].pop();
-  series.x.push(point.examplesSeen);
-  series.loss.push(point.loss);
-  series.reconstruction.push(point.reconstruction);
-  series.kl.push(point.kl);
 }

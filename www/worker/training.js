@@ -8,7 +8,8 @@ import { evaluateInBackground } from './evaluation.js';
 import { emit, messageOf } from './messages.js';
 import { runTrial, trialDue } from './race.js';
 import { saveIfDue, saveInBackground } from './checkpoints.js';
-import { emptyLog, record, requireData } from './state.js';
+import { dropAfter, emptyHistory, record } from '../chart-history.js';
+import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */
 
@@ -39,7 +40,9 @@ export async function runChunk(worker, n) {
     // for this model).
     worker.running = false;
     worker.lastStep = m.step;
-    const learningRate = worker.session.config().learningRate;
+    const { learningRate, batchSize } = worker.session.config();
+    // The saved chart goes back with the run, as the page's does (www/page/readouts.js, rollBack).
+    dropAfter(worker.runLog.train, m.step * batchSize);
     const fallback = worker.facade.configSchema().defaults.learningRate;
     const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
     emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
@@ -174,7 +177,7 @@ export async function startOver(worker, make) {
   worker.savedStep = 0;
   worker.lastSaveAt = -Infinity;
   worker.lastEvaluatedStep = -1;
-  worker.runLog = emptyLog();
+  worker.runLog = emptyHistory();
   await worker.evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
   const applied = worker.session.config();
   emit(Event.reset, { config: applied });
