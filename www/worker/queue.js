@@ -17,6 +17,8 @@ export class RequestQueue {
 
   constructor() {
     this.#channel.port1.onmessage = () => this.#waiting.shift()?.();
+    // Under Node (the unit tests) a listening port would keep the process alive; browsers have no unref.
+    /** @type {MessagePort & {unref?: () => void}} */ (this.#channel.port1).unref?.();
   }
 
   /**

@@ -196,12 +196,7 @@ export async function runTrial(worker, cpuChunk) {
       end(worker, { reason: 'the WebGPU steps diverged where the CPU did not' });
       return null;
     }
-    const batch = worker.session.config().batchSize;
-    const rate = ({ steps, ms }) => (steps * batch * 1000) / ms;
-    const rates = { webgpu: rate(gpuTimed), cpu: rate(cpu) };
-    const sameStep = gpuTimed.steps === cpu.steps;
-    const winner = race.forceWinner ?? (sameStep && rates.webgpu > rates.cpu ? 'webgpu' : 'cpu');
-    if (winner === 'webgpu' && !sameStep) throw new Error('WebGPU did not reach the CPU\'s step');
+    const { winner, rates } = verdict(cpu, gpuTimed, worker.session.config().batchSize, race.forceWinner);
     const steps = 1 + cpu.steps;
     if (winner === 'webgpu') await handOver(worker, gpu);
     end(worker, { winner, steps, fromStep, rates, forced });
@@ -213,12 +208,33 @@ export async function runTrial(worker, cpuChunk) {
 }
 
 /**
+ * The trial's verdict, from what each side did from the same checkpoint: `{ steps, ms }` of the
+ * CPU's timed steps and of WebGPU's (which stopped early if it ran out of patience). WebGPU takes
+ * the run only when it reached the CPU's step and trained more examples per second; a winner set
+ * by the page (`forceWinner`, tests) stands whatever the numbers, but WebGPU can only take the
+ * run at the CPU's step (else this throws). `rates`: examples/s of each.
+ * @param {{steps: number, ms: number}} cpu
+ * @param {{steps: number, ms: number}} gpu
+ * @param {number} batchSize
+ * @param {'webgpu'|'cpu'|null} [forceWinner]
+ * @returns {{winner: 'webgpu'|'cpu', rates: {webgpu: number, cpu: number}}}
+ */
+export function verdict(cpu, gpu, batchSize, forceWinner = null) {
+  const rate = ({ steps, ms }) => (steps * batchSize * 1000) / ms;
+  const rates = { webgpu: rate(gpu), cpu: rate(cpu) };
+  const sameStep = gpu.steps === cpu.steps;
+  const winner = forceWinner ?? (sameStep && rates.webgpu > rates.cpu ? 'webgpu' : 'cpu');
+  if (winner === 'webgpu' && !sameStep) throw new Error('WebGPU did not reach the CPU\'s step');
+  return { winner, rates };
+}
+
+/**
  * Runs `chunk(n)` until `steps` are done or `ms` have passed (whichever comes first; either may
  * be absent), chunks growing from one step to at most `maxChunk`; resolves to `{ steps, ms }`
  * (the steps done and the wall clock of their chunks). Stops early when a chunk comes back null
  * or diverged.
  */
-async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, maxChunk }) {
+export async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, maxChunk }) {
   let steps = 0;
   let ms = 0;
   let size = 1;
