@@ -141,6 +141,15 @@ export const DEADLINE_MS = Object.freeze({
 });
 export const DEFAULT_DEADLINE_MS = 60_000;
 
+/**
+ * A readable message for anything thrown: an Error, a string (wasm-bindgen's JsError), a value.
+ * Errors cross the protocol as this text (`{ id, ok: false, error }`).
+ * @param {unknown} error
+ * @returns {string}
+ */
+export const messageOf = (error) =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
 export const PLANE_DIGITS = 2000;
 

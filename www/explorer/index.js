@@ -35,7 +35,7 @@ import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
 /** @typedef {import('./controllers/listen.js').Binding} Binding */
-import { Event } from '../protocol.js';
+import { Event, messageOf } from '../protocol.js';
 
 /** Least time between two refreshes of everything while training runs, in ms. */
 const REFRESH_MS = 1500;
@@ -101,7 +101,7 @@ export function mountExplorer(root, client) {
       if (same) return images;
       console.warn('client.testImages() does not match client.encodeTest(): thumbnails left out');
     } catch (error) {
-      console.warn(`Test images unavailable: ${error?.message ?? error}`);
+      console.warn(`Test images unavailable: ${messageOf(error)}`);
     }
     return null; // the thumbnails then show nothing; the rest works
   }

@@ -3,6 +3,7 @@
 // last, mount the latent-space explorer on the same client.
 
 import { VaeClient } from '../client.js';
+import { messageOf } from '../protocol.js';
 import { createSettings } from '../settings.js';
 import * as status from '../views/status.js';
 import { fail, sentence, setPhase, showError } from './page.js';
@@ -36,7 +37,7 @@ export async function startClient(page) {
   try {
     page.settingsSpec = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
   } catch (error) {
-    fail(page, `The model could not start: ${sentence(error.message)}`);
+    fail(page, `The model could not start: ${sentence(messageOf(error))}`);
     return null;
   }
   const { settings, errors, given } = page.settingsSpec.readSettings(location.search);
@@ -65,7 +66,7 @@ export async function startModel(page, settings) {
     info = await client.ready({ backend: settings.backend, threads: page.threads, config: settingsSpec.toConfig(settings, {}), race });
   } catch (error) {
     const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
-    fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
+    fail(page, `The model could not start: ${sentence(messageOf(error))}${hint}`);
     return false;
   }
   if (info.configError) showError(page, info.configError, { kind: 'warning', key: 'url' });
@@ -81,7 +82,7 @@ export async function startModel(page, settings) {
   try {
     counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
   } catch (error) {
-    fail(page, `The MNIST data could not be loaded: ${sentence(error.message)}`);
+    fail(page, `The MNIST data could not be loaded: ${sentence(messageOf(error))}`);
     return false;
   }
   status.showProgress(ui.progress, { done: true, ...counts });
@@ -101,13 +102,13 @@ export async function mountExplorer(page) {
   try {
     module = await import('../explorer/index.js');
   } catch (error) {
-    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${error.message}).`;
+    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${messageOf(error)}).`;
     return;
   }
   try {
     note?.remove();
     await module.mountExplorer(ui.explorer, page.client);
   } catch (error) {
-    showError(page, `The latent-space explorer failed to start: ${error.message}`, { key: 'explorer' });
+    showError(page, `The latent-space explorer failed to start: ${messageOf(error)}`, { key: 'explorer' });
   }
 }

@@ -2,6 +2,7 @@
 // this browser holds one) resume the run saved here (the resuming itself is in resume-download-open.js). A link
 // whose settings the trained model does not have opens on a fresh model with them.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { sentence, setPhase, showError } from './page.js';
 import { reachedAfter, showResumed } from './resume-download-open.js';
@@ -103,7 +104,7 @@ export async function openAsLinked(page, given) {
   try {
     differences = await linkDifferences(page, given);
   } catch (error) {
-    showError(page, `The trained model could not be loaded: ${sentence(error.message)} A fresh model instead.`, { kind: 'warning', key: 'mode' });
+    showError(page, `The trained model could not be loaded: ${sentence(messageOf(error))} A fresh model instead.`, { kind: 'warning', key: 'mode' });
     showMode(page, 'scratch', 'A fresh model at step 0: press Start to watch it learn.');
     return;
   }
@@ -143,7 +144,7 @@ export async function exploreTrained(page) {
     );
     status.clearMessages(ui.errors, 'mode');
   } catch (error) {
-    showError(page, `The trained model could not be loaded: ${sentence(error.message)} Training one from scratch instead.`, { kind: 'warning', key: 'mode' });
+    showError(page, `The trained model could not be loaded: ${sentence(messageOf(error))} Training one from scratch instead.`, { kind: 'warning', key: 'mode' });
     await trainFromScratch(page);
   } finally {
     setPhase(page, page.phase);
@@ -165,7 +166,7 @@ export async function trainFromScratch(page) {
     setPhase(page, 'running');
     page.client.start();
   } catch (error) {
-    showError(page, `Could not start from scratch: ${error.message}`, { key: 'form' });
+    showError(page, `Could not start from scratch: ${messageOf(error)}`, { key: 'form' });
   } finally {
     setPhase(page, page.phase);
   }

@@ -2,6 +2,7 @@
 // last healthy chunk and paused. The chart and the readouts go back with it, and a smaller
 // learning rate is one click away.
 
+import { messageOf } from '../protocol.js';
 import { setPhase, showError } from './page.js';
 import { rollBack } from './readouts.js';
 import { adoptConfig } from './settings-form.js';
@@ -29,7 +30,7 @@ export function onDiverged(page, { step, learningRate, suggested }) {
             setPhase(page, 'running');
             page.client.start();
           } catch (error) {
-            showError(page, `The learning rate was not changed: ${error.message}`, { key: 'diverged' });
+            showError(page, `The learning rate was not changed: ${messageOf(error)}`, { key: 'diverged' });
           }
         },
       },

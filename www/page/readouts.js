@@ -3,6 +3,7 @@
 // chart's history (`page.history`) in step with the model: metrics and bounds as they come, a
 // resumed run's whole history, a cleared one after a reset, a rolled-back one after a divergence.
 
+import { messageOf } from '../protocol.js';
 import { drawChart } from '../views/chart.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
@@ -213,7 +214,7 @@ export async function refreshReconstructions(page, { force = false } = {}) {
     drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     ui.reconstructions.dataset.step = step;
   } catch (error) {
-    showError(page, `Could not draw the reconstructions: ${error.message}`, { key: 'reconstruct' });
+    showError(page, `Could not draw the reconstructions: ${messageOf(error)}`, { key: 'reconstruct' });
   } finally {
     page.reconstructing = false;
     page.lastReconstruction = performance.now();

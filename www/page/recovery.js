@@ -2,6 +2,7 @@
 // client started a fresh one. Start the model again (on the CPU after a lost GPU) and restore the
 // run saved in this browser during this visit, saying what happened; without one, start afresh.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { startModel } from './boot.js';
 import { trainFromScratch } from './choice.js';
@@ -44,7 +45,7 @@ export async function recover(page, message, backend = null) {
       ui.mode.dataset.recovered = String(saved.step);
       return;
     } catch (error) {
-      showError(page, `The saved run could not be restored: ${error.message}`, { key: 'crash' });
+      showError(page, `The saved run could not be restored: ${messageOf(error)}`, { key: 'crash' });
     }
   }
   showError(page, `${sentence(message)} The model was restarted; there was no saved run of this visit to restore, so it starts afresh.`, { kind: 'warning', key: 'crash' });

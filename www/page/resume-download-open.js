@@ -7,6 +7,7 @@
 // the run got past the save (`REACHED_KEY`, in localStorage); resuming then takes those steps
 // again, which gives the same run, since a resumed run continues exactly as it went.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { showMode } from './choice.js';
 import { sentence, setPhase, showError } from './page.js';
@@ -54,7 +55,7 @@ export async function resumeSaved(page) {
     showResumed(page, resumed, 'Your run, resumed from this browser’s storage');
     status.clearMessages(ui.errors, 'runs');
   } catch (error) {
-    showError(page, `The saved run could not be resumed: ${sentence(error.message)} The model in use is kept.`, { key: 'runs' });
+    showError(page, `The saved run could not be resumed: ${sentence(messageOf(error))} The model in use is kept.`, { key: 'runs' });
   } finally {
     setPhase(page, page.phase);
   }
@@ -111,7 +112,7 @@ async function openRun(page, file) {
     showResumed(page, await page.client.resume(new Uint8Array(await file.arrayBuffer())), `${file.name} opened`);
     status.clearMessages(page.ui.errors, 'weights');
   } catch (error) {
-    showError(page, `${sentence(`${file.name} was not opened: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }
@@ -142,7 +143,7 @@ export async function openModel(page) {
     try {
       config = JSON.parse(await configFile.text());
     } catch (error) {
-      showError(page, `${configFile.name} is not a config file (JSON): ${error.message}`, { key: 'weights' });
+      showError(page, `${configFile.name} is not a config file (JSON): ${messageOf(error)}`, { key: 'weights' });
       return;
     }
   }
@@ -151,7 +152,7 @@ export async function openModel(page) {
     await page.client.loadWeights(new Uint8Array(await weights.arrayBuffer()), config);
     showError(page, `Loaded ${weights.name}${configFile ? ` with ${configFile.name}` : ''}: press Start to train on from it.`, { kind: 'info', key: 'weights' });
   } catch (error) {
-    showError(page, `${sentence(`${weights.name} was not loaded: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+    showError(page, `${sentence(`${weights.name} was not loaded: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }
@@ -175,7 +176,7 @@ export async function downloadRun(page) {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   } catch (error) {
-    showError(page, `The model could not be downloaded: ${error.message}`, { key: 'runs' });
+    showError(page, `The model could not be downloaded: ${messageOf(error)}`, { key: 'runs' });
   } finally {
     setPhase(page, page.phase);
   }

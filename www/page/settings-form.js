@@ -1,6 +1,7 @@
 // The settings form: filled from the settings in effect, read and checked with the model's own
 // schema (www/settings.js), Reset flagged while they differ, and Reset applying them.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { setPhase, showError } from './page.js';
 
@@ -77,7 +78,7 @@ export async function applyForm(page) {
     status.clearMessages(ui.errors, 'url');
   } catch (error) {
     // The worker kept the model (and resumed training if it was running; 'running' says so).
-    showError(page, `The new settings were not applied: ${error.message}`, { key: 'form' });
+    showError(page, `The new settings were not applied: ${messageOf(error)}`, { key: 'form' });
     setPhase(page, page.phase);
   }
 }
