@@ -34,8 +34,9 @@ import { mountInterpolation } from './controllers/interpolation.js';
 import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
-/** @typedef {import('./controllers/listen.js').Binding} Binding */
 import { Event, messageOf } from '../protocol.js';
+
+/** @typedef {import('./controllers/listen.js').Binding} Binding */
 
 /** Least time between two refreshes of everything while training runs, in ms. */
 const REFRESH_MS = 1500;

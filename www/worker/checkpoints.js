@@ -2,10 +2,10 @@
 // training, on pause and on request, as a checkpoint with the run log as its extra bytes; the
 // saved run's description; a resumed run's step and chart taken back from its checkpoint.
 
+import { emptyHistory } from '../chart-history.js';
 import { Event } from '../protocol.js';
 import { RunStoreError, loadRun, saveRun } from '../run-store.js';
 import { emit, messageOf } from './messages.js';
-import { emptyHistory } from '../chart-history.js';
 import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */

@@ -1,9 +1,9 @@
 // The test bound, over every test digit, computed a piece at a time in the normal lane, so it
 // never stalls training or the explorer (training chunks and refreshes run between the pieces).
 
+import { record } from '../chart-history.js';
 import { Event } from '../protocol.js';
 import { emit, messageOf } from './messages.js';
-import { record } from '../chart-history.js';
 import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */

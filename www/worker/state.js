@@ -5,7 +5,6 @@
 import { emptyHistory } from '../chart-history.js';
 import { RequestQueue } from './queue.js';
 
-
 /**
  * @typedef {typeof import('../../pkg/vae_web.js') | typeof import('../../pkg-threads/vae_web.js')} Facade
  * @typedef {object} WorkerState

@@ -3,12 +3,12 @@
 // are served before the next chunk starts; the chunk's size follows its measured time. Also
 // start, pause, and swapping the model for a new one (startOver).
 
+import { dropAfter, emptyHistory, record } from '../chart-history.js';
 import { Event } from '../protocol.js';
+import { saveIfDue, saveInBackground } from './checkpoints.js';
 import { evaluateInBackground } from './evaluation.js';
 import { emit, messageOf } from './messages.js';
 import { runTrial, trialDue } from './race.js';
-import { saveIfDue, saveInBackground } from './checkpoints.js';
-import { dropAfter, emptyHistory, record } from '../chart-history.js';
 import { requireData } from './state.js';
 
 /** @typedef {import('./state.js').WorkerState} WorkerState */
@@ -104,8 +104,9 @@ const CATCH_UP_CHUNK = 64;
  * are the same steps). Recorded in the run log; `onProgress({ done, total })` after each chunk.
  * Resolves to the last chunk's metrics, or null when there was nothing to take; stops early at
  * a divergence (the run is then where the facade rolled it back to).
- * @param {(progress: {done: number, total: number}) => void} [onProgress]
  * @param {WorkerState} worker
+ * @param {number} step
+ * @param {(progress: {done: number, total: number}) => void} [onProgress]
  */
 export async function catchUp(worker, step, onProgress = () => {}) {
   const from = worker.lastStep;
@@ -114,7 +115,10 @@ export async function catchUp(worker, step, onProgress = () => {}) {
     const n = Math.min(step - worker.lastStep, CATCH_UP_CHUNK);
     m = await worker.queue.enqueue(() => requireData(worker).trainSteps(n));
     worker.lastStep = m.step;
-    if (m.diverged) break;
+    if (m.diverged) {
+      dropAfter(worker.runLog.train, m.step * worker.session.config().batchSize);
+      break;
+    }
     record(worker.runLog.train, m);
     onProgress({ done: m.step - from, total: step - from });
     await worker.queue.nextTask();
