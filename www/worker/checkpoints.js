@@ -20,11 +20,23 @@ const SAVE_EVERY_MS = 10_000;
 /**
  * Saves the run in the browser: a checkpoint with the run log as its extra bytes, from either
  * backend (on WebGPU its tensors are read back asynchronously). One save at a time; nothing to
- * save (null) when the run has no steps past the ones it was saved or opened with.
+ * save (null) when the run has no steps past the ones it was saved or opened with. Asked for
+ * while a save runs, it saves once that one is done: the run may have moved on since that one
+ * took its checkpoint (a pause during a periodic save), and the caller wants the run as it is.
  * @param {WorkerState} worker
+ * @returns {Promise<number | null>} the step saved
  */
 export function saveNow(worker) {
-  worker.saving ??= (async () => {
+  if (worker.saving) {
+    worker.nextSave ??= worker.saving
+      .catch(() => null)
+      .then(() => {
+        worker.nextSave = null;
+        return saveNow(worker);
+      });
+    return worker.nextSave;
+  }
+  worker.saving = (async () => {
     try {
       if (!worker.dataLoaded || worker.lastStep === 0 || worker.lastStep === worker.savedStep) return null;
       worker.lastSaveAt = performance.now();

@@ -29,6 +29,7 @@ import { RequestQueue } from './queue.js';
  * @property {number} savedStep
  * @property {number} lastSaveAt
  * @property {Promise<number | null> | null} saving
+ * @property {Promise<number | null> | null} nextSave
  * @property {boolean} storageWarned
  */
 
@@ -60,6 +61,7 @@ export function createWorkerState() {
     savedStep: 0,
     lastSaveAt: -Infinity,
     saving: null, // the promise of the save in progress
+    nextSave: null, // the promise of a save asked for meanwhile, to follow it
     storageWarned: false,
   };
 }
