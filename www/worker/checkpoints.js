@@ -36,46 +36,56 @@ export function saveNow(worker) {
       });
     return worker.nextSave;
   }
-  worker.saving = (async () => {
-    try {
-      if (!worker.dataLoaded || worker.lastStep === 0 || worker.lastStep === worker.savedStep) return null;
-      worker.lastSaveAt = performance.now();
-      // Only taking the run holds the queue; its tensors are read back while training goes on.
-      const { made, config, testLoss, ms } = await worker.queue.enqueue(async () => {
-        const started = performance.now();
-        const extra = new TextEncoder().encode(JSON.stringify(worker.runLog));
-        const config = worker.session.config();
-        const test = worker.runLog.test;
-        const testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
-        const made = await worker.session.checkpoint(extra);
-        return { made, config, testLoss, ms: performance.now() - started };
-      });
-      const readStarted = performance.now();
-      const bytes = await made.bytes;
-      const readMs = performance.now() - readStarted;
-      const run = {
-        bytes,
-        step: made.step,
-        examplesSeen: made.step * config.batchSize,
-        testLoss,
-        latentDim: config.latentDim,
-        savedAt: Date.now(),
-      };
-      await saveRun(run);
-      worker.savedStep = run.step;
-      worker.lastSaveAt = performance.now();
-      emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms, readMs });
-      return run.step;
-    } catch (error) {
-      if (!(error instanceof RunStoreError)) throw error;
-      if (!worker.storageWarned) emit(Event.error, { message: `${error.message[0].toUpperCase()}${error.message.slice(1)}; training goes on.` });
-      worker.storageWarned = true;
-      return null;
-    } finally {
-      worker.saving = null;
-    }
-  })();
-  return worker.saving;
+  if (!worker.dataLoaded || worker.lastStep === 0 || worker.lastStep === worker.savedStep) return Promise.resolve(null);
+  const saving = store(worker);
+  worker.saving = saving;
+  // Cleared once it settled, after the assignment above (whatever the save did synchronously).
+  const done = () => {
+    if (worker.saving === saving) worker.saving = null;
+  };
+  saving.then(done, done);
+  return saving;
+}
+
+/**
+ * Takes the run and stores it (saveNow's one save at a time).
+ * @param {WorkerState} worker
+ */
+async function store(worker) {
+  try {
+    worker.lastSaveAt = performance.now();
+    // Only taking the run holds the queue; its tensors are read back while training goes on.
+    const { made, config, testLoss, ms } = await worker.queue.enqueue(async () => {
+      const started = performance.now();
+      const extra = new TextEncoder().encode(JSON.stringify(worker.runLog));
+      const config = worker.session.config();
+      const test = worker.runLog.test;
+      const testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
+      const made = await worker.session.checkpoint(extra);
+      return { made, config, testLoss, ms: performance.now() - started };
+    });
+    const readStarted = performance.now();
+    const bytes = await made.bytes;
+    const readMs = performance.now() - readStarted;
+    const run = {
+      bytes,
+      step: made.step,
+      examplesSeen: made.step * config.batchSize,
+      testLoss,
+      latentDim: config.latentDim,
+      savedAt: Date.now(),
+    };
+    await saveRun(run);
+    worker.savedStep = run.step;
+    worker.lastSaveAt = performance.now();
+    emit(Event.saved, { step: run.step, savedAt: run.savedAt, bytes: bytes.byteLength, ms, readMs });
+    return run.step;
+  } catch (error) {
+    if (!(error instanceof RunStoreError)) throw error;
+    if (!worker.storageWarned) emit(Event.error, { message: `${error.message[0].toUpperCase()}${error.message.slice(1)}; training goes on.` });
+    worker.storageWarned = true;
+    return null;
+  }
 }
 
 /** @param {WorkerState} worker */
