@@ -4,11 +4,13 @@
 #   2. cargo test --release         native unit and integration tests of the Rust crate
 #   3. scripts/build-wasm.sh        the two browser builds the page loads: pkg/ (WebGPU, one CPU
 #                                   thread) and pkg-threads/ (the CPU on WebAssembly threads)
-#   4. scripts/build-site.sh        the site that can be published (dist/: wasm-opt, precompressed
+#   4. tsc (jsconfig*.json)         the types of the page's and the worker's JavaScript (JSDoc),
+#                                   against each other and the builds' pkg*/vae_web.d.ts
+#   5. scripts/build-site.sh        the site that can be published (dist/: wasm-opt, precompressed
 #                                   .br/.gz siblings), with its sizes over the wire
-#   5. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
+#   6. wasm-pack test --chrome      the Rust crate's browser tests, in headless Chromium
 #                                   (Flex on wasm, and WebGPU on SwiftShader; flags in webdriver.json)
-#   6. node --test tests/js tests/e2e  the page's pure JavaScript (image preprocessing, maths, the
+#   7. node --test tests/js tests/e2e  the page's pure JavaScript (image preprocessing, maths, the
 #                                   static server), then the real page driven in headless Chromium
 #                                   (playwright-core), and the built site (dist/) on a plain server
 # Exit status: 0 when all pass, else the failing step's status.
@@ -25,7 +27,7 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 # Browser tests that train on SwiftShader take minutes; the runner's default is 20 s.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-600}"
 
-TOTAL=6
+TOTAL=7
 started=$(date +%s)
 step=0
 summary=()
@@ -75,9 +77,21 @@ e2e_tests() {
   node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
 }
 
+# The page's and the worker's JavaScript type-checked (no output is written): after the browser
+# builds, whose vae_web.d.ts files declare what the worker calls. Two projects, since the worker's
+# global scope is not a window.
+typecheck() {
+  local config
+  for config in jsconfig.json jsconfig.worker.json; do
+    echo "\$ npx tsc -p $config"
+    npx --no-install tsc -p "$config" || return
+  done
+}
+
 run_step "setup" bash scripts/setup.sh
 run_step "native tests" cargo test --release
 run_step "browser builds" bash scripts/build-wasm.sh
+run_step "type check of the page's JavaScript" typecheck
 run_step "site build" bash scripts/build-site.sh
 run_step "browser tests of the crate" \
   wasm-pack test --release --headless --chrome --chromedriver "$CHROMEDRIVER"

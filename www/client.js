@@ -317,4 +317,5 @@ export class VaeClient extends EventTarget {
   }
 }
 
+/** @param {Float32Array | ArrayLike<number>} array */
 const copy = (array) => (ArrayBuffer.isView(array) ? array.slice() : Float32Array.from(array));

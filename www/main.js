@@ -7,7 +7,8 @@
 //                          data, the explorer
 //   page/settings-form.js  the settings form, and Reset applying it
 //   page/choice.js         the first choice: a trained model, or from scratch (or the saved run)
-//   page/runs.js           runs in and out: resume, Download model, Open model (.vaerun, .bpk)
+//   page/resume-download-open.js
+//                          runs in and out: resume, Download model, Open model (.vaerun, .bpk)
 //   page/divergence.js     a diverged run, and resuming it with a smaller learning rate
 //   page/recovery.js       after a crash: a fresh worker, the run saved this visit restored
 //   page/readouts.js       the readouts, the chart and the reconstructions
@@ -34,7 +35,7 @@ import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
 import { recover } from './page/recovery.js';
-import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/runs.js';
+import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/resume-download-open.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
 import { Event } from './protocol.js';
 import * as status from './views/status.js';
@@ -76,30 +77,33 @@ async function main() {
     applyForm(page);
   });
 
-  client.addEventListener(Event.metrics, (e) => {
-    showMetrics(page, e.detail);
-    noteReached(page, e.detail.step);
+  // The client's events are CustomEvents: each handler takes the event's detail.
+  const on = (type, handle) => client.addEventListener(type, (e) => handle(/** @type {CustomEvent} */ (e).detail));
+  on(Event.metrics, (metrics) => {
+    showMetrics(page, metrics);
+    noteReached(page, metrics.step);
   });
-  client.addEventListener(Event.evaluated, (e) => showEvaluated(page, e.detail));
-  client.addEventListener(Event.running, (e) => {
-    if (!e.detail.running) flushMetrics(page);
-    onRunning(e.detail);
+  on(Event.evaluated, (bound) => showEvaluated(page, bound));
+  on(Event.running, (detail) => {
+    if (!detail.running) flushMetrics(page);
+    onRunning(detail);
   });
-  client.addEventListener(Event.reset, (e) => onModelReset(e.detail));
-  client.addEventListener(Event.error, (e) => showError(page, e.detail.message));
-  client.addEventListener(Event.diverged, (e) => onDiverged(page, e.detail));
-  client.addEventListener(Event.saved, (e) => showSaved(page, e.detail));
-  client.addEventListener(Event.race, (e) => showRace(page, e.detail));
-  client.addEventListener(RESTARTED, (e) => recover(page, e.detail.message, e.detail.backend));
+  on(Event.reset, (detail) => onModelReset(detail));
+  on(Event.error, (detail) => showError(page, detail.message));
+  on(Event.diverged, (detail) => onDiverged(page, detail));
+  on(Event.saved, (detail) => showSaved(page, detail));
+  on(Event.race, (detail) => showRace(page, detail));
+  on(RESTARTED, (detail) => recover(page, detail.message, detail.backend));
   // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module, and
   // to take training steps one call at a time (to compare two builds' losses).
   if (new URLSearchParams(location.search).get('faults') === '1') {
-    window.__faults = {
+    const faults = {
       panic: () => client.panicForTesting(),
       loseGpu: () => client.loseGpuForTesting(),
       trainSteps: (n) => client.trainStepsForTesting(n),
       raceTrial: () => client.raceTrialForTesting(),
     };
+    Object.assign(window, { __faults: faults });
   }
   ui.start.addEventListener('click', () => {
     setPhase(page, 'running');
@@ -123,7 +127,7 @@ async function main() {
   ui.modeResume.addEventListener('click', () => resumeSaved(page));
   ui.download.addEventListener('click', () => downloadRun(page));
   // Leaving or hiding the page notes how far the run got, and saves it if there is time (the
-  // worker saves every ~10 s while training; www/page/runs.js).
+  // worker saves every ~10 s while training; www/page/resume-download-open.js).
   const leaving = () => {
     writeReached(page);
     client.save().catch(() => {});

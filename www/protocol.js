@@ -3,7 +3,8 @@
 //
 //   page -> worker   { id, type: Request.*, ...args }          answered exactly once:
 //   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
-//                    { id, progress: LoadProgress }           (loadData only, while fetching)
+//                    { id, progress: LoadProgress }           (loadData, while fetching)
+//                    { id, progress: { done, total } }        (resumeSaved, steps taken again)
 //                    { event: Event.*, detail }               (unsolicited)
 //
 // Typed arrays sent to the worker are copies (the sender keeps its own); typed arrays in answers
@@ -33,7 +34,7 @@ export const Request = Object.freeze({
   savedRun: 'savedRun',
   /**
    * `{ toStep: number|null }` -> {@link Resumed}: continues the run saved in this browser exactly
-   * where it was; with `toStep` (the step the page had reached after that save, www/page/runs.js),
+   * where it was; with `toStep` (the step the page had reached after that save, www/page/resume-download-open.js),
    * first takes the steps after the save again (progress messages `{ done, total }`), then saves.
    */
   resumeSaved: 'resumeSaved',
@@ -139,6 +140,15 @@ export const DEADLINE_MS = Object.freeze({
   [Request.raceTrialForTesting]: 300_000,
 });
 export const DEFAULT_DEADLINE_MS = 60_000;
+
+/**
+ * A readable message for anything thrown: an Error, a string (wasm-bindgen's JsError), a value.
+ * Errors cross the protocol as this text (`{ id, ok: false, error }`).
+ * @param {unknown} error
+ * @returns {string}
+ */
+export const messageOf = (error) =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
 
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
 export const PLANE_DIGITS = 2000;

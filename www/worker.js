@@ -2,7 +2,7 @@
 // The page talks to it only through www/client.js; the messages are those of www/protocol.js.
 //
 // This file starts the model and answers the page's requests; the rest is in www/worker/, each
-// module handed the one state object made here (`trainer`, www/worker/state.js):
+// module handed the one state object made here (`worker`, www/worker/state.js):
 //   facade.js      which build of the model runs (WebGPU and one CPU thread, or CPU threads)
 //   race.js        'auto' with a WebGPU adapter: the CPU trains at once, WebGPU warms up beside
 //                  it, both are timed on the same steps and the faster keeps the run
@@ -12,7 +12,7 @@
 //   training.js    the loop of short chunks (yielding to requests between them), their size,
 //                  start, pause, and swapping the model for a new one
 //   evaluation.js  the test bound, a few hundred digits at a time between chunks
-//   runs.js        the run saved in the browser and as a file, and resumed
+//   checkpoints.js the run saved in the browser and as a file, and resumed
 
 import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
 import { fetchMnist, releaseMnist } from './worker/data.js';
@@ -20,11 +20,11 @@ import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
 import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
 import { gpuLostInRace, raceState, startRace } from './worker/race.js';
-import { adoptResumed, checkpointBytes, resumedNow, saveInBackground, saveNow, savedRun, savedRunBytes } from './worker/runs.js';
-import { createTrainer, requireData, requireSession } from './worker/state.js';
+import { adoptResumed, checkpointBytes, resumedNow, saveInBackground, saveNow, savedRun, savedRunBytes } from './worker/checkpoints.js';
+import { createWorkerState, requireData, requireSession } from './worker/state.js';
 import { catchUp, pause, raceTrial, start, startOver } from './worker/training.js';
 
-const trainer = createTrainer();
+const worker = createWorkerState();
 
 // A lost GPU device (a driver reset, a GPU taken away, a crash of the GPU process) is announced by
 // the GPUDevice's `lost` promise, which Burn's runtime does not watch: keep the device Burn asks
@@ -32,14 +32,14 @@ const trainer = createTrainer();
 // the worker, the page restores the saved run on the CPU).
 if (typeof GPUAdapter === 'function' && GPUAdapter.prototype.requestDevice) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
-    const device = await requestDevice.apply(this, args);
-    trainer.gpuDevice = device;
+  GPUAdapter.prototype.requestDevice = async function (descriptor) {
+    const device = await requestDevice.call(this, descriptor);
+    worker.gpuDevice = device;
     device.lost.then((info) => {
       const why = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
       // A device only warming up for the race takes nothing with it: the CPU keeps the run.
-      if (trainer.backend !== 'webgpu') return gpuLostInRace(trainer, why);
-      trainer.running = false;
+      if (worker.backend !== 'webgpu') return gpuLostInRace(worker, why);
+      worker.running = false;
       emit(Event.crashed, { message: `the GPU device was lost (${why})`, backend: 'cpu' });
     });
     return device;
@@ -54,7 +54,7 @@ function transferables(value) {
   const list = [];
   const visit = (item) => {
     if (ArrayBuffer.isView(item) && item.buffer instanceof ArrayBuffer && item.byteOffset === 0 &&
-        item.byteLength === item.buffer.byteLength && item.buffer !== trainer.wasm?.memory?.buffer && !list.includes(item.buffer)) {
+        item.byteLength === item.buffer.byteLength && item.buffer !== worker.wasm?.memory?.buffer && !list.includes(item.buffer)) {
       list.push(item.buffer);
     }
   };
@@ -72,14 +72,14 @@ function loadFacade(wanted = {}) {
   // The data do not depend on the build: fetch them while the module compiles. A failure is
   // reported when loadData asks for them.
   fetchMnist().catch(() => {});
-  trainer.facadeLoading ??= (async () => {
+  worker.facadeLoading ??= (async () => {
     const { module, wasm, plan } = await loadBuild(await planBuild(wanted));
-    trainer.wasm = wasm;
-    trainer.facade = module;
-    trainer.plan = plan;
+    worker.wasm = wasm;
+    worker.facade = module;
+    worker.plan = plan;
     return module;
   })();
-  return trainer.facadeLoading;
+  return worker.facadeLoading;
 }
 
 /** The model's default config and the checks of each field (protocol.js, ConfigSchema). */
@@ -92,30 +92,30 @@ async function schema(wanted) {
  * only) makes the race's trial hand the run to that backend whatever it measures.
  */
 async function ready({ backend: wanted = 'auto', threads = null, config = null, race = null }) {
-  if (trainer.session) throw new Error('ready was already called');
-  trainer.forceRaceWinner = ['webgpu', 'cpu'].includes(race) ? race : null;
+  if (worker.session) throw new Error('ready was already called');
+  worker.forceRaceWinner = ['webgpu', 'cpu'].includes(race) ? race : null;
   await loadFacade({ backend: wanted, threads });
-  const { facade, plan } = trainer;
+  const { facade, plan } = worker;
   const { defaults } = facade.configSchema();
   let configError = null;
   try {
-    trainer.session = new facade.VaeSession({ ...defaults, ...(config ?? {}) });
+    worker.session = new facade.VaeSession({ ...defaults, ...(config ?? {}) });
   } catch (error) {
     // The page checks settings before sending them; if the model still refuses them, keep going
     // with the defaults and tell the page why.
     configError = `${messageOf(error)}; using the default configuration instead.`;
-    trainer.session = new facade.VaeSession(defaults);
+    worker.session = new facade.VaeSession(defaults);
   }
   let info;
   try {
-    info = await trainer.session.init(plan.backend);
+    info = await worker.session.init(plan.backend);
   } catch (error) {
-    trainer.session.free?.();
-    trainer.session = null;
+    worker.session.free?.();
+    worker.session = null;
     throw error;
   }
-  trainer.backend = info.backend;
-  trainer.stepsPerChunk = 1;
+  worker.backend = info.backend;
+  worker.stepsPerChunk = 1;
   // In the browser, wgpu's adapter info is nearly empty (the facade reports e.g. "0 adapter
   // (BrowserWebGpu)"); the browser's own GPUAdapterInfo names the adapter, so show that.
   const browserAdapter = info.backend === 'webgpu' ? await describeBrowserAdapter() : null;
@@ -127,48 +127,48 @@ async function ready({ backend: wanted = 'auto', threads = null, config = null, 
     threads: info.backend === 'cpu' ? plan.threads : null,
     threadsNote: info.backend === 'cpu' ? plan.threadsNote : null,
     racing: plan.race,
-    config: trainer.session.config(),
+    config: worker.session.config(),
     configError,
   };
 }
 
 /** Fetches the four IDX files (in parallel, with progress) and hands them to the model once. */
 async function loadData(id) {
-  requireSession(trainer);
+  requireSession(worker);
   const files = await fetchMnist((progress) => post({ id, progress }));
   // The wasm memory before and after, so the page (and a test) can see what the data costs.
-  const before = trainer.wasm.memory.buffer.byteLength;
-  const counts = await trainer.queue.enqueue(() => trainer.session.loadData(...files));
+  const before = worker.wasm.memory.buffer.byteLength;
+  const counts = await worker.queue.enqueue(() => worker.session.loadData(...files));
   releaseMnist();
-  trainer.dataLoaded = true;
-  const after = trainer.wasm.memory.buffer.byteLength;
-  if (trainer.plan.race && !trainer.race) startRace(trainer, files, { forceWinner: trainer.forceRaceWinner });
+  worker.dataLoaded = true;
+  const after = worker.wasm.memory.buffer.byteLength;
+  if (worker.plan.race && !worker.race) startRace(worker, files, { forceWinner: worker.forceRaceWinner });
   return { ...counts, wasmMemory: { before, after } };
 }
 
 /** A fresh model with `config`. */
 function reset({ config }) {
-  requireSession(trainer);
-  return startOver(trainer, () => trainer.session.reset(config));
+  requireSession(worker);
+  return startOver(worker, () => worker.session.reset(config));
 }
 
 /** The model saved by `vae train --out` (weights, and their config if given), at step 0. */
 async function loadWeights({ bytes, config }) {
-  requireData(trainer);
-  const applied = await startOver(trainer, () => trainer.session.loadWeights(bytes, config ?? null));
+  requireData(worker);
+  const applied = await startOver(worker, () => worker.session.loadWeights(bytes, config ?? null));
   // The loaded model's test bound, as the chart's first point.
-  evaluateInBackground(trainer);
+  evaluateInBackground(worker);
   return applied;
 }
 
 /** Continues the run in `bytes` (a checkpoint) exactly where it was: its model, step and chart. */
 async function resumeFrom(bytes) {
-  requireData(trainer);
+  requireData(worker);
   let info = null;
-  await startOver(trainer, async () => {
-    info = await trainer.session.resume(bytes);
+  await startOver(worker, async () => {
+    info = await worker.session.resume(bytes);
   });
-  return adoptResumed(trainer, info);
+  return adoptResumed(worker, info);
 }
 
 /**
@@ -178,61 +178,61 @@ async function resumeFrom(bytes) {
 async function resumeSaved({ toStep = null }, id) {
   const resumed = await resumeFrom(await savedRunBytes());
   if (!(toStep > resumed.step)) return resumed;
-  const m = await catchUp(trainer, toStep, (progress) => post({ id, progress }));
-  saveInBackground(trainer);
-  return resumedNow(trainer, resumed, m);
+  const m = await catchUp(worker, toStep, (progress) => post({ id, progress }));
+  saveInBackground(worker);
+  return resumedNow(worker, resumed, m);
 }
 
 /** A new step size for the run: saved at once, since taking its last steps again would not use it. */
 async function setLearningRate({ learningRate }) {
-  const applied = await trainer.queue.enqueue(() => requireSession(trainer).setLearningRate(learningRate));
-  trainer.savedStep = -1;
-  saveInBackground(trainer);
+  const applied = await worker.queue.enqueue(() => requireSession(worker).setLearningRate(learningRate));
+  worker.savedStep = -1;
+  saveInBackground(worker);
   return applied;
 }
 
 /** The race's trial now, outside the training loop (tests): waits for WebGPU to be warm. */
 async function raceTrialNow() {
-  if (!trainer.race) throw new Error('there is no race (it runs for backend=auto with a WebGPU adapter, once the data is in)');
-  if (trainer.running) throw new Error('pause training first');
-  await trainer.race.warming;
-  if (trainer.race.phase !== 'warm') throw new Error(`the race is ${trainer.race.phase}${trainer.race.result?.reason ? `: ${trainer.race.result.reason}` : ''}`);
-  trainer.running = true; // the trial's CPU steps run as the loop's would
+  if (!worker.race) throw new Error('there is no race (it runs for backend=auto with a WebGPU adapter, once the data is in)');
+  if (worker.running) throw new Error('pause training first');
+  await worker.race.warming;
+  if (worker.race.phase !== 'warm') throw new Error(`the race is ${worker.race.phase}${worker.race.result?.reason ? `: ${worker.race.result.reason}` : ''}`);
+  worker.running = true; // the trial's CPU steps run as the loop's would
   try {
-    return await raceTrial(trainer);
+    return await raceTrial(worker);
   } finally {
-    trainer.running = false;
+    worker.running = false;
   }
 }
 
 /** Runs a session call in the lane protocol.js gives its request. */
-const inLane = (type, call) => trainer.queue.enqueue(call, LANE_OF[type] ?? Lane.normal);
-const inOrder = (op) => trainer.queue.inOrder(op);
-const session = () => requireSession(trainer);
-const withData = () => requireData(trainer);
+const inLane = (type, call) => worker.queue.enqueue(call, LANE_OF[type] ?? Lane.normal);
+const inOrder = (op) => worker.queue.inOrder(op);
+const session = () => requireSession(worker);
+const withData = () => requireData(worker);
 
 const handlers = {
   [Request.schema]: (wanted) => schema(wanted),
   [Request.ready]: ready,
   [Request.loadData]: (_, id) => loadData(id),
-  [Request.start]: () => inOrder(() => start(trainer)),
-  [Request.pause]: () => inOrder(() => pause(trainer)),
+  [Request.start]: () => inOrder(() => start(worker)),
+  [Request.pause]: () => inOrder(() => pause(worker)),
   [Request.reset]: (args) => inOrder(() => reset(args)),
   [Request.loadWeights]: (args) => inOrder(() => loadWeights(args)),
   [Request.panicForTesting]: async () => (await loadFacade()).panicForTesting(),
-  [Request.trainStepsForTesting]: ({ n }) => inOrder(() => trainer.queue.enqueue(() => withData().trainSteps(n))),
+  [Request.trainStepsForTesting]: ({ n }) => inOrder(() => worker.queue.enqueue(() => withData().trainSteps(n))),
   [Request.raceTrialForTesting]: () => inOrder(raceTrialNow),
-  [Request.raceState]: () => raceState(trainer.race),
+  [Request.raceState]: () => raceState(worker.race),
   [Request.loseGpuForTesting]: () => {
-    if (!trainer.gpuDevice) throw new Error('there is no GPU device to lose');
-    trainer.gpuDevice.destroy();
+    if (!worker.gpuDevice) throw new Error('there is no GPU device to lose');
+    worker.gpuDevice.destroy();
     return null;
   },
-  [Request.save]: () => saveNow(trainer),
+  [Request.save]: () => saveNow(worker),
   [Request.savedRun]: () => savedRun(),
   [Request.resumeSaved]: (args, id) => inOrder(() => resumeSaved(args, id)),
   [Request.resume]: ({ bytes }) => inOrder(() => resumeFrom(bytes)),
-  [Request.checkpoint]: () => checkpointBytes(trainer),
+  [Request.checkpoint]: () => checkpointBytes(worker),
   [Request.setLearningRate]: setLearningRate,
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => withData().reconstruct(n)),
   [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => withData().testImages(count)),
@@ -267,7 +267,7 @@ self.onmessage = async ({ data }) => {
 const isTrap = (error) => error instanceof WebAssembly.RuntimeError || /RuntimeError|unreachable/.test(String(error?.message ?? error));
 function reportUncaught(error, text) {
   if (isTrap(error)) {
-    trainer.running = false;
+    worker.running = false;
     emit(Event.crashed, { message: text });
   } else {
     emit(Event.error, { message: `Worker error: ${text}` });

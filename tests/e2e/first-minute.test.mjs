@@ -15,7 +15,7 @@ import { ROOT, missingArtifacts, openApp } from './harness.mjs';
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
 
-/** A value other than the default for every setting of the page (www/state.js's EXPOSED). */
+/** A value other than the default for every setting of the page (www/settings.js's EXPOSED). */
 const LINKED = [
   ['latentDim', '5'],
   ['hidden', '300'],

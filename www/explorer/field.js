@@ -23,7 +23,7 @@ function ramp(stops, t) {
 /**
  * A density as a heat map: transparent where it is zero, strong where it peaks. Opacity grows
  * as (v / max)^gamma, so the tails that the outer contour encloses stay visible.
- * @param {ArrayLike<number>} values non-negative
+ * @param {ArrayLike<number> & Iterable<number>} values non-negative
  * @returns {Uint8ClampedArray} values.length × 4
  */
 export function densityImage(values, { gamma = 0.5, opacity = 0.9 } = {}) {

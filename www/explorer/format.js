@@ -23,7 +23,10 @@ export function vectorData(v) {
   return Array.from(v, (x) => x.toFixed(4)).join(',');
 }
 
-/** Names of the plane's horizontal and vertical axes. */
+/**
+ * Names of the plane's horizontal and vertical axes.
+ * @returns {[string, string]}
+ */
 export function axisNames(slice) {
   if (slice.mode === 'pca') return ['PC 1', 'PC 2'];
   return [zName(slice.dimX), slice.dimY === null ? '' : zName(slice.dimY)];

@@ -32,7 +32,7 @@ export class ImageInputError extends Error {
  * @throws {ImageInputError}
  */
 export async function loadImageFile(file) {
-  const name = file.name || 'the pasted image';
+  const name = (file instanceof File && file.name) || 'the pasted image';
   if (file.size > MAX_FILE_BYTES) {
     throw new ImageInputError(
       'too-large',

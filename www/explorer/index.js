@@ -34,6 +34,9 @@ import { mountInterpolation } from './controllers/interpolation.js';
 import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
+import { Event, messageOf } from '../protocol.js';
+
+/** @typedef {import('./controllers/listen.js').Binding} Binding */
 
 /** Least time between two refreshes of everything while training runs, in ms. */
 const REFRESH_MS = 1500;
@@ -83,7 +86,7 @@ export function mountExplorer(root, client) {
     refreshes: 0,
     pointOnPlane: plane.pointOnPlane,
   };
-  window.__explorer = debug;
+  Object.assign(window, { __explorer: debug });
 
   // ---- the refresh cycle ----
 
@@ -99,13 +102,13 @@ export function mountExplorer(root, client) {
       if (same) return images;
       console.warn('client.testImages() does not match client.encodeTest(): thumbnails left out');
     } catch (error) {
-      console.warn(`Test images unavailable: ${error?.message ?? error}`);
+      console.warn(`Test images unavailable: ${messageOf(error)}`);
     }
     return null; // the thumbnails then show nothing; the rest works
   }
 
   // How many test digits the plane shows (the control under the plane; 2,000 unless changed).
-  const planeDigitsControl = root.querySelector('[data-ref="planeDigits"]');
+  const planeDigitsControl = /** @type {HTMLSelectElement | null} */ (root.querySelector('[data-ref="planeDigits"]'));
   const planeDigits = () => Number(planeDigitsControl?.value) || undefined;
 
   let retryTimer = 0;
@@ -170,16 +173,16 @@ export function mountExplorer(root, client) {
   const off = listen([
     // Another number of digits on the plane: the choice is a prefix of the same class-balanced
     // order, so a selected digit keeps its index.
-    ...(planeDigitsControl ? [[planeDigitsControl, 'change', () => refresher.request({ immediate: true })]] : []),
-    [client, 'metrics', (e) => {
+    ...(planeDigitsControl ? [/** @type {Binding} */ ([planeDigitsControl, 'change', () => refresher.request({ immediate: true })])] : []),
+    [client, Event.metrics, (e) => {
       store.update((s) => ({ step: e.detail?.step ?? s.step }));
       requestRefresh();
     }],
-    [client, 'evaluated', () => requestRefresh()],
-    [client, 'running', (e) => {
+    [client, Event.evaluated, () => requestRefresh()],
+    [client, Event.running, (e) => {
       if (!e.detail?.running) requestRefresh({ immediate: true });
     }],
-    [client, 'reset', (e) => {
+    [client, Event.reset, (e) => {
       imagesFor = null;
       store.update({ step: 0 });
       const dim = e.detail?.config?.latentDim;

@@ -49,7 +49,13 @@ export class LatentPlane {
    *   onPick: the user clicked test digit `index`; onView: the visible square changed.
    */
   constructor({ root, base, overlay, handle }, { onMove = () => {}, onPick = () => {}, onView = () => {} } = {}) {
-    Object.assign(this, { root, base, overlay, handle, onMove, onPick, onView });
+    this.root = root;
+    this.base = base;
+    this.overlay = overlay;
+    this.handle = handle;
+    this.onMove = onMove;
+    this.onPick = onPick;
+    this.onView = onView;
     this.xy = null; // Float32Array n×2
     this.labels = null; // Uint8Array n
     this.cov = null; // Float32Array n×3 or null

@@ -250,24 +250,59 @@ const HTML = /* html */ `
   </div>
 </div>`;
 
+/*
+ * Each part's elements by their data-ref, as HTML above makes them (`part`: the part's first element).
+ * A ref added or removed there belongs here too, so the controllers' use of it is checked (npx tsc).
+ */
+/** @typedef {{part: HTMLElement, plane: HTMLElement, planeBase: HTMLCanvasElement, planeOverlay: HTMLCanvasElement,
+ *   handle: HTMLElement, decoded: HTMLCanvasElement, coords: HTMLElement, decodeMs: HTMLElement,
+ *   selected: HTMLElement, selectedImage: HTMLCanvasElement, selectedText: HTMLElement,
+ *   selectedA: HTMLButtonElement, selectedB: HTMLButtonElement, selectedClear: HTMLButtonElement,
+ *   ellipses: HTMLInputElement, fixedAxes: HTMLInputElement, planeDigits: HTMLSelectElement,
+ *   slice: HTMLElement, dimX: HTMLSelectElement, dimY: HTMLSelectElement, pca: HTMLInputElement,
+ *   sliceNote: HTMLElement}} PlaneRefs */
+/** @typedef {{part: HTMLElement, panel: HTMLElement, holesPanel: HTMLElement, caption: HTMLElement,
+ *   numbers: HTMLElement, elbo: HTMLElement, isLabel: HTMLElement, logLikelihood: HTMLElement,
+ *   gridLogLikelihood: HTMLElement, gap: HTMLElement, holesText: HTMLElement, show: HTMLInputElement,
+ *   source: HTMLSelectElement, zoom: HTMLInputElement, holes: HTMLInputElement}} PosteriorRefs */
+/** @typedef {{part: HTMLElement, dropZone: HTMLElement, file: HTMLInputElement, uploadError: HTMLElement,
+ *   uploadOriginal: HTMLCanvasElement, uploadProcessed: HTMLCanvasElement, uploadRecon: HTMLCanvasElement,
+ *   uploadMu: HTMLElement, uploadA: HTMLButtonElement, uploadB: HTMLButtonElement, pad: HTMLCanvasElement,
+ *   drawProcessed: HTMLCanvasElement, drawRecon: HTMLCanvasElement, drawMu: HTMLElement,
+ *   drawClear: HTMLButtonElement, drawA: HTMLButtonElement, drawB: HTMLButtonElement}} YoursRefs */
+/** @typedef {{part: HTMLElement, slerp: HTMLInputElement, interpA: HTMLCanvasElement, interpAText: HTMLElement,
+ *   strip: HTMLCanvasElement, stripEmpty: HTMLElement, interpB: HTMLCanvasElement, interpBText: HTMLElement}} InterpolationRefs */
+/** @typedef {{part: HTMLElement, source: HTMLSelectElement, corruption: HTMLSelectElement, method: HTMLSelectElement,
+ *   observed: HTMLCanvasElement, repaired: HTMLCanvasElement, spread: HTMLCanvasElement,
+ *   truth: HTMLCanvasElement, numbers: HTMLElement, evidence: HTMLElement, qualityName: HTMLElement,
+ *   quality: HTMLElement, mse: HTMLElement, ms: HTMLElement, imputations: HTMLCanvasElement,
+ *   note: HTMLElement}} RepairRefs */
+/** @typedef {{part: HTMLElement, manifoldNote: HTMLElement, manifoldNOut: HTMLOutputElement,
+ *   manifoldN: HTMLInputElement, manifold: HTMLCanvasElement, newSamples: HTMLButtonElement,
+ *   samples: HTMLCanvasElement}} GridsRefs */
+
+/**
+ * @typedef {{root: HTMLElement, status: HTMLElement, plane: PlaneRefs, posterior: PosteriorRefs, yours: YoursRefs,
+ *   interpolation: InterpolationRefs, repair: RepairRefs, grids: GridsRefs}} ExplorerRefs
+ */
+
 /**
  * Builds the explorer's DOM inside `root` and links its stylesheet once per document.
  * @param {HTMLElement} root
- * @returns {{root: HTMLElement, status: HTMLElement, plane: Refs, posterior: Refs, yours: Refs, interpolation: Refs, repair: Refs, grids: Refs}}
- *   the explorer's top element, its status line, and each part's elements by their data-ref (a
- *   part's own element is its `part`)
- * @typedef {Record<string, HTMLElement>} Refs
+ * @returns {ExplorerRefs} the explorer's top element, its status line, and each part's elements
+ *   by their data-ref (a part's own element is its `part`)
  */
 export function buildLayout(root) {
   const doc = root.ownerDocument;
   const href = new URL('./explorer.css', import.meta.url).href;
-  if (![...doc.querySelectorAll('link[rel="stylesheet"]')].some((l) => l.href === href)) {
+  if (![...doc.querySelectorAll('link')].some((l) => l.rel === 'stylesheet' && l.href === href)) {
     const link = doc.createElement('link');
     link.rel = 'stylesheet';
     link.href = href;
     doc.head.append(link);
   }
   root.innerHTML = HTML;
+  /** @type {Record<string, any>} filled from the HTML by name: its shape is ExplorerRefs's */
   const refs = { root: root.querySelector('.vx') };
   // A feature may own several places on the page (controls here, a panel there): `part` is its first.
   for (const part of refs.root.querySelectorAll('[data-part]')) refs[part.dataset.part] ??= { part };
@@ -275,5 +310,5 @@ export function buildLayout(root) {
     const part = el.closest('[data-part]');
     (part && refs.root.contains(part) ? refs[part.dataset.part] : refs)[el.dataset.ref] = el;
   }
-  return refs;
+  return /** @type {ExplorerRefs} */ (refs);
 }

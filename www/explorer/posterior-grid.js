@@ -58,7 +58,7 @@ export function posteriorDigit(state, source) {
  * digit selected, a new upload or drawing), else `source` as it was.
  * @param {{upload: Float32Array|null, drawing: Float32Array|null}} seen the user's pixels last seen
  * @param {Set<string>} changed the store's changed keys
- * @returns {{source: string, seen: {upload: Float32Array|null, drawing: Float32Array|null}}}
+ * @returns {{source: 'test'|'upload'|'drawing', seen: {upload: Float32Array|null, drawing: Float32Array|null}}}
  */
 export function followDigit(source, seen, state, changed) {
   if (changed.has('selected') && state.selected !== null) source = 'test';
@@ -100,7 +100,7 @@ export function windowGrid({ a0, a1, b0, b1 }, side) {
 
 /**
  * exp(v) normalised to sum to 1 (log-sum-exp, stable for any shift of v); −∞ and NaN are 0.
- * @param {ArrayLike<number>} logValues
+ * @param {ArrayLike<number> & Iterable<number>} logValues
  * @returns {Float64Array}
  */
 export function normaliseLog(logValues) {
@@ -135,7 +135,7 @@ export function logIntegral(logValues, cellArea) {
  * The highest-density levels: for each share f, the value t such that the cells with mass ≥ t
  * hold (just) at least f of the total. Contours at t enclose the smallest regions with that mass.
  * @param {ArrayLike<number>} mass non-negative, summing to 1
- * @param {number[]} shares in (0, 1)
+ * @param {readonly number[]} shares in (0, 1)
  * @returns {number[]}
  */
 export function massLevels(mass, shares) {
@@ -187,7 +187,7 @@ export function isolines(values, width, height, level) {
   for (let i = 0; i < height - 1; i++) {
     for (let j = 0; j < w - 1; j++) {
       const tl = values[i * w + j], tr = values[i * w + j + 1], br = values[(i + 1) * w + j + 1], bl = values[(i + 1) * w + j];
-      const code = (tl >= level) * 8 + (tr >= level) * 4 + (br >= level) * 2 + (bl >= level);
+      const code = (tl >= level ? 8 : 0) + (tr >= level ? 4 : 0) + (br >= level ? 2 : 0) + (bl >= level ? 1 : 0);
       const pairs = code in SADDLES_HIGH && (tl + tr + br + bl) / 4 >= level ? SADDLES_HIGH[code] : CASES[code];
       for (const [p, q] of pairs) segments.push(edgeOf(i, j, p), edgeOf(i, j, q));
     }

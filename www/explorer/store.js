@@ -45,6 +45,8 @@ import { Slice } from './slice.js';
  *   an interpolation end: the user's digit (pixels, encoded again under each model) or a test digit
  */
 
+/** @typedef {ReturnType<typeof createStore<ExplorerState>>} ExplorerStore */
+
 /** @returns {ExplorerState} */
 export function initialState() {
   return {
@@ -76,6 +78,7 @@ export function createStore(initial, { onError = (e) => console.error(e) } = {})
   let pending = null; // Set of keys changed and not yet notified
   let notifying = false;
 
+  /** @param {Partial<S> | null | ((state: S) => Partial<S> | null | undefined)} patch */
   function update(patch) {
     const changes = typeof patch === 'function' ? patch(state) : patch;
     if (!changes) return;

@@ -3,15 +3,19 @@
 // last, mount the latent-space explorer on the same client.
 
 import { VaeClient } from '../client.js';
-import { createSettings } from '../state.js';
+import { messageOf } from '../protocol.js';
+import { createSettings } from '../settings.js';
 import * as status from '../views/status.js';
 import { fail, sentence, setPhase, showError } from './page.js';
 import { fillForm } from './settings-form.js';
+
+/** @typedef {import('./page.js').Page} Page */
 
 /**
  * Starts the worker (`page.client`) and reads the settings (`page.settings`, in the form too).
  * Returns `{ settings, given }` (`given`: the params the address set), or null when the page
  * cannot go on (it says why and stops).
+ * @param {Page} page
  */
 export async function startClient(page) {
   setPhase(page, 'starting');
@@ -31,14 +35,14 @@ export async function startClient(page) {
   page.threads = query.get('threads');
   // The settings' defaults and ranges are the model's own (src/config.rs, through the worker).
   try {
-    page.state = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
+    page.settingsSpec = createSettings(await page.client.schema({ backend: query.get('backend') ?? 'auto', threads: page.threads }));
   } catch (error) {
-    fail(page, `The model could not start: ${sentence(error.message)}`);
+    fail(page, `The model could not start: ${sentence(messageOf(error))}`);
     return null;
   }
-  const { settings, errors, given } = page.state.readSettings(location.search);
+  const { settings, errors, given } = page.settingsSpec.readSettings(location.search);
   for (const error of errors) showError(page, error.message, { kind: 'warning', key: 'url' });
-  if (errors.length) page.state.writeSettings(settings);
+  if (errors.length) page.settingsSpec.writeSettings(settings);
   page.settings = settings;
   fillForm(page, settings);
   return { settings, given };
@@ -47,9 +51,10 @@ export async function startClient(page) {
 /**
  * Starts the model in the worker with the settings (device, model) and loads the data. Returns
  * whether it worked; on failure the page says why and stops.
+ * @param {Page} page
  */
 export async function startModel(page, settings) {
-  const { client, state, ui } = page;
+  const { client, settingsSpec, ui } = page;
   status.showBackend(ui.backend, {
     pending: settings.backend === 'cpu' ? 'Starting the CPU backend…' : 'Looking for WebGPU…',
   });
@@ -58,15 +63,15 @@ export async function startModel(page, settings) {
     // ?faults=1&race=webgpu|cpu (tests): the race's winner, whatever it measures.
     const query = new URLSearchParams(location.search);
     const race = query.get('faults') === '1' ? query.get('race') : null;
-    info = await client.ready({ backend: settings.backend, threads: page.threads, config: state.toConfig(settings, {}), race });
+    info = await client.ready({ backend: settings.backend, threads: page.threads, config: settingsSpec.toConfig(settings, {}), race });
   } catch (error) {
     const hint = settings.backend === 'webgpu' ? ' To train on the CPU instead, open this page with ?backend=cpu (or auto).' : '';
-    fail(page, `The model could not start: ${sentence(error.message)}${hint}`);
+    fail(page, `The model could not start: ${sentence(messageOf(error))}${hint}`);
     return false;
   }
   if (info.configError) showError(page, info.configError, { kind: 'warning', key: 'url' });
   if (info.threadsNote && page.threads) showError(page, `Training runs on ${info.threads === 1 ? 'one thread' : `${info.threads} threads`}: ${info.threadsNote}.`, { kind: 'warning', key: 'threads' });
-  page.settings = state.fromConfig(info.config, { backend: settings.backend, model: settings.model });
+  page.settings = settingsSpec.fromConfig(info.config, { backend: settings.backend, model: settings.model });
   fillForm(page, page.settings);
   page.backendInfo = info;
   status.showBackend(ui.backend, info, settings.backend);
@@ -77,7 +82,7 @@ export async function startModel(page, settings) {
   try {
     counts = await client.loadData((progress) => status.showProgress(ui.progress, progress));
   } catch (error) {
-    fail(page, `The MNIST data could not be loaded: ${sentence(error.message)}`);
+    fail(page, `The MNIST data could not be loaded: ${sentence(messageOf(error))}`);
     return false;
   }
   status.showProgress(ui.progress, { done: true, ...counts });
@@ -86,7 +91,10 @@ export async function startModel(page, settings) {
   return true;
 }
 
-/** Mounts the latent-space explorer (www/explorer/index.js, loaded only now) on the page's client. */
+/**
+ * Mounts the latent-space explorer (www/explorer/index.js, loaded only now) on the page's client.
+ * @param {Page} page
+ */
 export async function mountExplorer(page) {
   const { ui } = page;
   const note = ui.explorer.querySelector('[data-part="note"]');
@@ -94,13 +102,13 @@ export async function mountExplorer(page) {
   try {
     module = await import('../explorer/index.js');
   } catch (error) {
-    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${error.message}).`;
+    if (note) note.textContent = `The latent-space explorer is not available yet (www/explorer/index.js: ${messageOf(error)}).`;
     return;
   }
   try {
     note?.remove();
     await module.mountExplorer(ui.explorer, page.client);
   } catch (error) {
-    showError(page, `The latent-space explorer failed to start: ${error.message}`, { key: 'explorer' });
+    showError(page, `The latent-space explorer failed to start: ${messageOf(error)}`, { key: 'explorer' });
   }
 }

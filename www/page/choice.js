@@ -1,11 +1,14 @@
 // The first choice: explore a model trained natively, train one from scratch, or (offered when
-// this browser holds one) resume the run saved here (the resuming itself is in runs.js). A link
+// this browser holds one) resume the run saved here (the resuming itself is in resume-download-open.js). A link
 // whose settings the trained model does not have opens on a fresh model with them.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { sentence, setPhase, showError } from './page.js';
-import { reachedAfter, showResumed } from './runs.js';
+import { reachedAfter, showResumed } from './resume-download-open.js';
 import { checkedForm } from './settings-form.js';
+
+/** @typedef {import('./page.js').Page} Page */
 
 /**
  * The runs scripts/train-models.sh trains for the page, by latent dimension: `.vaerun` (the whole
@@ -13,12 +16,15 @@ import { checkedForm } from './settings-form.js';
  */
 const TRAINED_MODELS = { 2: 'models/latent2', 20: 'models/latent20' };
 
-/** Marks `mode` ('trained' | 'scratch' | 'resumed') as the one in use, with its note. */
+/**
+ * Marks `mode` ('trained' | 'scratch' | 'resumed') as the one in use, with its note.
+ * @param {Page} page
+ */
 export function showMode(page, mode, note) {
   const { ui } = page;
   // A resumed run is one trained here: a reload opens from scratch and offers it again.
   page.settings.model = mode === 'resumed' ? 'scratch' : mode;
-  page.state.writeSettings(page.settings);
+  page.settingsSpec.writeSettings(page.settings);
   ui.mode.dataset.mode = mode;
   ui.modeTrained.setAttribute('aria-pressed', String(mode === 'trained'));
   ui.modeScratch.setAttribute('aria-pressed', String(mode === 'scratch'));
@@ -39,16 +45,20 @@ const runFile = (latentDim) => `${TRAINED_MODELS[TRAINED_MODELS[latentDim] ? lat
 /**
  * Starts fetching the trained run the page will open on, while the data arrive: an address that
  * names no model settings opens on it (www/main.js). Taken by `exploreTrained`.
+ * @param {Page} page
  */
 export function prefetchTrained(page, given) {
-  if (page.settings.model === 'scratch' || page.state.fields.some((field) => field.key && given.has(field.param))) return;
+  if (page.settings.model === 'scratch' || page.settingsSpec.fields.some((field) => field.key && given.has(field.param))) return;
   const path = runFile(page.settings.latentDim);
   const bytes = fetchModelFile(path);
   bytes.catch(() => {}); // reported when it is taken
   page.prefetched = { path, bytes };
 }
 
-/** The bytes of a trained run: the prefetched ones (once) or fetched now. */
+/**
+ * The bytes of a trained run: the prefetched ones (once) or fetched now.
+ * @param {Page} page
+ */
 function trainedRunBytes(page, path) {
   const prefetched = page.prefetched;
   page.prefetched = null;
@@ -68,12 +78,13 @@ async function trainedConfig(path) {
  * How a link's settings (`given`: the params the address set) differ from the trained model's:
  * `[{ label, linked, trained }]` texts, empty when the trained model has them all. Null when no
  * trained model has the link's latent dimension.
+ * @param {Page} page
  */
 export async function linkDifferences(page, given) {
   const path = TRAINED_MODELS[page.settings.latentDim];
   if (!path) return null;
-  const config = page.state.fromConfig(await trainedConfig(path));
-  return page.state.fields
+  const config = page.settingsSpec.fromConfig(await trainedConfig(path));
+  return page.settingsSpec.fields
     .filter((field) => field.key && given.has(field.param))
     .filter((field) => field.format(config[field.param]) !== field.format(page.settings[field.param]))
     .map((field) => ({ label: field.label.toLowerCase(), linked: field.format(page.settings[field.param]), trained: field.format(config[field.param]) }));
@@ -82,6 +93,7 @@ export async function linkDifferences(page, given) {
 /**
  * Opens on what the address asks for: the trained model, unless the link names settings it was
  * not trained with (then a fresh model with them, saying why) or asks for a fresh one.
+ * @param {Page} page
  */
 export async function openAsLinked(page, given) {
   if (page.settings.model === 'scratch') {
@@ -92,7 +104,7 @@ export async function openAsLinked(page, given) {
   try {
     differences = await linkDifferences(page, given);
   } catch (error) {
-    showError(page, `The trained model could not be loaded: ${sentence(error.message)} A fresh model instead.`, { kind: 'warning', key: 'mode' });
+    showError(page, `The trained model could not be loaded: ${sentence(messageOf(error))} A fresh model instead.`, { kind: 'warning', key: 'mode' });
     showMode(page, 'scratch', 'A fresh model at step 0: press Start to watch it learn.');
     return;
   }
@@ -110,6 +122,7 @@ export async function openAsLinked(page, given) {
  * Opens the run trained natively for the latent dimension in use (2 unless the settings ask for
  * 20), with its chart, to explore it or train it on. Where there is none, says so and trains from
  * scratch instead.
+ * @param {Page} page
  */
 export async function exploreTrained(page) {
   const { ui } = page;
@@ -131,32 +144,38 @@ export async function exploreTrained(page) {
     );
     status.clearMessages(ui.errors, 'mode');
   } catch (error) {
-    showError(page, `The trained model could not be loaded: ${sentence(error.message)} Training one from scratch instead.`, { kind: 'warning', key: 'mode' });
+    showError(page, `The trained model could not be loaded: ${sentence(messageOf(error))} Training one from scratch instead.`, { kind: 'warning', key: 'mode' });
     await trainFromScratch(page);
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** A fresh model with the settings in the form, training at once: the demo's heart. */
+/**
+ * A fresh model with the settings in the form, training at once: the demo's heart.
+ * @param {Page} page
+ */
 export async function trainFromScratch(page) {
   const { ui } = page;
   const settings = checkedForm(page);
   if (!settings) return;
   ui.modeTrained.disabled = ui.modeScratch.disabled = true;
   try {
-    await page.client.reset(page.state.toConfig(settings, page.client.config ?? undefined));
+    await page.client.reset(page.settingsSpec.toConfig(settings, page.client.config ?? undefined));
     showMode(page, 'scratch', 'A fresh model, learning from step 0: watch the bound fall and the latent space take shape.');
     setPhase(page, 'running');
     page.client.start();
   } catch (error) {
-    showError(page, `Could not start from scratch: ${error.message}`, { key: 'form' });
+    showError(page, `Could not start from scratch: ${messageOf(error)}`, { key: 'form' });
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** Offers the run saved in this browser, if there is one. */
+/**
+ * Offers the run saved in this browser, if there is one.
+ * @param {Page} page
+ */
 export async function offerSavedRun(page) {
   const { ui } = page;
   let saved = null;

@@ -2,11 +2,17 @@
 // last healthy chunk and paused. The chart and the readouts go back with it, and a smaller
 // learning rate is one click away.
 
+import { messageOf } from '../protocol.js';
 import { setPhase, showError } from './page.js';
 import { rollBack } from './readouts.js';
 import { adoptConfig } from './settings-form.js';
 
-/** Handles the worker's 'diverged' event (protocol.js). */
+/** @typedef {import('./page.js').Page} Page */
+
+/**
+ * Handles the worker's 'diverged' event (protocol.js).
+ * @param {Page} page
+ */
 export function onDiverged(page, { step, learningRate, suggested }) {
   rollBack(page, step);
   showError(
@@ -24,7 +30,7 @@ export function onDiverged(page, { step, learningRate, suggested }) {
             setPhase(page, 'running');
             page.client.start();
           } catch (error) {
-            showError(page, `The learning rate was not changed: ${error.message}`, { key: 'diverged' });
+            showError(page, `The learning rate was not changed: ${messageOf(error)}`, { key: 'diverged' });
           }
         },
       },

@@ -3,21 +3,25 @@
 // the worker's client, the settings, the chart's history and the phase. And what every role does
 // with it: set the phase, show a message, stop.
 
+import { emptyHistory } from '../chart-history.js';
 import * as status from '../views/status.js';
 
 /** The page's own hooks (`data-ref`); the tests' `data-testid`s are theirs alone. */
-const $ = (ref) => document.querySelector(`[data-ref="${ref}"]`);
+const $ = (ref) => /** @type {HTMLElement} */ (document.querySelector(`[data-ref="${ref}"]`));
+// The elements whose own properties the page uses, by their kind in index.html.
+const button = (ref) => /** @type {HTMLButtonElement} */ ($(ref));
+const canvas = (ref) => /** @type {HTMLCanvasElement} */ ($(ref));
 
 function findElements() {
   return {
     backend: $('backend'),
     progress: $('load-progress'),
     errors: $('error'),
-    start: $('start'),
-    pause: $('pause'),
-    reset: $('reset'),
-    loadWeights: $('load-weights'),
-    form: $('settings'),
+    start: button('start'),
+    pause: button('pause'),
+    reset: button('reset'),
+    loadWeights: /** @type {HTMLInputElement} */ ($('load-weights')),
+    form: /** @type {HTMLFormElement} */ ($('settings')),
     readouts: {
       epoch: $('epoch'),
       step: $('step'),
@@ -29,42 +33,37 @@ function findElements() {
     },
     testLoss: $('test-loss'),
     chart: $('chart'),
-    chartElbo: $('chart-elbo'),
-    chartKl: $('chart-kl'),
+    chartElbo: canvas('chart-elbo'),
+    chartKl: canvas('chart-kl'),
     reconstructions: $('reconstructions'),
-    originals: $('reconstructions-originals'),
-    decoded: $('reconstructions-decoded'),
+    originals: canvas('reconstructions-originals'),
+    decoded: canvas('reconstructions-decoded'),
     explorer: $('explorer'),
     mode: $('mode'),
-    modeTrained: $('mode-trained'),
-    modeScratch: $('mode-scratch'),
+    modeTrained: button('mode-trained'),
+    modeScratch: button('mode-scratch'),
     modeNote: $('mode-note'),
-    modeResume: $('mode-resume'),
+    modeResume: button('mode-resume'),
     modeResumeDetail: $('mode-resume-detail'),
-    download: $('download'),
+    download: button('download'),
     savedNote: $('saved-note'),
   };
 }
 
-/** Everything the chart plots, as parallel arrays (x = examples seen). */
-export function emptyHistory() {
-  return {
-    train: { x: [], loss: [], reconstruction: [], kl: [] },
-    test: { x: [], loss: [], reconstruction: [], kl: [] },
-  };
-}
+
+/** @typedef {ReturnType<typeof createPage>} Page */
 
 export function createPage() {
   return {
     ui: findElements(),
-    client: null,
-    state: null, // the settings' checks and conversions, from the model's schema (state.js)
+    client: /** @type {import('../client.js').VaeClient} */ (null),
+    settingsSpec: /** @type {ReturnType<typeof import('../settings.js').createSettings>} */ (null), // the settings' fields, checks and conversions, from the model's schema (www/settings.js)
     settings: null, // the settings in effect (URL params -> values)
     backendInfo: null, // the worker's ReadyInfo, with the backend race's latest news (the badge)
     history: emptyHistory(),
     phase: 'boot',
     savedThisVisit: false, // a run was saved in this browser during this visit (so it is this run)
-    saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/runs.js)
+    saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/resume-download-open.js)
     reached: 0, // the step that run has reached
     reachedNotedAt: -Infinity,
     offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached }
@@ -81,6 +80,7 @@ export function createPage() {
   };
 }
 
+/** @param {Page} page */
 export function setPhase(page, phase) {
   const { ui } = page;
   page.phase = phase;
@@ -96,12 +96,16 @@ export function setPhase(page, phase) {
   ui.start.textContent = phase === 'paused' ? 'Resume' : 'Start';
 }
 
+/** @param {Page} page */
 export const showError = (page, message, options) => status.addMessage(page.ui.errors, message, options);
 
 /** The text with a full stop, unless it already ends a sentence. */
 export const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
-/** Stops the page with a message; nothing after this runs. */
+/**
+ * Stops the page with a message; nothing after this runs.
+ * @param {Page} page
+ */
 export function fail(page, message) {
   showError(page, message);
   setPhase(page, 'failed');

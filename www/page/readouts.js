@@ -3,10 +3,14 @@
 // chart's history (`page.history`) in step with the model: metrics and bounds as they come, a
 // resumed run's whole history, a cleared one after a reset, a rolled-back one after a divergence.
 
+import { messageOf } from '../protocol.js';
 import { drawChart } from '../views/chart.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
-import { emptyHistory, showError } from './page.js';
+import { dropAfter, emptyHistory, record } from '../chart-history.js';
+import { showError } from './page.js';
+
+/** @typedef {import('./page.js').Page} Page */
 
 const RECONSTRUCTIONS = 16;
 const RECONSTRUCT_EVERY_MS = 1000;
@@ -26,26 +30,24 @@ const CHART_EVERY_MS = 500;
 const pageColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const TRAIN = pageColour('--accent');
 const TEST = pageColour('--test');
-const KEYS = ['x', 'loss', 'reconstruction', 'kl'];
-
-/** Appends the point `{ examplesSeen, loss, reconstruction, kl }` to a history's series (KEYS). */
-function plot(h, point) {
-  for (const key of KEYS) h[key].push(key === 'x' ? point.examplesSeen : point[key]);
-}
 
 /**
  * A training chunk's metrics: a point on the chart at once; the readouts, the chart and now and
  * then the reconstructions drawn with the latest metrics at most every SHOW_EVERY_MS.
+ * @param {Page} page
  */
 export function showMetrics(page, m) {
-  plot(page.history.train, m);
+  record(page.history.train, m);
   page.pendingMetrics = m;
   if (page.metricsTimer !== null) return;
   const wait = Math.max(0, page.lastMetricsShown + SHOW_EVERY_MS - performance.now());
   page.metricsTimer = setTimeout(() => flushMetrics(page), wait);
 }
 
-/** Shows the metrics not shown yet, now (also when training stops, so a pause shows its last step). */
+/**
+ * Shows the metrics not shown yet, now (also when training stops, so a pause shows its last step).
+ * @param {Page} page
+ */
 export function flushMetrics(page) {
   clearTimeout(page.metricsTimer);
   page.metricsTimer = null;
@@ -59,27 +61,32 @@ export function flushMetrics(page) {
   if (performance.now() - page.lastReconstruction > RECONSTRUCT_EVERY_MS) refreshReconstructions(page);
 }
 
-/** Forgets metrics not shown yet (the readouts are about to show another state). */
+/**
+ * Forgets metrics not shown yet (the readouts are about to show another state).
+ * @param {Page} page
+ */
 function dropPendingMetrics(page) {
   clearTimeout(page.metricsTimer);
   page.metricsTimer = null;
   page.pendingMetrics = null;
 }
 
-/** A test bound: a point on the chart and its readout. */
+/**
+ * A test bound: a point on the chart and its readout.
+ * @param {Page} page
+ */
 export function showEvaluated(page, ev) {
   const h = page.history.test;
-  // A bound for a step already plotted (paused twice at the same step) replaces the old one.
-  if (h.x.length && h.x[h.x.length - 1] === ev.examplesSeen) {
-    for (const key of KEYS) h[key].pop();
-  }
-  plot(h, ev);
+  record(h, ev); // a bound for a step already plotted (paused twice at the same step) replaces the old one
   status.showTest(page.ui.testLoss, ev);
   page.ui.chart.dataset.testPoints = String(h.x.length);
   queueChart(page);
 }
 
-/** A resumed run (protocol.js's Resumed): its history on the chart, its last readouts. */
+/**
+ * A resumed run (protocol.js's Resumed): its history on the chart, its last readouts.
+ * @param {Page} page
+ */
 export function showHistory(page, { step, epoch, epochProgress, examplesSeen, history }) {
   const { ui } = page;
   dropPendingMetrics(page);
@@ -99,7 +106,10 @@ export function showHistory(page, { step, epoch, epochProgress, examplesSeen, hi
   ui.chart.dataset.testPoints = String(test.x.length);
 }
 
-/** A new model at step 0: an empty chart and blank readouts. */
+/**
+ * A new model at step 0: an empty chart and blank readouts.
+ * @param {Page} page
+ */
 export function clearReadouts(page) {
   const { ui } = page;
   dropPendingMetrics(page);
@@ -110,20 +120,26 @@ export function clearReadouts(page) {
   ui.chart.dataset.testPoints = '0';
 }
 
-/** The run went back to `step` (a divergence): the chart and the readouts go back with it. */
+/**
+ * The run went back to `step` (a divergence): the chart and the readouts go back with it.
+ * @param {Page} page
+ */
 export function rollBack(page, step) {
   const { ui } = page;
   dropPendingMetrics(page);
   const seen = step * (page.client.config?.batchSize ?? 0);
   const h = page.history.train;
-  while (h.x.length && h.x[h.x.length - 1] > seen) for (const key of KEYS) h[key].pop();
+  dropAfter(h, seen);
   ui.chart.dataset.points = String(h.x.length);
   status.setReadout(ui.readouts.step, 'step', step, step.toLocaleString('en-US'));
   status.setReadout(ui.readouts.examplesSeen, 'examples-seen', seen, seen.toLocaleString('en-US'));
   queueChart(page);
 }
 
-/** Draws the chart CHART_EVERY_MS after its last drawing (at once if that was longer ago). */
+/**
+ * Draws the chart CHART_EVERY_MS after its last drawing (at once if that was longer ago).
+ * @param {Page} page
+ */
 function queueChartSoon(page) {
   if (page.chartTimer !== null) return;
   const wait = Math.max(0, page.lastChartAt + CHART_EVERY_MS - performance.now());
@@ -133,7 +149,10 @@ function queueChartSoon(page) {
   }, wait);
 }
 
-/** Draws the chart at the next frame (once, however often it is asked for before then). */
+/**
+ * Draws the chart at the next frame (once, however often it is asked for before then).
+ * @param {Page} page
+ */
 export function queueChart(page) {
   if (page.chartQueued) return;
   page.chartQueued = true;
@@ -144,6 +163,7 @@ export function queueChart(page) {
   });
 }
 
+/** @param {Page} page */
 function drawCharts(page) {
   const { train, test } = page.history;
   const xLabel = 'training examples seen';
@@ -176,6 +196,7 @@ function drawCharts(page) {
  * Asks for the reconstructions of the first test digits; at most one request in flight. A forced
  * refresh asked for while one is in flight (after a reset, a pause) runs again when it is done,
  * so the images always end up showing the current model.
+ * @param {Page} page
  */
 export async function refreshReconstructions(page, { force = false } = {}) {
   if (!page.client) return;
@@ -193,7 +214,7 @@ export async function refreshReconstructions(page, { force = false } = {}) {
     drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     ui.reconstructions.dataset.step = step;
   } catch (error) {
-    showError(page, `Could not draw the reconstructions: ${error.message}`, { key: 'reconstruct' });
+    showError(page, `Could not draw the reconstructions: ${messageOf(error)}`, { key: 'reconstruct' });
   } finally {
     page.reconstructing = false;
     page.lastReconstruction = performance.now();

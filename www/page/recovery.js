@@ -2,14 +2,20 @@
 // client started a fresh one. Start the model again (on the CPU after a lost GPU) and restore the
 // run saved in this browser during this visit, saying what happened; without one, start afresh.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { startModel } from './boot.js';
 import { trainFromScratch } from './choice.js';
 import { sentence, setPhase, showError } from './page.js';
-import { showResumed } from './runs.js';
+import { showResumed } from './resume-download-open.js';
 import { fillForm } from './settings-form.js';
 
-/** Handles the client's 'restarted' event: `message` says why, `backend` is the way on (or null). */
+/** @typedef {import('./page.js').Page} Page */
+
+/**
+ * Handles the client's 'restarted' event: `message` says why, `backend` is the way on (or null).
+ * @param {Page} page
+ */
 export async function recover(page, message, backend = null) {
   const { ui } = page;
   const at = Number(ui.readouts.step.dataset.step) || 0;
@@ -17,7 +23,7 @@ export async function recover(page, message, backend = null) {
   // A lost GPU: go on on the CPU (the address says so, so a reload does not go back to it).
   if (backend) {
     page.settings = { ...page.settings, backend };
-    page.state.writeSettings(page.settings);
+    page.settingsSpec.writeSettings(page.settings);
     fillForm(page, page.settings);
   }
   showError(page, `${sentence(message)} Restarting the model${backend ? ` on the ${backend.toUpperCase()}` : ''}…`, { kind: 'warning', key: 'crash' });
@@ -39,7 +45,7 @@ export async function recover(page, message, backend = null) {
       ui.mode.dataset.recovered = String(saved.step);
       return;
     } catch (error) {
-      showError(page, `The saved run could not be restored: ${error.message}`, { key: 'crash' });
+      showError(page, `The saved run could not be restored: ${messageOf(error)}`, { key: 'crash' });
     }
   }
   showError(page, `${sentence(message)} The model was restarted; there was no saved run of this visit to restore, so it starts afresh.`, { kind: 'warning', key: 'crash' });

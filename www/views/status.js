@@ -87,7 +87,11 @@ function showRaceData(el, race) {
   el.dataset.raceCpu = race?.rates ? String(Math.round(race.rates.cpu)) : '';
 }
 
-/** The data bar: `{ loaded, total }` bytes (total 0 = unknown), or `{ done: true, train, test }`. */
+/**
+ * The data bar: `{ loaded, total }` bytes (total 0 = unknown), or `{ done: true, train, test }`.
+ * @param {HTMLElement} el
+ * @param {{loaded?: number, total?: number, done?: boolean, train?: number, test?: number, failed?: boolean}} progress
+ */
 export function showProgress(el, { loaded = 0, total = 0, done = false, train, test, failed = false }) {
   const bar = el.querySelector('progress');
   const text = el.querySelector('[data-part="label"]');

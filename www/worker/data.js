@@ -108,11 +108,18 @@ async function fetchGzip(name, onBytes, onLength) {
 }
 
 /**
+ * @typedef {[Uint8Array, Uint8Array, Uint8Array, Uint8Array]} IdxFiles training images and
+ *   labels, test images and labels (the arguments of `loadData`)
+ */
+
+/**
  * The four IDX files' bytes (train images, train labels, test images, test labels), fetched in
  * parallel, once per worker: the first call starts the fetches (the worker starts them with its
  * first request, so they overlap the module's compilation), later calls share them.
  * `report(progress)` (protocol.js's LoadProgress) at most every 50 ms, and once at the end; a
  * caller that comes late hears the progress from then on.
+ * @param {((progress: import('../protocol.js').LoadProgress) => void) | null} [report]
+ * @returns {Promise<IdxFiles>}
  */
 export function fetchMnist(report = null) {
   if (report) download.listeners.add(report);

@@ -1,9 +1,12 @@
 // The test bound, over every test digit, computed a piece at a time in the normal lane, so it
 // never stalls training or the explorer (training chunks and refreshes run between the pieces).
 
+import { record } from '../chart-history.js';
 import { Event } from '../protocol.js';
 import { emit, messageOf } from './messages.js';
-import { record, requireData } from './state.js';
+import { requireData } from './state.js';
+
+/** @typedef {import('./state.js').WorkerState} WorkerState */
 
 /** Test digits per piece of an evaluation (about 30 ms on one CPU core). */
 const EVALUATION_PIECE = 500;
@@ -11,27 +14,29 @@ const EVALUATION_PIECE = 500;
 /**
  * The test bound of the model as it is now; then 'evaluated'. One evaluation at a time: a call
  * while one runs returns that one.
+ * @param {WorkerState} worker
  */
-export function evaluateAndEmit(trainer) {
-  trainer.evaluation ??= (async () => {
+export function evaluateAndEmit(worker) {
+  worker.evaluation ??= (async () => {
     try {
       for (;;) {
-        const bound = await trainer.queue.enqueue(() => requireData(trainer).evaluate(EVALUATION_PIECE));
+        const bound = await worker.queue.enqueue(() => requireData(worker).evaluate(EVALUATION_PIECE));
         if (bound) {
-          trainer.lastEvaluatedStep = bound.step;
-          record(trainer.runLog.test, bound);
+          worker.lastEvaluatedStep = bound.step;
+          record(worker.runLog.test, bound);
           emit(Event.evaluated, bound);
           return bound;
         }
-        await trainer.queue.nextTask();
+        await worker.queue.nextTask();
       }
     } finally {
-      trainer.evaluation = null;
+      worker.evaluation = null;
     }
   })();
-  return trainer.evaluation;
+  return worker.evaluation;
 }
 
-export function evaluateInBackground(trainer) {
-  evaluateAndEmit(trainer).catch((error) => emit(Event.error, { message: `Evaluation failed: ${messageOf(error)}` }));
+/** @param {WorkerState} worker */
+export function evaluateInBackground(worker) {
+  evaluateAndEmit(worker).catch((error) => emit(Event.error, { message: `Evaluation failed: ${messageOf(error)}` }));
 }

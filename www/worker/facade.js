@@ -34,24 +34,36 @@ async function missingWebGpu() {
   }
 }
 
+/** What a plan depends on in this browser (a unit test passes its own). */
+const browser = {
+  /** @returns {Promise<string|null>} */
+  missingWebGpu,
+  /** @returns {number|undefined} */
+  cores: () => self.navigator?.hardwareConcurrency,
+  /** @returns {boolean} */
+  crossOriginIsolated: () => self.crossOriginIsolated,
+};
+
 /**
  * The plan for `backend` ('auto' | 'webgpu' | 'cpu') and `threads` (the `?threads=` text, or
  * null): `{ build: 'pkg' | 'pkg-threads', backend (what to ask the facade for), fallbackReason
  * (why 'auto' has no WebGPU to race), race ('auto' with an adapter: WebGPU warms up beside the
  * CPU run), threads, threadsNote (why fewer threads than asked, or null) }`.
+ * @param {{backend?: string, threads?: string|number|null}} [wanted]
+ * @param {typeof browser} [env] this browser's WebGPU, cores and cross-origin isolation
  */
-export async function planBuild({ backend = 'auto', threads = null } = {}) {
+export async function planBuild({ backend = 'auto', threads = null } = {}, env = browser) {
   // The page reports a bad `?backend=` and goes on with 'auto': so does the plan.
   if (!['auto', 'webgpu', 'cpu'].includes(backend)) backend = 'auto';
   const plan = { build: 'pkg', backend, fallbackReason: null, race: false, threads: 1, threadsNote: null };
   if (backend === 'auto') {
-    plan.fallbackReason = await missingWebGpu();
+    plan.fallbackReason = await env.missingWebGpu();
     plan.race = !plan.fallbackReason;
     plan.backend = 'cpu';
   }
   if (plan.backend !== 'cpu') return plan;
 
-  let wanted = defaultThreads(self.navigator?.hardwareConcurrency);
+  let wanted = defaultThreads(env.cores());
   if (threads !== null && threads !== undefined && threads !== '') {
     const asked = Number(threads);
     if (Number.isInteger(asked) && asked >= 1 && asked <= MAX_THREADS) wanted = asked;
@@ -61,7 +73,7 @@ export async function planBuild({ backend = 'auto', threads = null } = {}) {
     plan.threadsNote ??= threads ? null : 'this machine has one core';
     return plan;
   }
-  if (!self.crossOriginIsolated) {
+  if (!env.crossOriginIsolated()) {
     plan.threadsNote = 'this host does not allow threads (the page is not cross-origin isolated)';
     return plan;
   }
@@ -99,7 +111,8 @@ export async function loadBuild(plan) {
   if (plan.build === 'pkg-threads') {
     try {
       const loaded = await load('pkg-threads');
-      const threads = await loaded.module.initThreads(plan.threads);
+      const threaded = /** @type {typeof import('../../pkg-threads/vae_web.js')} */ (loaded.module);
+      const threads = await threaded.initThreads(plan.threads);
       return { ...loaded, plan: { ...plan, threads } };
     } catch (error) {
       plan = { ...plan, build: 'pkg', threads: 1, threadsNote: `the threaded build could not start: ${messageOf(error)}` };

@@ -4,6 +4,5 @@
 export const post = (message, transfer = []) => self.postMessage(message, transfer);
 export const emit = (event, detail, transfer) => post({ event, detail }, transfer);
 
-/** A readable message for anything thrown: an Error, a string (wasm-bindgen's JsError), a value. */
-export const messageOf = (error) =>
-  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+/** The readable text of an error (protocol.js's, the page's too), beside post and emit for the worker's modules. */
+export { messageOf } from '../protocol.js';

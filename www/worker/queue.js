@@ -17,9 +17,17 @@ export class RequestQueue {
 
   constructor() {
     this.#channel.port1.onmessage = () => this.#waiting.shift()?.();
+    // Under Node (the unit tests) a listening port would keep the process alive; browsers have no unref.
+    /** @type {MessagePort & {unref?: () => void}} */ (this.#channel.port1).unref?.();
   }
 
-  /** Runs `call` (a session call) in `lane` when its turn comes; resolves or rejects with it. */
+  /**
+   * Runs `call` (a session call) in `lane` when its turn comes; resolves or rejects with it.
+   * @template T
+   * @param {() => Promise<T> | T} call
+   * @param {keyof typeof Lane} [lane]
+   * @returns {Promise<T>}
+   */
   enqueue(call, lane = Lane.normal) {
     if (lane === Lane.urgent) this.lastUrgentAt = performance.now();
     return new Promise((resolve, reject) => {

@@ -18,6 +18,9 @@ import { Event } from '../protocol.js';
 import { loadGpuBuild } from './facade.js';
 import { emit, messageOf } from './messages.js';
 
+/** @typedef {import('./state.js').WorkerState} WorkerState */
+/** @typedef {import('./data.js').IdxFiles} IdxFiles */
+
 /** The warm-up waits for the run's first step this long at most (the page may not train at once). */
 const WARM_UP_DELAY_MS = 1500;
 /** Throw-away training chunks of the warm-up (the first compiles every training pipeline). */
@@ -33,10 +36,12 @@ const TRIAL_CHUNK_MAX = 8;
 
 /**
  * Starts warming WebGPU beside the CPU run: `files`, the four IDX files as loaded (the WebGPU
- * session gets its own copy). Sets `trainer.race` and emits its phases; never throws (a failure
+ * session gets its own copy). Sets `worker.race` and emits its phases; never throws (a failure
  * ends the race, and the CPU keeps the run).
+ * @param {WorkerState} worker
+ * @param {IdxFiles} files
  */
-export function startRace(trainer, files, { forceWinner = null } = {}) {
+export function startRace(worker, files, { forceWinner = null } = {}) {
   const race = {
     phase: 'warming',
     startedAt: performance.now(),
@@ -47,9 +52,9 @@ export function startRace(trainer, files, { forceWinner = null } = {}) {
     warmMs: null,
     result: null,
   };
-  trainer.race = race;
-  announce(trainer);
-  race.warming = warmUp(trainer, race, files).catch((error) => end(trainer, { reason: `WebGPU could not start: ${messageOf(error)}` }));
+  worker.race = race;
+  announce(worker);
+  race.warming = warmUp(worker, race, files).catch((error) => end(worker, { reason: `WebGPU could not start: ${messageOf(error)}` }));
   return race;
 }
 
@@ -60,13 +65,17 @@ export function raceState(race) {
   return { phase, warmMs, adapter, ...(result ?? {}) };
 }
 
-function announce(trainer) {
-  emit(Event.race, raceState(trainer.race));
+/** @param {WorkerState} worker */
+function announce(worker) {
+  emit(Event.race, raceState(worker.race));
 }
 
-/** Ends the race (CPU keeps the run unless `result.winner` says otherwise), once. */
-function end(trainer, result) {
-  const race = trainer.race;
+/**
+ * Ends the race (CPU keeps the run unless `result.winner` says otherwise), once.
+ * @param {WorkerState} worker
+ */
+function end(worker, result) {
+  const race = worker.race;
   if (!race || race.phase === 'done') return;
   if (result.winner !== 'webgpu') {
     race.session?.free?.();
@@ -76,23 +85,30 @@ function end(trainer, result) {
   race.wasm = null;
   race.phase = 'done';
   race.result = { winner: 'cpu', ...result };
-  announce(trainer);
+  announce(worker);
 }
 
-/** The GPU device was lost while it was only racing: the CPU keeps the run. */
-export function gpuLostInRace(trainer, why) {
-  if (trainer.race && trainer.race.phase !== 'done') end(trainer, { reason: `the GPU device was lost (${why})` });
+/**
+ * The GPU device was lost while it was only racing: the CPU keeps the run.
+ * @param {WorkerState} worker
+ */
+export function gpuLostInRace(worker, why) {
+  if (worker.race && worker.race.phase !== 'done') end(worker, { reason: `the GPU device was lost (${why})` });
 }
 
-async function warmUp(trainer, race, files) {
+/**
+ * @param {WorkerState} worker
+ * @param {IdxFiles} files
+ */
+async function warmUp(worker, race, files) {
   // The first training step goes first: loading the WebGPU build and its copy of the data holds
   // this worker's thread for a moment.
-  await firstStepOrIdle(trainer);
+  await firstStepOrIdle(worker);
   const { module, wasm, adapter } = await loadGpuBuild();
   race.module = module;
   race.wasm = wasm;
   race.adapter = adapter;
-  const session = new module.VaeSession(trainer.session.config());
+  const session = new module.VaeSession(worker.session.config());
   race.session = session;
   const info = await session.init('webgpu');
   if (info.backend !== 'webgpu') throw new Error('the WebGPU build started on the CPU');
@@ -110,19 +126,22 @@ async function warmUp(trainer, race, files) {
   if (race.phase === 'done') return;
   race.warmMs = performance.now() - race.startedAt;
   race.phase = 'warm';
-  announce(trainer);
+  announce(worker);
 }
 
-/** Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one. */
-async function firstStepOrIdle(trainer) {
+/**
+ * Resolves once the run has taken a training step, or after WARM_UP_DELAY_MS without one.
+ * @param {WorkerState} worker
+ */
+async function firstStepOrIdle(worker) {
   const started = performance.now();
-  while (trainer.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
+  while (worker.lastStep === 0 && performance.now() - started < WARM_UP_DELAY_MS) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 /** Whether the trial should run now (called by the training loop before each chunk). */
-export const trialDue = (trainer) => trainer.race?.phase === 'warm';
+export const trialDue = (worker) => worker.race?.phase === 'warm';
 
 /**
  * The trial (called by the training loop, which waits for it). `cpuChunk(n)` runs n training
@@ -136,14 +155,15 @@ export const trialDue = (trainer) => trainer.race?.phase === 'warm';
  * When WebGPU is faster it is at the CPU's step, and takes the run.
  *
  * Resolves to the trial's record (protocol.js, TrialRecord), or null when it did not finish.
+ * @param {WorkerState} worker
  */
-export async function runTrial(trainer, cpuChunk) {
-  const race = trainer.race;
+export async function runTrial(worker, cpuChunk) {
+  const race = worker.race;
   race.phase = 'trial';
-  announce(trainer);
+  announce(worker);
   const gpu = race.session;
   try {
-    const made = await trainer.queue.enqueue(() => trainer.session.checkpoint(new Uint8Array()));
+    const made = await worker.queue.enqueue(() => worker.session.checkpoint(new Uint8Array()));
     const fromStep = made.step;
     const cpuChunks = [];
     const cpuStep = async (n) => {
@@ -159,7 +179,7 @@ export async function runTrial(trainer, cpuChunk) {
     if (cpuChunks.some((m) => !m || m.diverged) || cpu.steps === 0) {
       // Paused, reset or diverged meanwhile: compare again when training runs next.
       race.phase = 'warm';
-      announce(trainer);
+      announce(worker);
       return null;
     }
     await gpu.resume(await made.bytes);
@@ -173,23 +193,39 @@ export async function runTrial(trainer, cpuChunk) {
       { steps: cpu.steps, ms: forced ? Infinity : Math.max(TRIAL_MS, cpu.ms) * GPU_PATIENCE, maxChunk: TRIAL_CHUNK_MAX },
     );
     if (gpuChunks.some((m) => m.diverged)) {
-      end(trainer, { reason: 'the WebGPU steps diverged where the CPU did not' });
+      end(worker, { reason: 'the WebGPU steps diverged where the CPU did not' });
       return null;
     }
-    const batch = trainer.session.config().batchSize;
-    const rate = ({ steps, ms }) => (steps * batch * 1000) / ms;
-    const rates = { webgpu: rate(gpuTimed), cpu: rate(cpu) };
-    const sameStep = gpuTimed.steps === cpu.steps;
-    const winner = race.forceWinner ?? (sameStep && rates.webgpu > rates.cpu ? 'webgpu' : 'cpu');
-    if (winner === 'webgpu' && !sameStep) throw new Error('WebGPU did not reach the CPU\'s step');
+    const { winner, rates } = verdict(cpu, gpuTimed, worker.session.config().batchSize, race.forceWinner);
     const steps = 1 + cpu.steps;
-    if (winner === 'webgpu') await handOver(trainer, gpu);
-    end(trainer, { winner, steps, fromStep, rates, forced });
+    if (winner === 'webgpu') await handOver(worker, gpu);
+    end(worker, { winner, steps, fromStep, rates, forced });
     return { winner, steps, fromStep, rates, forced, gpuChunks, cpuChunks };
   } catch (error) {
-    end(trainer, { reason: `the comparison failed: ${messageOf(error)}` });
+    end(worker, { reason: `the comparison failed: ${messageOf(error)}` });
     return null;
   }
+}
+
+/**
+ * The trial's verdict, from what each side did from the same checkpoint: `{ steps, ms }` of the
+ * CPU's timed steps and of WebGPU's (which stopped early if it ran out of patience). WebGPU takes
+ * the run only when it reached the CPU's step and trained more examples per second; a winner set
+ * by the page (`forceWinner`, tests) stands whatever the numbers, but WebGPU can only take the
+ * run at the CPU's step (else this throws). `rates`: examples/s of each.
+ * @param {{steps: number, ms: number}} cpu
+ * @param {{steps: number, ms: number}} gpu
+ * @param {number} batchSize
+ * @param {'webgpu'|'cpu'|null} [forceWinner]
+ * @returns {{winner: 'webgpu'|'cpu', rates: {webgpu: number, cpu: number}}}
+ */
+export function verdict(cpu, gpu, batchSize, forceWinner = null) {
+  const rate = ({ steps, ms }) => (steps * batchSize * 1000) / ms;
+  const rates = { webgpu: rate(gpu), cpu: rate(cpu) };
+  const sameStep = gpu.steps === cpu.steps;
+  const winner = forceWinner ?? (sameStep && rates.webgpu > rates.cpu ? 'webgpu' : 'cpu');
+  if (winner === 'webgpu' && !sameStep) throw new Error('WebGPU did not reach the CPU\'s step');
+  return { winner, rates };
 }
 
 /**
@@ -198,7 +234,7 @@ export async function runTrial(trainer, cpuChunk) {
  * (the steps done and the wall clock of their chunks). Stops early when a chunk comes back null
  * or diverged.
  */
-async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, maxChunk }) {
+export async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, maxChunk }) {
   let steps = 0;
   let ms = 0;
   let size = 1;
@@ -216,15 +252,18 @@ async function timed(chunk, { steps: wanted = Infinity, ms: limit = Infinity, ma
   return { steps, ms };
 }
 
-/** The WebGPU session takes the run: it is at the same step as the CPU session, which goes. */
-async function handOver(trainer, gpu) {
-  await trainer.queue.enqueue(async () => {
-    const cpu = trainer.session;
-    trainer.session = gpu;
-    trainer.facade = trainer.race.module;
-    trainer.wasm = trainer.race.wasm;
-    trainer.backend = 'webgpu';
-    trainer.stepsPerChunk = 1;
+/**
+ * The WebGPU session takes the run: it is at the same step as the CPU session, which goes.
+ * @param {WorkerState} worker
+ */
+async function handOver(worker, gpu) {
+  await worker.queue.enqueue(async () => {
+    const cpu = worker.session;
+    worker.session = gpu;
+    worker.facade = worker.race.module;
+    worker.wasm = worker.race.wasm;
+    worker.backend = 'webgpu';
+    worker.stepsPerChunk = 1;
     cpu.free?.();
   });
 }

@@ -1,15 +1,40 @@
-// The worker's state, in one object (`trainer`) that www/worker.js makes and hands to every module
+// The worker's state, in one object (`worker`) that www/worker.js makes and hands to every module
 // of www/worker/; none of them keeps state in variables of its own (the queue is an object held here).
+// (Rust's `Trainer`, src/train.rs, is the training loop inside the session, not this.)
 
+import { emptyHistory } from '../chart-history.js';
 import { RequestQueue } from './queue.js';
 
-/** The run's record, saved with it: the chart's points (x = examples seen). */
-export const emptyLog = () => ({
-  train: { x: [], loss: [], reconstruction: [], kl: [] },
-  test: { x: [], loss: [], reconstruction: [], kl: [] },
-});
+/**
+ * @typedef {typeof import('../../pkg/vae_web.js') | typeof import('../../pkg-threads/vae_web.js')} Facade
+ * @typedef {object} WorkerState
+ * @property {Facade | null} facade
+ * @property {Awaited<ReturnType<typeof import('./facade.js').planBuild>> | null} plan
+ * @property {import('../../pkg/vae_web.js').InitOutput | import('../../pkg-threads/vae_web.js').InitOutput | null} wasm
+ * @property {Promise<Facade> | null} facadeLoading
+ * @property {import('../../pkg/vae_web.js').VaeSession | import('../../pkg-threads/vae_web.js').VaeSession | null} session
+ * @property {'webgpu' | 'cpu' | null} backend
+ * @property {boolean} dataLoaded
+ * @property {GPUDevice | null} gpuDevice
+ * @property {RequestQueue} queue
+ * @property {ReturnType<typeof import('./race.js').startRace> | null} race the backend race, once started
+ * @property {'webgpu' | 'cpu' | null} forceRaceWinner
+ * @property {boolean} running
+ * @property {Promise<void> | null} loop
+ * @property {number} stepsPerChunk
+ * @property {number} lastStep
+ * @property {number} lastEvaluatedStep
+ * @property {Promise<unknown> | null} evaluation
+ * @property {import('../chart-history.js').ChartHistory} runLog the run's record, saved with it: the chart's points
+ * @property {number} savedStep
+ * @property {number} lastSaveAt
+ * @property {Promise<number | null> | null} saving
+ * @property {Promise<number | null> | null} nextSave
+ * @property {boolean} storageWarned
+ */
 
-export function createTrainer() {
+/** @returns {WorkerState} */
+export function createWorkerState() {
   return {
     facade: null, // the module pkg/vae_web.js or pkg-threads/vae_web.js, once imported and initialised
     plan: null, // which of the two, and why (www/worker/facade.js)
@@ -20,6 +45,8 @@ export function createTrainer() {
     dataLoaded: false,
     gpuDevice: null, // the WebGPU device Burn asked for, watched for loss
     queue: new RequestQueue(),
+    race: null, // the backend race (www/worker/race.js), once started
+    forceRaceWinner: null, // tests only: the backend the race hands the run to, whatever it measures
 
     running: false, // wanted state: the loop keeps going while true
     loop: null, // the promise of the running loop, null when stopped
@@ -28,33 +55,24 @@ export function createTrainer() {
     lastEvaluatedStep: -1,
     evaluation: null, // the promise of the evaluation in progress
 
-    runLog: emptyLog(),
+    runLog: emptyHistory(),
     // The run is saved when it has steps that are not in storage yet: at its first chunk, then
-    // every ~10 s (www/worker/runs.js). `savedStep` is the step it was last saved or opened at.
+    // every ~10 s (www/worker/checkpoints.js). `savedStep` is the step it was last saved or opened at.
     savedStep: 0,
     lastSaveAt: -Infinity,
     saving: null, // the promise of the save in progress
+    nextSave: null, // the promise of a save asked for meanwhile, to follow it
     storageWarned: false,
   };
 }
 
-export function requireSession(trainer) {
-  if (!trainer.session) throw new Error('the model is not ready yet (call ready first)');
-  return trainer.session;
+export function requireSession(worker) {
+  if (!worker.session) throw new Error('the model is not ready yet (call ready first)');
+  return worker.session;
 }
 
-export function requireData(trainer) {
-  requireSession(trainer);
-  if (!trainer.dataLoaded) throw new Error('the training data is not loaded yet');
-  return trainer.session;
-}
-
-/** Appends a metrics or test-bound payload to one of the run log's series (x = examples seen). */
-export function record(series, point) {
-  const last = series.x.length - 1;
-  if (last >= 0 && series.x[last] === point.examplesSeen) for (const key of Object.keys(series)) series[key].pop();
-  series.x.push(point.examplesSeen);
-  series.loss.push(point.loss);
-  series.reconstruction.push(point.reconstruction);
-  series.kl.push(point.kl);
+export function requireData(worker) {
+  requireSession(worker);
+  if (!worker.dataLoaded) throw new Error('the training data is not loaded yet');
+  return worker.session;
 }

@@ -3,12 +3,15 @@
 // are served before the next chunk starts; the chunk's size follows its measured time. Also
 // start, pause, and swapping the model for a new one (startOver).
 
+import { dropAfter, emptyHistory, record } from '../chart-history.js';
 import { Event } from '../protocol.js';
+import { saveIfDue, saveInBackground } from './checkpoints.js';
 import { evaluateInBackground } from './evaluation.js';
 import { emit, messageOf } from './messages.js';
 import { runTrial, trialDue } from './race.js';
-import { saveIfDue, saveInBackground } from './runs.js';
-import { emptyLog, record, requireData } from './state.js';
+import { requireData } from './state.js';
+
+/** @typedef {import('./state.js').WorkerState} WorkerState */
 
 /**
  * Chunk sizing: aim at TARGET_MS of training per chunk. On the CPU the worker is blocked for the
@@ -28,16 +31,19 @@ const INTERACTIVE_MS = 500;
  * starts a test bound, the run is saved when due. Resolves to the metrics; on a divergence (the
  * facade rolled the run back to m.step, the start of its last healthy chunk) training pauses, the
  * page is told, and the metrics say `diverged`.
+ * @param {WorkerState} worker
  */
-export async function runChunk(trainer, n) {
-  const m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(n));
+export async function runChunk(worker, n) {
+  const m = await worker.queue.enqueue(() => requireData(worker).trainSteps(n));
   if (m.diverged) {
     // Suggest a tenth of the rate, no more than the default (a rate far above it rarely works
     // for this model).
-    trainer.running = false;
-    trainer.lastStep = m.step;
-    const learningRate = trainer.session.config().learningRate;
-    const fallback = trainer.facade.configSchema().defaults.learningRate;
+    worker.running = false;
+    worker.lastStep = m.step;
+    const { learningRate, batchSize } = worker.session.config();
+    // The saved chart goes back with the run, as the page's does (www/page/readouts.js, rollBack).
+    dropAfter(worker.runLog.train, m.step * batchSize);
+    const fallback = worker.facade.configSchema().defaults.learningRate;
     const suggested = Number(Math.min(learningRate / 10, fallback).toPrecision(2));
     emit(Event.diverged, { step: m.step, learningRate, suggested, loss: m.loss });
     return m;
@@ -45,39 +51,42 @@ export async function runChunk(trainer, n) {
   if (!Number.isFinite(m.loss) || m.loss === 0) {
     throw new Error(`training produced a loss of ${m.loss} at step ${m.step}`);
   }
-  trainer.lastStep = m.step;
-  record(trainer.runLog.train, m);
+  worker.lastStep = m.step;
+  record(worker.runLog.train, m);
   emit(Event.metrics, m);
-  if (m.epochEnded) evaluateInBackground(trainer);
-  saveIfDue(trainer);
+  if (m.epochEnded) evaluateInBackground(worker);
+  saveIfDue(worker);
   return m;
 }
 
 /** The backend race's trial, its CPU steps the run's own chunks (null once training stops). */
-export const raceTrial = (trainer) => runTrial(trainer, (n) => (trainer.running ? runChunk(trainer, n) : null));
+export const raceTrial = (worker) => runTrial(worker, (n) => (worker.running ? runChunk(worker, n) : null));
 
-/** Training loop: chunks until `trainer.running` goes false or a call fails. */
-async function trainLoop(trainer) {
+/**
+ * Training loop: chunks until `worker.running` goes false or a call fails.
+ * @param {WorkerState} worker
+ */
+async function trainLoop(worker) {
   emit(Event.running, { running: true });
   try {
-    while (trainer.running) {
-      if (trialDue(trainer)) {
+    while (worker.running) {
+      if (trialDue(worker)) {
         // WebGPU is warm: time it against the CPU on the run's next steps (www/worker/race.js).
-        await raceTrial(trainer);
+        await raceTrial(worker);
         continue;
       }
       // While the user drags or draws, one step per chunk, so the next decode waits less.
-      const interactive = performance.now() - trainer.queue.lastUrgentAt < INTERACTIVE_MS;
-      const m = await runChunk(trainer, interactive ? 1 : trainer.stepsPerChunk);
+      const interactive = performance.now() - worker.queue.lastUrgentAt < INTERACTIVE_MS;
+      const m = await runChunk(worker, interactive ? 1 : worker.stepsPerChunk);
       if (m.diverged) break;
-      adaptChunk(trainer, m.msPerStep);
+      adaptChunk(worker, m.msPerStep);
       // Let requests that came in during the chunk run before the next chunk is queued.
-      await trainer.queue.nextTask();
+      await worker.queue.nextTask();
     }
   } catch (error) {
-    trainer.running = false;
-    if (trainer.backend === 'webgpu' && /all-zero|device|lost/i.test(messageOf(error))) {
-      // A GPU device that failed silently reads back zeros (the trainer undid the chunk).
+    worker.running = false;
+    if (worker.backend === 'webgpu' && /all-zero|device|lost/i.test(messageOf(error))) {
+      // A GPU device that failed silently reads back zeros (Rust's `Trainer` undid the chunk).
       emit(Event.crashed, { message: `the GPU device failed: ${messageOf(error)}`, backend: 'cpu' });
     } else {
       emit(Event.error, { message: `Training stopped: ${messageOf(error)}` });
@@ -95,46 +104,57 @@ const CATCH_UP_CHUNK = 64;
  * are the same steps). Recorded in the run log; `onProgress({ done, total })` after each chunk.
  * Resolves to the last chunk's metrics, or null when there was nothing to take; stops early at
  * a divergence (the run is then where the facade rolled it back to).
+ * @param {WorkerState} worker
+ * @param {number} step
+ * @param {(progress: {done: number, total: number}) => void} [onProgress]
  */
-export async function catchUp(trainer, step, onProgress = () => {}) {
-  const from = trainer.lastStep;
+export async function catchUp(worker, step, onProgress = () => {}) {
+  const from = worker.lastStep;
   let m = null;
-  while (trainer.lastStep < step) {
-    const n = Math.min(step - trainer.lastStep, CATCH_UP_CHUNK);
-    m = await trainer.queue.enqueue(() => requireData(trainer).trainSteps(n));
-    trainer.lastStep = m.step;
-    if (m.diverged) break;
-    record(trainer.runLog.train, m);
+  while (worker.lastStep < step) {
+    const n = Math.min(step - worker.lastStep, CATCH_UP_CHUNK);
+    m = await worker.queue.enqueue(() => requireData(worker).trainSteps(n));
+    worker.lastStep = m.step;
+    if (m.diverged) {
+      dropAfter(worker.runLog.train, m.step * worker.session.config().batchSize);
+      break;
+    }
+    record(worker.runLog.train, m);
     onProgress({ done: m.step - from, total: step - from });
-    await trainer.queue.nextTask();
+    await worker.queue.nextTask();
   }
   return m;
 }
 
-/** Sizes the next chunk from the last one's time per step (measured inside the facade). */
-function adaptChunk(trainer, perStep) {
+/**
+ * Sizes the next chunk from the last one's time per step (measured inside the facade).
+ * @param {WorkerState} worker
+ */
+function adaptChunk(worker, perStep) {
   if (!(perStep > 0)) return;
-  const { targetMs, maxSteps } = CHUNK[trainer.backend] ?? CHUNK.cpu;
+  const { targetMs, maxSteps } = CHUNK[worker.backend] ?? CHUNK.cpu;
   const ideal = Math.max(1, Math.min(maxSteps, Math.floor(targetMs / Math.max(perStep, 0.01))));
   // Move half way, so one slow chunk (a garbage collection, a shader compile) does not swing it.
-  trainer.stepsPerChunk = Math.max(1, Math.round((trainer.stepsPerChunk + ideal) / 2));
+  worker.stepsPerChunk = Math.max(1, Math.round((worker.stepsPerChunk + ideal) / 2));
 }
 
-export function start(trainer) {
-  requireData(trainer);
-  trainer.running = true;
-  trainer.loop ??= trainLoop(trainer).finally(() => {
-    trainer.loop = null;
+/** @param {WorkerState} worker */
+export function start(worker) {
+  requireData(worker);
+  worker.running = true;
+  worker.loop ??= trainLoop(worker).finally(() => {
+    worker.loop = null;
   });
   return null;
 }
 
-export async function pause(trainer) {
-  trainer.running = false;
-  await trainer.loop;
+/** @param {WorkerState} worker */
+export async function pause(worker) {
+  worker.running = false;
+  await worker.loop;
   // A test bound for where the user paused, unless one was just taken. Not awaited: the pause
   // itself is done; the bound follows as an 'evaluated' event.
-  const t = trainer;
+  const t = worker;
   if (t.dataLoaded && !t.running && t.lastStep > 0 && t.lastEvaluatedStep !== t.lastStep) evaluateInBackground(t);
   if (t.dataLoaded && !t.running && t.lastStep > 0) saveInBackground(t);
   return null;
@@ -144,25 +164,26 @@ export async function pause(trainer) {
  * Swaps the model for a new one made by `make` (a session call), starting over at step 0. Training
  * stops first; if `make` fails, the model in use is kept (and training resumes if it was running)
  * and the page shows why.
+ * @param {WorkerState} worker
  */
-export async function startOver(trainer, make) {
-  const wasRunning = trainer.running;
-  trainer.running = false;
-  await trainer.loop;
+export async function startOver(worker, make) {
+  const wasRunning = worker.running;
+  worker.running = false;
+  await worker.loop;
   try {
-    await trainer.queue.enqueue(make);
+    await worker.queue.enqueue(make);
   } catch (error) {
-    if (wasRunning) start(trainer);
+    if (wasRunning) start(worker);
     throw error;
   }
-  trainer.stepsPerChunk = 1;
-  trainer.lastStep = 0;
-  trainer.savedStep = 0;
-  trainer.lastSaveAt = -Infinity;
-  trainer.lastEvaluatedStep = -1;
-  trainer.runLog = emptyLog();
-  await trainer.evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
-  const applied = trainer.session.config();
+  worker.stepsPerChunk = 1;
+  worker.lastStep = 0;
+  worker.savedStep = 0;
+  worker.lastSaveAt = -Infinity;
+  worker.lastEvaluatedStep = -1;
+  worker.runLog = emptyHistory();
+  await worker.evaluation?.catch(() => {}); // an evaluation of the old model ends (with an error) first
+  const applied = worker.session.config();
   emit(Event.reset, { config: applied });
   return applied;
 }

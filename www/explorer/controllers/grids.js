@@ -18,8 +18,8 @@ const SAMPLE_COLUMNS = 8;
 const GRID = { ...WHITE_ON_BLACK, scale: 1, gap: 0 };
 
 /**
- * @param {Record<string, HTMLElement>} ui the grids part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').GridsRefs} ui the grids part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountGrids(ui, { store, client, report }) {

@@ -17,8 +17,8 @@ export const INTERPOLATION_STEPS = 10;
 const LINE_POINTS = 61;
 
 /**
- * @param {Record<string, HTMLElement>} ui the interpolation part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').InterpolationRefs} ui the interpolation part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountInterpolation(ui, { store, client, report }) {

@@ -18,8 +18,8 @@ import { listen } from './listen.js';
 const DECODES_KEPT = 200;
 
 /**
- * @param {Record<string, HTMLElement>} ui the plane part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').PlaneRefs} ui the plane part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountPlane(ui, { store, client, report }) {
@@ -125,7 +125,7 @@ export function mountPlane(ui, { store, client, report }) {
       const { test, slice } = state;
       plane.setPoints(slice.project(test.mu, test.n), test.labels, slice.projectCovariance(test.logVar, test.n));
     }
-    if (has('slice', 'yours')) for (const kind of ['upload', 'drawing']) plane.setMarker(kind, markerFor(kind, state.yours[kind], state.slice));
+    if (has('slice', 'yours')) for (const kind of /** @type {const} */ (['upload', 'drawing'])) plane.setMarker(kind, markerFor(kind, state.yours[kind], state.slice));
     if (has('slice', 'segment')) plane.setPath(pathOnPlane(state.segment, state.slice));
     if (has('focus')) plane.setOptions({ focus: state.focus });
     if (has('layers')) plane.setLayers(Object.values(state.layers).filter(Boolean).sort((p, q) => p.z - q.z));
@@ -142,7 +142,7 @@ export function mountPlane(ui, { store, client, report }) {
     if (ui.pca.checked) {
       store.update(withPrincipalAxes(state)); // nothing before the first encodings arrive
     } else {
-      const previous = [state.slice.dimX ?? 0, state.slice.dimY ?? 1];
+      const previous = /** @type {[number, number]} */ ([state.slice.dimX ?? 0, state.slice.dimY ?? 1]);
       const changed = event?.target === ui.dimX ? 'x' : 'y';
       const [x, y] = chooseDims(previous, Number(ui.dimX.value), Number(ui.dimY.value), changed);
       store.update(withDims(state, x, y));

@@ -44,14 +44,17 @@ const PRIOR_COLOUR = '#3c4043';
 /** The square over which the prior's holes are counted, whatever the view: ±4 holds all but 3e-4 of N(0, I₂). */
 const PRIOR_SQUARE = Object.freeze({ a0: -4, a1: 4, b0: -4, b1: 4 });
 const SOURCES = ['test', 'upload', 'drawing'];
+/** @typedef {'test'|'upload'|'drawing'} Source */
+/** @returns {Source} the select's value, or 'test' for one it should not have */
+const asSource = (value) => /** @type {Source} */ (SOURCES.includes(value) ? value : 'test');
 
 /**
- * @param {Record<string, HTMLElement>} ui the posterior part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').PosteriorRefs} ui the posterior part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountPosterior(ui, { store, client, report }) {
-  let source = ui.source.value;
+  let source = asSource(ui.source.value);
   let map = null; // the map on the plane: {digit, test, slice, view, window, rgba, contours}
   let bound = null; // whose numbers are shown: {digit, test}
   let seen = { upload: null, drawing: null }; // the user's pixels last seen, to follow a new one
@@ -233,7 +236,7 @@ export function mountPosterior(ui, { store, client, report }) {
     [ui.show, 'change', () => update(store.get())],
     [ui.zoom, 'change', () => focus(store.get())],
     [ui.source, 'change', () => {
-      source = SOURCES.includes(ui.source.value) ? ui.source.value : 'test';
+      source = asSource(ui.source.value);
       update(store.get());
     }],
     [ui.holes, 'change', () => showHoles(store.get())],

@@ -65,8 +65,8 @@ export function presetHidden(name) {
 }
 
 /**
- * @param {Record<string, HTMLElement>} ui the repair part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').RepairRefs} ui the repair part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountRepair(ui, { store, client, report }) {
@@ -126,7 +126,7 @@ export function mountRepair(ui, { store, client, report }) {
     root.dataset.mse = r.truth ? String(r.truth.mse) : '';
     root.dataset.ms = ms.toFixed(1);
   }, (error) => {
-    ui.note.textContent = `The repair failed: ${error?.message ?? error}`;
+    ui.note.textContent = `The repair failed: ${error instanceof Error ? error.message : error}`;
     report(error);
   });
 
@@ -146,7 +146,7 @@ export function mountRepair(ui, { store, client, report }) {
 
   /** The grid needs a 2-D latent space: offered only there, importance sampling otherwise. */
   function fitMethods(dim) {
-    const grid = ui.method.querySelector('option[value="grid"]');
+    const grid = [...ui.method.options].find((option) => option.value === 'grid');
     grid.disabled = dim !== 2;
     if (grid.disabled && ui.method.value === 'grid') ui.method.value = 'importanceSampling';
   }

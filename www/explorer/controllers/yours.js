@@ -17,8 +17,8 @@ import { listen } from './listen.js';
 const KINDS = ['upload', 'drawing'];
 
 /**
- * @param {Record<string, HTMLElement>} ui the "yours" part's elements (layout.js)
- * @param {{store: ReturnType<import('../store.js').createStore>, client: import('../../client.js').VaeClient,
+ * @param {import('../layout.js').YoursRefs} ui the "yours" part's elements (layout.js)
+ * @param {{store: import('../store.js').ExplorerStore, client: import('../../client.js').VaeClient,
  *          report: (error: unknown) => void}} context
  */
 export function mountYours(ui, { store, client, report }) {

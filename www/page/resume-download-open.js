@@ -7,11 +7,14 @@
 // the run got past the save (`REACHED_KEY`, in localStorage); resuming then takes those steps
 // again, which gives the same run, since a resumed run continues exactly as it went.
 
+import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { showMode } from './choice.js';
 import { sentence, setPhase, showError } from './page.js';
 import { queueChart, refreshReconstructions, showHistory } from './readouts.js';
 import { fillForm } from './settings-form.js';
+
+/** @typedef {import('./page.js').Page} Page */
 
 /** The step the run has reached past its last save: `{ savedAt, step }` of that save, and the step. */
 const REACHED_KEY = 'vae-web:reached';
@@ -21,10 +24,11 @@ const NOTE_REACHED_EVERY_MS = 1000;
 /**
  * Shows a resumed run (protocol.js's Resumed): its chart, its readouts, where it was. `mode`:
  * 'resumed' (paused, Start says Resume), or 'trained' (a trained model opened on arrival).
+ * @param {Page} page
  */
 export function showResumed(page, resumed, note, mode = 'resumed') {
   showHistory(page, resumed);
-  page.settings = page.state.fromConfig(resumed.config, { backend: page.settings.backend, model: page.settings.model });
+  page.settings = page.settingsSpec.fromConfig(resumed.config, { backend: page.settings.backend, model: page.settings.model });
   fillForm(page, page.settings);
   setPhase(page, mode === 'resumed' ? 'paused' : 'ready');
   showMode(page, mode, mode === 'resumed' ? `${note} at step ${resumed.step.toLocaleString('en-US')}: press Resume to train on from exactly where it was.` : note);
@@ -32,7 +36,10 @@ export function showResumed(page, resumed, note, mode = 'resumed') {
   refreshReconstructions(page, { force: true });
 }
 
-/** "Resume where you left off": the saved run, trained on to the step the page had reached. */
+/**
+ * "Resume where you left off": the saved run, trained on to the step the page had reached.
+ * @param {Page} page
+ */
 export async function resumeSaved(page) {
   const { ui } = page;
   const offered = page.offered;
@@ -48,19 +55,25 @@ export async function resumeSaved(page) {
     showResumed(page, resumed, 'Your run, resumed from this browser’s storage');
     status.clearMessages(ui.errors, 'runs');
   } catch (error) {
-    showError(page, `The saved run could not be resumed: ${sentence(error.message)} The model in use is kept.`, { key: 'runs' });
+    showError(page, `The saved run could not be resumed: ${sentence(messageOf(error))} The model in use is kept.`, { key: 'runs' });
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** A chunk of the run was trained: notes the step reached (at most every NOTE_REACHED_EVERY_MS). */
+/**
+ * A chunk of the run was trained: notes the step reached (at most every NOTE_REACHED_EVERY_MS).
+ * @param {Page} page
+ */
 export function noteReached(page, step) {
   page.reached = step;
   if (performance.now() - page.reachedNotedAt >= NOTE_REACHED_EVERY_MS) writeReached(page);
 }
 
-/** The run in the worker is another one now (reset, opened, loaded): no save of it yet. */
+/**
+ * The run in the worker is another one now (reset, opened, loaded): no save of it yet.
+ * @param {Page} page
+ */
 export function forgetSaved(page) {
   page.saved = null;
   page.reached = 0;
@@ -69,6 +82,7 @@ export function forgetSaved(page) {
 /**
  * Notes the step reached beside the run's last save, now (called when the page hides or unloads:
  * localStorage is written before the call returns).
+ * @param {Page} page
  */
 export function writeReached(page) {
   page.reachedNotedAt = performance.now();
@@ -91,19 +105,23 @@ export function reachedAfter(saved) {
   return saved.step;
 }
 
+/** @param {Page} page */
 async function openRun(page, file) {
   try {
     if (page.client.running) page.client.pause();
     showResumed(page, await page.client.resume(new Uint8Array(await file.arrayBuffer())), `${file.name} opened`);
     status.clearMessages(page.ui.errors, 'weights');
   } catch (error) {
-    showError(page, `${sentence(`${file.name} was not opened: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** "Open model": a saved run (.vaerun), or the .bpk (and optional .json config) of `vae train --out`. */
+/**
+ * "Open model": a saved run (.vaerun), or the .bpk (and optional .json config) of `vae train --out`.
+ * @param {Page} page
+ */
 export async function openModel(page) {
   const { ui } = page;
   const files = [...ui.loadWeights.files];
@@ -125,7 +143,7 @@ export async function openModel(page) {
     try {
       config = JSON.parse(await configFile.text());
     } catch (error) {
-      showError(page, `${configFile.name} is not a config file (JSON): ${error.message}`, { key: 'weights' });
+      showError(page, `${configFile.name} is not a config file (JSON): ${messageOf(error)}`, { key: 'weights' });
       return;
     }
   }
@@ -134,13 +152,16 @@ export async function openModel(page) {
     await page.client.loadWeights(new Uint8Array(await weights.arrayBuffer()), config);
     showError(page, `Loaded ${weights.name}${configFile ? ` with ${configFile.name}` : ''}: press Start to train on from it.`, { kind: 'info', key: 'weights' });
   } catch (error) {
-    showError(page, `${sentence(`${weights.name} was not loaded: ${error.message}`)} The model in use is kept.`, { key: 'weights' });
+    showError(page, `${sentence(`${weights.name} was not loaded: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** "Download model": saves the whole run as a file. */
+/**
+ * "Download model": saves the whole run as a file.
+ * @param {Page} page
+ */
 export async function downloadRun(page) {
   const { ui } = page;
   ui.download.disabled = true;
@@ -155,13 +176,16 @@ export async function downloadRun(page) {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   } catch (error) {
-    showError(page, `The model could not be downloaded: ${error.message}`, { key: 'runs' });
+    showError(page, `The model could not be downloaded: ${messageOf(error)}`, { key: 'runs' });
   } finally {
     setPhase(page, page.phase);
   }
 }
 
-/** The worker saved the run in this browser. */
+/**
+ * The worker saved the run in this browser.
+ * @param {Page} page
+ */
 export function showSaved(page, { step, savedAt, bytes, ms, readMs }) {
   const note = page.ui.savedNote;
   page.savedThisVisit = true;

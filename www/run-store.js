@@ -72,8 +72,3 @@ export function saveRun(run) {
 export async function loadRun() {
   return (await transact('readonly', (store) => store.get(KEY))) ?? null;
 }
-
-/** Forgets the latest run. */
-export function clearRun() {
-  return transact('readwrite', (store) => store.delete(KEY));
-}
