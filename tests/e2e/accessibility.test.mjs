@@ -3,10 +3,11 @@
 // with the explorer in use while the model trains (the handle moved, a test digit's true
 // posterior shown, an uploaded and a drawn digit, a repair shown): no violation of impact
 // `serious` or `critical`, and every violation found, whatever its impact, printed in the log.
-// From the keyboard alone: Tab reaches the latent handle with a visible focus ring, the arrow
-// keys move it and its position is spoken (a polite live region, at most twice a second), Enter
-// selects the nearest test digit, and Start and Pause answer Enter and Space. The canvases say
-// what they show, and say it again as it changes. Last, the README's first picture
+// From the keyboard alone: Tab reaches the latent handle (past the controls, or at once through
+// the skip link) with a visible focus ring, the arrow keys move it and its position is spoken (a
+// polite live region, at most twice a second), Enter selects the nearest test digit, and Start
+// and Pause answer Enter and Space. The canvases say what they show, and say it again as it
+// changes. Last, the README's first picture
 // (test-artifacts/screenshot.png, copied to docs/screenshot.png by hand).
 //   node --test tests/e2e/accessibility.test.mjs
 
@@ -98,20 +99,30 @@ describe('a page everyone can use', { timeout: 600_000 }, () => {
     await app?.close();
   });
 
-  test('the page as it opens: no serious or critical WCAG 2.1 A/AA violation', async () => {
+  test('the page as it opens: no serious or critical WCAG 2.1 A/AA violation; the first Tab offers a way past the controls', async () => {
     assert.deepEqual(await axeViolations(p, 'as the page opens'), []);
+    await p.page.keyboard.press('Tab');
+    assert.equal(await p.page.evaluate(() => document.activeElement.dataset.testid), 'skip-to-explorer');
+    const link = await p.page.locator(sel('skip-to-explorer')).boundingBox();
+    assert.ok(link.y >= 0 && link.height > 0, `the focused skip link is on screen: ${JSON.stringify(link)}`);
+    assert.ok((await focusRing(p)).visible);
   });
 
   test('from the keyboard alone: the handle moves and is spoken, Enter selects a digit, Start and Pause answer Enter and Space', async () => {
-    // From the top of the page, in document order.
-    await p.page.evaluate(() => document.activeElement?.blur());
+    // From the skip link, the page's first stop, in document order.
+    await p.page.focus(sel('skip-to-explorer'));
     const passed = await tabTo(p, 'latent-handle');
-    console.log(`# Tab reached the latent handle after ${passed.length + 1} presses: ${passed.join(', ')}`);
+    console.log(`# Tab reached the latent handle from the skip link after ${passed.length + 1} presses: ${passed.join(', ')}`);
     assert.ok(passed.includes('start') && passed.includes('setting-backend'), 'the controls come before the explorer');
     const ring = await focusRing(p);
     assert.ok(ring.visible && ring.style !== 'none' && ring.width >= 2, `the focused handle shows a focus ring: ${JSON.stringify(ring)}`);
     assert.equal(await p.read('latent-handle', 'role'), 'application');
     assert.equal(await p.read('latent-handle', 'aria-roledescription'), '2-D slider');
+
+    // Or past the controls at once, through it.
+    await p.page.focus(sel('skip-to-explorer'));
+    await p.page.keyboard.press('Enter');
+    assert.deepEqual(await tabTo(p, 'latent-handle'), [], 'the handle is the explorer’s first control');
 
     const coords = await p.text('latent-coords');
     const decodes = await p.readNumber('decoded-digit', 'data-decodes');
