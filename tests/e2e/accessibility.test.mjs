@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, ROOT, drawSeven, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, ROOT, drawSeven, missingArtifacts, openApp, openTrainedExplorer, sevenImage } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -68,30 +68,12 @@ const focusRing = (p) =>
 
 const label = (p, testid) => p.read(testid, 'aria-label');
 
-/** A thick dark "1" on light paper, drawn by the page's own canvas: a PNG's bytes. */
-async function oneImage(p) {
-  const base64 = await p.page.evaluate(() => {
-    const c = document.createElement('canvas');
-    c.width = 120;
-    c.height = 160;
-    const ctx = c.getContext('2d');
-    ctx.fillStyle = '#f4f1ea';
-    ctx.fillRect(0, 0, 120, 160);
-    ctx.fillStyle = '#1a1a1a';
-    ctx.fillRect(52, 20, 16, 120);
-    return c.toDataURL('image/png').split(',')[1];
-  });
-  return Buffer.from(base64, 'base64');
-}
-
 describe('a page everyone can use', { timeout: 600_000 }, () => {
   let app;
   let p;
   before(async () => {
     app = await openApp({ webgpu: false });
-    p = await app.page({ backend: 'cpu', model: 'trained' });
-    await p.waitFor('mode', 'data-mode', (v) => v === 'trained', { timeout: 120_000, message: 'the trained model loaded' });
-    await p.page.waitForSelector('[data-testid="explorer"][data-ready="true"]', { timeout: 60_000 });
+    p = await openTrainedExplorer(app);
     await p.waitForNumber('test-loss', 'data-loss', (v) => v > 0, { message: 'the readouts filled' });
     await p.waitForNumber('latent-plane', 'data-points', (n) => n > 0, { message: 'the plane' });
   });
@@ -172,7 +154,7 @@ describe('a page everyone can use', { timeout: 600_000 }, () => {
     await p.waitFor('latent-plane', 'data-layers', (v) => (v ?? '').includes('posterior'), { timeout: 60_000, message: 'the posterior on the plane' });
     // An upload and a drawing.
     const encodes = Number((await p.read('upload-mu', 'data-encodes')) ?? 0);
-    await p.page.setInputFiles(sel('upload-input'), { name: 'one.png', mimeType: 'image/png', buffer: await oneImage(p) });
+    await p.page.setInputFiles(sel('upload-input'), { name: 'seven.png', mimeType: 'image/png', buffer: await sevenImage(p, 'image/png') });
     await p.waitForNumber('upload-mu', 'data-encodes', (n) => n > encodes, { timeout: 30_000, message: 'the upload encoded' });
     await drawSeven(p);
     await p.waitForNumber('draw-mu', 'data-encodes', (n) => n > 0, { timeout: 30_000, message: 'the drawing encoded' });
@@ -197,7 +179,7 @@ describe('a page everyone can use', { timeout: 600_000 }, () => {
     assert.match(words['chart-elbo'], /At step [\d,]+, [\d,]+ training examples seen: training −ELBO \d+\.\d \(reconstruction \d+\.\d\), and the test set's \d+\.\d/);
     assert.match(words['latent-plane-image'], new RegExp(`the handle at ${(await p.text('latent-coords')).replace(/[()]/g, '\\$&')}`));
     assert.match(words['latent-plane-image'], /selected: test digit #\d+, labelled \d; also shown: one digit’s true posterior/);
-    assert.match(words['upload-original'], /^Your image: one\.png, 120×160 px$/);
+    assert.match(words['upload-original'], /^Your image: seven\.png, 200×160 px$/);
     assert.match(words['upload-reconstruction'], /^The model's reconstruction of your image, decoded from its μ = \(/);
     assert.match(words['draw-pad'], /pointer|mouse/);
     assert.match(words['repair-observed'], /^Test digit #\d+, labelled \d, as seen: the top half only/);
