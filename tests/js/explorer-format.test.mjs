@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { axisNames, coordsText, fmt, muText, nearText, planeText, posteriorCaption, selectedText, sliceNoteText, statusText, testDigitName, vectorData, zName } from '../../www/explorer/format.js';
-import { chooseDims, interpolationPath, markerFor, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
+import { chooseDims, interpolationPath, markerFor, nearestPoints, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
 import { Slice } from '../../www/explorer/slice.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
@@ -125,4 +125,14 @@ test('the true posterior panel says whose posterior it is', () => {
   assert.equal(posteriorCaption(2, 'drawing', null, 96), 'No drawing yet: draw a digit below.');
   assert.equal(posteriorCaption(2, 'test', { text: 'test digit #3 (a 5)' }, 96), 'Of test digit #3 (a 5), on a 96×96 grid over the plane as shown.');
   assert.match(posteriorCaption(20, 'upload', { text: 'your upload a.png' }, 96), /^Of your upload a\.png, .* On this plane through the latent space only/);
+});
+
+test('the points nearest to the handle: nearest first, NaN skipped, by the first coordinate alone in 1-D', () => {
+  // (0, 0), (3, 0), (1, 1), (NaN, 0), (0, -2), (-1, 0)
+  const xy = Float32Array.of(0, 0, 3, 0, 1, 1, NaN, 0, 0, -2, -1, 0);
+  assert.deepEqual(nearestPoints(xy, 6, 0.1, 0, 3), [0, 5, 2]); // d² 0.01, 1.21, 1.81
+  assert.deepEqual(nearestPoints(xy, 6, 2.5, 0, 1), [1]);
+  assert.deepEqual(nearestPoints(xy, 6, 0, 0, 10), [0, 5, 2, 4, 1], 'all there are, the NaN left out');
+  assert.deepEqual(nearestPoints(xy, 6, 0.9, null, 2), [2, 0], '1-D: |a − 0.9| only, so (1, 1) first');
+  assert.deepEqual(nearestPoints(xy, 0, 0, 0, 3), []);
 });

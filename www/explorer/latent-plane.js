@@ -17,6 +17,7 @@
 
 import { digitColour } from './palette.js';
 import { covarianceEllipse } from './slice.js';
+import { nearestPoints } from './geometry.js';
 
 const PICK_RADIUS_PX = 7;
 const DOT_RADIUS_PX = 2.3;
@@ -169,12 +170,7 @@ export class LatentPlane {
 
   /** The `k` test digits drawn nearest to plane point (a, b), nearest first, as indices. */
   nearest(a, b, k) {
-    const found = [];
-    for (let i = 0; i < this.count; i++) {
-      const d = (this.xy[2 * i] - a) ** 2 + (this.flat ? 0 : (this.xy[2 * i + 1] - b) ** 2);
-      if (Number.isFinite(d)) found.push([d, i]);
-    }
-    return found.sort((p, q) => p[0] - q[0]).slice(0, k).map(([, i]) => i);
+    return nearestPoints(this.xy, this.count, a, this.flat ? null : b, k);
   }
 
   /** Where test digit `index` is drawn, in viewport (client) pixels, or null. */
