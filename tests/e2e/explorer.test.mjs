@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, drawSeven, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, drawSeven, missingArtifacts, openApp, sevenImage } from './harness.mjs';
 import { PLANE_DIGITS } from '../../www/protocol.js';
 
 const missing = missingArtifacts();
@@ -62,32 +62,6 @@ function describeDigit(pixels) {
     }
   }
   return { com: [sx / m, sy / m], border: border / borderCount, max, min, mass: m };
-}
-
-/**
- * A thick dark "7" on a light 200×160 background, off-centre (top left), drawn by the page's own
- * canvas and encoded as `type`: returns the file's bytes.
- */
-async function sevenImage(p, type) {
-  const base64 = await p.page.evaluate((mime) => {
-    const c = document.createElement('canvas');
-    c.width = 200;
-    c.height = 160;
-    const ctx = c.getContext('2d');
-    ctx.fillStyle = '#f4f1ea'; // paper, not pure white
-    ctx.fillRect(0, 0, 200, 160);
-    ctx.strokeStyle = '#1a1a1a';
-    ctx.lineWidth = 14;
-    ctx.lineCap = 'round';
-    ctx.lineJoin = 'round';
-    ctx.beginPath();
-    ctx.moveTo(22, 22);
-    ctx.lineTo(92, 22);
-    ctx.lineTo(50, 124);
-    ctx.stroke();
-    return c.toDataURL(mime, 0.92).split(',')[1];
-  }, type);
-  return Buffer.from(base64, 'base64');
 }
 
 /** Uploads `file` through the file input and waits for its encoding (upload-mu's counter to move). */

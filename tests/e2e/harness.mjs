@@ -43,6 +43,11 @@
 //       await p.close()
 //     await app.close()                   closes the browser and the server
 //
+//   const p = await openTrainedExplorer(app)   app.page() on the trained 2-D model (CPU), once its
+//                                         explorer shows it
+//   await sevenImage(p, type)             Buffer: a dark "7" on paper, drawn in the page, as `type`
+//   await drawSeven(p)                    draws a "7" on the explorer's drawing pad with the mouse
+//
 //   ROOT        absolute path of the directory served: the repository root, or $E2E_ROOT when set
 //               (a copy of the page with a stand-in pkg/, to try the page without a wasm build)
 //   ARTIFACTS   absolute path of test-artifacts/ (created on first screenshot)
@@ -210,6 +215,43 @@ async function openPage(browser, baseUrl, query, { waitForReady = true, viewport
     }
   }
   return p;
+}
+
+/**
+ * Opens the page on its trained 2-D model on the CPU and waits until the explorer shows it;
+ * returns the page (as from `app.page()`).
+ */
+export async function openTrainedExplorer(app) {
+  const p = await app.page({ backend: 'cpu', model: 'trained' });
+  await p.waitFor('mode', 'data-mode', (v) => v === 'trained', { timeout: 120_000, message: 'the trained model loaded' });
+  await p.page.waitForSelector('[data-testid="explorer"][data-ready="true"]', { timeout: 60_000 });
+  return p;
+}
+
+/**
+ * A thick dark "7" on a light 200×160 background, off-centre (top left), drawn by the page's own
+ * canvas and encoded as `type` (e.g. 'image/png'): returns the file's bytes.
+ */
+export async function sevenImage(p, type) {
+  const base64 = await p.page.evaluate((mime) => {
+    const c = document.createElement('canvas');
+    c.width = 200;
+    c.height = 160;
+    const ctx = c.getContext('2d');
+    ctx.fillStyle = '#f4f1ea'; // paper, not pure white
+    ctx.fillRect(0, 0, 200, 160);
+    ctx.strokeStyle = '#1a1a1a';
+    ctx.lineWidth = 14;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(22, 22);
+    ctx.lineTo(92, 22);
+    ctx.lineTo(50, 124);
+    ctx.stroke();
+    return c.toDataURL(mime, 0.92).split(',')[1];
+  }, type);
+  return Buffer.from(base64, 'base64');
 }
 
 /** Draws a "7" on the explorer's drawing pad with the mouse (`p`: a page from `openApp().page()`). */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, drawSeven, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, drawSeven, missingArtifacts, openApp, openTrainedExplorer } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -108,9 +108,7 @@ describe('the true posterior on the trained 2-D model (CPU)', { timeout: 600_000
   let app, p;
   before(async () => {
     app = await openApp({ webgpu: false });
-    p = await app.page({ backend: 'cpu', model: 'trained' });
-    await p.waitFor('mode', 'data-mode', (v) => v === 'trained', { timeout: 120_000, message: 'the trained model loaded' });
-    await p.page.waitForSelector('[data-testid="explorer"][data-ready="true"]', { timeout: 60_000 });
+    p = await openTrainedExplorer(app);
     await p.waitForNumber('latent-plane', 'data-points', (n) => n > 0, { message: 'the plane' });
     // The loaded model's test bound, then the explorer's refresh that follows it: let both pass.
     await p.waitForNumber('test-loss', 'data-loss', (v) => v > 0, { timeout: 60_000, message: 'the test bound' });

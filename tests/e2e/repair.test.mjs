@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, missingArtifacts, openApp } from './harness.mjs';
+import { ARTIFACTS, missingArtifacts, openApp, openTrainedExplorer } from './harness.mjs';
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -33,9 +33,7 @@ describe('repair a digit', { timeout: 600_000 }, () => {
   let p;
   before(async () => {
     app = await openApp({ webgpu: false });
-    p = await app.page({ backend: 'cpu', model: 'trained' });
-    await p.waitFor('mode', 'data-mode', (v) => v === 'trained', { timeout: 120_000, message: 'the trained model loaded' });
-    await p.page.waitForSelector('[data-testid="explorer"][data-ready="true"]', { timeout: 60_000 });
+    p = await openTrainedExplorer(app);
     await p.page.locator(sel('repair')).scrollIntoViewIfNeeded();
   });
   after(async () => {

@@ -2,8 +2,8 @@
 // plane and asks the decoder for (www/explorer/geometry.js), with answers worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axisNames, coordsText, fmt, muText, posteriorCaption, selectedText, sliceNoteText, statusText, vectorData, zName } from '../../www/explorer/format.js';
-import { chooseDims, interpolationPath, markerFor, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
+import { axisNames, coordsText, fmt, muText, nearText, planeText, posteriorCaption, selectedText, sliceNoteText, statusText, testDigitName, vectorData, zName } from '../../www/explorer/format.js';
+import { chooseDims, interpolationPath, markerFor, nearestPoints, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
 import { Slice } from '../../www/explorer/slice.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
@@ -19,6 +19,26 @@ test('names and numbers', () => {
   assert.equal(vectorData(Float32Array.of(0.5, -0.25)), '0.5000,-0.2500');
   assert.equal(statusText(1000, 0, 2), '1,000 test digits encoded; latent dimension 2.');
   assert.equal(statusText(1000, 12345, 5), '1,000 test digits encoded at training step 12,345; latent dimension 5.');
+});
+
+test('words for who cannot see the plane: the digits near the handle, the plane itself', () => {
+  assert.equal(nearText([]), null);
+  assert.equal(nearText([7, 7, 7]), 'among 7s (all 3 nearest test digits)');
+  assert.equal(nearText([7, 1, 7, 7, 9]), 'mostly 7s (3 of the 5 nearest test digits)');
+  // No majority: the three commonest, ties in digit order.
+  assert.equal(nearText([4, 9, 4, 9, 7, 1]), 'between 4s, 9s and 1s (the 6 nearest test digits)');
+  assert.equal(testDigitName({ labels: [3, 8] }, 1), 'test digit #1, labelled 8');
+
+  const plane = {
+    count: 2000, range: { cx: 0.5, cy: -1, half: 2 }, axes: ['z₁', 'z₂'], flat: false, handle: 'z = (0.41, −1.20)',
+    outside: false, near: null, selected: null, layers: [], message: null,
+  };
+  assert.equal(planeText(plane),
+    "The latent plane, z₁ from −1.50 to 2.50 and z₂ from −3.00 to 1.00: 2,000 test digits' encodings μ as dots coloured by their label; the handle at z = (0.41, −1.20).");
+  assert.equal(planeText({ ...plane, flat: true, axes: ['z₁', ''], outside: true, near: 'near 1s', selected: 'test digit #3, labelled 0', layers: ['your upload at its μ'] }),
+    "The latent plane, z₁ from −1.50 to 2.50: 2,000 test digits' encodings μ as dots coloured by their label; the handle at z = (0.41, −1.20), " +
+      'beyond the part shown (drawn at its edge), near 1s; selected: test digit #3, labelled 0; also shown: your upload at its μ.');
+  assert.equal(planeText({ ...plane, message: 'waiting for the model' }), 'The latent plane: waiting for the model');
 });
 
 test('axis names and the handle’s coordinates', () => {
@@ -42,6 +62,7 @@ test('the slice note and the selected digit’s caption', () => {
   assert.match(sliceNoteText({ dim: 5, slice, selected: null, test }), /^The latent space has 5 dimensions, .* spanned by z₁ and z₂; the other coordinates stay at those of the selected point/);
   assert.match(sliceNoteText({ dim: 5, slice, selected: 1, test }), /stay at those of the selected test digit #1 \(a 8\)\.$/);
   assert.equal(selectedText({ selected: 1, test, dim: 5 }), 'Test digit #1, labelled 8. μ = (0.50, 0.60, 0.70, 0.80, 0.90)');
+  assert.equal(selectedText({ selected: 1, test, dim: 5 }, { short: true }), 'Test digit #1, labelled 8');
 });
 
 test('markers and the interpolation path on the plane', () => {
@@ -104,4 +125,14 @@ test('the true posterior panel says whose posterior it is', () => {
   assert.equal(posteriorCaption(2, 'drawing', null, 96), 'No drawing yet: draw a digit below.');
   assert.equal(posteriorCaption(2, 'test', { text: 'test digit #3 (a 5)' }, 96), 'Of test digit #3 (a 5), on a 96×96 grid over the plane as shown.');
   assert.match(posteriorCaption(20, 'upload', { text: 'your upload a.png' }, 96), /^Of your upload a\.png, .* On this plane through the latent space only/);
+});
+
+test('the points nearest to the handle: nearest first, NaN skipped, by the first coordinate alone in 1-D', () => {
+  // (0, 0), (3, 0), (1, 1), (NaN, 0), (0, -2), (-1, 0)
+  const xy = Float32Array.of(0, 0, 3, 0, 1, 1, NaN, 0, 0, -2, -1, 0);
+  assert.deepEqual(nearestPoints(xy, 6, 0.1, 0, 3), [0, 5, 2]); // d² 0.01, 1.21, 1.81
+  assert.deepEqual(nearestPoints(xy, 6, 2.5, 0, 1), [1]);
+  assert.deepEqual(nearestPoints(xy, 6, 0, 0, 10), [0, 5, 2, 4, 1], 'all there are, the NaN left out');
+  assert.deepEqual(nearestPoints(xy, 6, 0.9, null, 2), [2, 0], '1-D: |a − 0.9| only, so (1, 1) first');
+  assert.deepEqual(nearestPoints(xy, 0, 0, 0, 3), []);
 });

@@ -51,10 +51,16 @@ export function sliceNoteText({ dim, slice, selected, test }) {
   return `The latent space has ${dim} dimensions, so the plane is a 2-D slice through it spanned by ${span}; the other coordinates stay at ${where}.`;
 }
 
-/** The selected test digit's caption. */
-export function selectedText({ selected: i, test, dim }) {
-  const mu = test.mu.subarray(i * dim, (i + 1) * dim);
-  return `Test digit #${i}, labelled ${test.labels[i]}. μ = ${muText(mu)}`;
+/** "test digit #12, labelled 9". */
+export function testDigitName(test, i) {
+  return `test digit #${i}, labelled ${test.labels[i]}`;
+}
+
+/** The selected test digit's caption (`short`: without its μ). */
+export function selectedText({ selected: i, test, dim }, { short = false } = {}) {
+  const name = testDigitName(test, i);
+  const capitalised = `${name[0].toUpperCase()}${name.slice(1)}`;
+  return short ? capitalised : `${capitalised}. μ = ${muText(test.mu.subarray(i * dim, (i + 1) * dim))}`;
 }
 
 /** The explorer's status line after a refresh. */
@@ -76,4 +82,39 @@ export function posteriorCaption(dim, source, digit, side) {
   }
   const where = dim > 2 ? ' On this plane through the latent space only: the posterior restricted to the plane, normalised there.' : '';
   return `Of ${digit.text}, on a ${side}×${side} grid over the plane as shown.${where}`;
+}
+
+/**
+ * What the labels of the test digits nearest to a point say, e.g. "mostly 7s (8 of the 10
+ * nearest test digits)"; null when there are none.
+ * @param {ArrayLike<number>} labels
+ */
+export function nearText(labels) {
+  const n = labels.length;
+  if (!n) return null;
+  const counts = new Map();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const [[top, most], ...rest] = [...counts].sort((p, q) => q[1] - p[1] || p[0] - q[0]);
+  const of = `${most} of the ${n} nearest test digits`;
+  if (most === n) return `among ${top}s (all ${n} nearest test digits)`;
+  if (most * 2 > n) return `mostly ${top}s (${of})`;
+  const names = [top, ...rest.slice(0, 2).map(([l]) => l)].map((l) => `${l}s`);
+  return `between ${names.slice(0, -1).join(', ')} and ${names.at(-1)} (the ${n} nearest test digits)`;
+}
+
+/**
+ * The latent plane's text alternative: what it shows and where the handle is.
+ * @param {{count: number, range: {cx: number, cy: number, half: number}, axes: string[], flat: boolean,
+ *          handle: string, outside: boolean, near: string|null, selected: string|null, layers: string[],
+ *          message: string|null}} plane  `outside`: the handle lies beyond the part shown (drawn at its edge)
+ */
+export function planeText({ count, range, axes, flat, handle, outside, near, selected, layers, message }) {
+  if (message) return `The latent plane: ${message}`;
+  const span = (c) => `from ${fmt(c - range.half)} to ${fmt(c + range.half)}`;
+  const over = flat ? `${axes[0]} ${span(range.cx)}` : `${axes[0]} ${span(range.cx)} and ${axes[1]} ${span(range.cy)}`;
+  const parts = [`The latent plane, ${over}: ${count.toLocaleString('en')} test digits' encodings μ as dots coloured by their label`];
+  parts.push(`the handle at ${handle}${outside ? ', beyond the part shown (drawn at its edge)' : ''}${near ? `, ${near}` : ''}`);
+  if (selected) parts.push(`selected: ${selected}`);
+  if (layers.length) parts.push(`also shown: ${layers.join(', ')}`);
+  return `${parts.join('; ')}.`;
 }

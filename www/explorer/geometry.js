@@ -1,6 +1,6 @@
 // The explorer's latent-space arithmetic that is not the slice's own: what the plane shows of the
-// store's state, the interpolation's path, the manifold's grid, the choice of axes. Pure
-// functions of typed arrays.
+// store's state, the interpolation's path, the manifold's grid, the choice of axes, the points
+// nearest to the handle. Pure functions of typed arrays.
 
 /** How the user's digits look on the plane. */
 export const MARKER_STYLES = Object.freeze({
@@ -118,4 +118,22 @@ export function chooseDims(previous, x, y, changed) {
   if (changed === 'x') y = previous[0] === x ? previous[1] : previous[0];
   else x = previous[1] === y ? previous[0] : previous[1];
   return x === y ? [0, 1] : [x, y];
+}
+
+/**
+ * The `k` points of `xy` (count×2, a, b pairs) nearest to (a, b), nearest first, as indices; with
+ * `b` null, by the first coordinate alone (a 1-D latent space). One pass that keeps the k best,
+ * without sorting all the points: it runs while the user drags the handle over 10,000 of them.
+ */
+export function nearestPoints(xy, count, a, b, k) {
+  const best = []; // [squared distance, index], nearest first
+  for (let i = 0; i < count; i++) {
+    const d = (xy[2 * i] - a) ** 2 + (b === null ? 0 : (xy[2 * i + 1] - b) ** 2);
+    if (!Number.isFinite(d) || (best.length === k && d >= best[k - 1][0])) continue;
+    let at = best.length;
+    while (at > 0 && best[at - 1][0] > d) at--;
+    best.splice(at, 0, [d, i]);
+    if (best.length > k) best.pop();
+  }
+  return best.map(([, i]) => i);
 }

@@ -2,7 +2,7 @@
 // ellipses), a few special markers (the upload, the drawing, the interpolation's ends and path),
 // layers of fields drawn under the dots (a density as an image stretched over a window of the
 // plane, with its lines and ellipses on top), and a handle the user drags, clicks to, or moves
-// with the arrow keys.
+// with the arrow keys (Enter picks the test digit nearest to it).
 //
 // A view: it takes plane coordinates (already projected by slice.js) and labels as typed arrays
 // and reports what the user does through callbacks; it never sees the model or the client.
@@ -17,6 +17,7 @@
 
 import { digitColour } from './palette.js';
 import { covarianceEllipse } from './slice.js';
+import { nearestPoints } from './geometry.js';
 
 const PICK_RADIUS_PX = 7;
 const DOT_RADIUS_PX = 2.3;
@@ -171,6 +172,11 @@ export class LatentPlane {
   /** The plane's visible range: centre and half-width (same scale on both axes). */
   get range() {
     return { ...this.view };
+  }
+
+  /** The `k` test digits drawn nearest to plane point (a, b), nearest first, as indices. */
+  nearest(a, b, k) {
+    return nearestPoints(this.xy, this.count, a, this.flat ? null : b, k);
   }
 
   /** Where test digit `index` is drawn, in viewport (client) pixels, or null. */
@@ -497,7 +503,7 @@ export class LatentPlane {
     return [e.clientX - r.left, e.clientY - r.top];
   }
 
-  #nearest(px, py) {
+  #dotAt(px, py) {
     let best = -1, bestD = PICK_RADIUS_PX * PICK_RADIUS_PX;
     for (let i = 0; i < this.count; i++) {
       const [x, y] = this.#toPx(this.xy[2 * i], this.#pointY(i));
@@ -515,7 +521,7 @@ export class LatentPlane {
     const [px, py] = this.#eventPx(e);
     const onHandle = e.target === this.handle || this.handle.contains(e.target);
     if (!onHandle) {
-      const hit = this.#nearest(px, py);
+      const hit = this.#dotAt(px, py);
       if (hit >= 0) {
         e.preventDefault();
         this.onPick(hit);
@@ -562,6 +568,13 @@ export class LatentPlane {
       case 'ArrowUp': b += step; break;
       case 'ArrowDown': b -= step; break;
       case 'Home': a = 0; b = 0; break;
+      case 'Enter': {
+        // The keyboard's way to pick a dot: the test digit nearest to the handle.
+        e.preventDefault();
+        const [index] = this.nearest(a, b, 1);
+        if (index !== undefined) this.onPick(index);
+        return;
+      }
       default: return;
     }
     e.preventDefault();

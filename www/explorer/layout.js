@@ -18,36 +18,41 @@ const HTML = /* html */ `
       <h3>Latent space</h3>
       <p class="vx-sub">Each dot is a test digit's encoding μ, coloured by its label, redrawn as the model learns.
         Drag the handle (or click anywhere, or focus it and press the arrow keys) and the decoder draws the digit at that point z.
-        Click a dot to select that test digit.</p>
+        Click a dot to select that test digit (with the keyboard: Enter on the handle selects the nearest one).</p>
     </header>
     <div class="vx-latent-body">
       <div class="vx-plane" data-ref="plane" data-testid="latent-plane">
-        <canvas class="vx-plane-base" data-ref="planeBase" aria-hidden="true"></canvas>
+        <canvas class="vx-plane-base" data-ref="planeBase" data-testid="latent-plane-image" role="img"
+                aria-label="The latent plane, waiting for the model"></canvas>
+        <!-- The overlay is the same picture's top layer (selection, markers, path): the base's label describes both. -->
         <canvas class="vx-plane-overlay" data-ref="planeOverlay" aria-hidden="true"></canvas>
-        <div class="vx-handle" data-ref="handle" data-testid="latent-handle" tabindex="0" role="slider"
-             aria-roledescription="2-D handle" aria-label="Latent point z: drag it, or use the arrow keys (Shift for bigger steps, Home for the origin)"
-             aria-valuetext="z = (0, 0)"></div>
+        <div class="vx-handle" data-ref="handle" data-testid="latent-handle" tabindex="0" role="application"
+             aria-roledescription="2-D slider" aria-label="Latent point z" aria-describedby="vx-coords vx-handle-keys"></div>
       </div>
+      <p class="vx-visually-hidden" id="vx-handle-keys">Arrow keys move it, Shift with an arrow moves it five times as far,
+        Home brings it back to the origin, Enter selects the test digit nearest to it.</p>
+      <p class="vx-visually-hidden" data-ref="spoken" data-testid="latent-spoken" aria-live="polite"></p>
       <div class="vx-side">
         <figure class="vx-decoded">
           <canvas class="vx-digit vx-digit-xl" width="28" height="28" data-ref="decoded" data-testid="decoded-digit"
                   role="img" aria-label="The digit decoded from the handle's z"></canvas>
           <figcaption>
-            <span class="vx-coords" data-ref="coords" data-testid="latent-coords">z = (0.00, 0.00)</span>
+            <span class="vx-coords" id="vx-coords" data-ref="coords" data-testid="latent-coords">z = (0.00, 0.00)</span>
             <span class="vx-ms" data-ref="decodeMs" data-testid="decode-ms" title="Round trip from the pointer move to the drawn digit">decode – ms</span>
           </figcaption>
         </figure>
         <ul class="vx-legend" aria-label="Colours of the digits">
-          ${DIGIT_COLOURS.map((c, d) => `<li><span class="vx-swatch" style="background:${c}"></span>${d}</li>`).join('')}
+          ${DIGIT_COLOURS.map((c, d) => `<li><span class="vx-swatch" style="background:${c}" aria-hidden="true"></span>${d}</li>`).join('')}
         </ul>
         <div class="vx-selected" data-ref="selected" data-testid="selected-digit" hidden>
-          <canvas class="vx-digit vx-digit-s" width="28" height="28" data-ref="selectedImage"></canvas>
+          <canvas class="vx-digit vx-digit-s" width="28" height="28" data-ref="selectedImage" data-testid="selected-image"
+                  role="img" aria-label="The selected test digit"></canvas>
           <div>
             <p data-ref="selectedText"></p>
             <p class="vx-buttons">
               <button type="button" data-ref="selectedA" data-testid="selected-set-a">Set as A</button>
               <button type="button" data-ref="selectedB" data-testid="selected-set-b">Set as B</button>
-              <button type="button" data-ref="selectedClear" title="Deselect">×</button>
+              <button type="button" data-ref="selectedClear" title="Deselect" aria-label="Deselect the test digit">×</button>
             </p>
           </div>
         </div>
@@ -121,9 +126,12 @@ const HTML = /* html */ `
         </label>
         <p class="vx-error" data-ref="uploadError" data-testid="upload-error" role="alert" hidden></p>
         <div class="vx-row">
-          <figure><canvas class="vx-original" width="140" height="140" data-ref="uploadOriginal" data-testid="upload-original"></canvas><figcaption>original</figcaption></figure>
-          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadProcessed" data-testid="upload-processed"></canvas><figcaption>28×28 input</figcaption></figure>
-          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadRecon" data-testid="upload-reconstruction"></canvas><figcaption>reconstruction</figcaption></figure>
+          <figure><canvas class="vx-original" width="140" height="140" data-ref="uploadOriginal" data-testid="upload-original"
+            role="img" aria-label="Your image: none uploaded yet"></canvas><figcaption>original</figcaption></figure>
+          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadProcessed" data-testid="upload-processed"
+            role="img" aria-label="Your image as the model's 28×28 input: none yet"></canvas><figcaption>28×28 input</figcaption></figure>
+          <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="uploadRecon" data-testid="upload-reconstruction"
+            role="img" aria-label="The model's reconstruction of your image: none yet"></canvas><figcaption>reconstruction</figcaption></figure>
         </div>
         <p class="vx-mu" data-ref="uploadMu" data-testid="upload-mu">μ: –</p>
         <p class="vx-buttons">
@@ -134,13 +142,17 @@ const HTML = /* html */ `
       <section class="vx-draw" aria-label="Draw a digit">
         <h4>Draw</h4>
         <div class="vx-row">
-          <canvas class="vx-pad" width="280" height="280" data-ref="pad" data-testid="draw-pad"
-                  aria-label="Drawing pad: draw a digit with the mouse, a pen or a finger"></canvas>
+          <canvas class="vx-pad" width="280" height="280" data-ref="pad" data-testid="draw-pad" role="img"
+                  aria-label="Drawing pad, for a mouse, a pen or a finger only: without one, upload an image of a digit instead"
+                  aria-describedby="vx-pad-note"></canvas>
           <div class="vx-col">
-            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawProcessed" data-testid="draw-processed"></canvas><figcaption>28×28 input</figcaption></figure>
-            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawRecon" data-testid="draw-reconstruction"></canvas><figcaption>reconstruction</figcaption></figure>
+            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawProcessed" data-testid="draw-processed"
+              role="img" aria-label="Your drawing as the model's 28×28 input: nothing drawn yet"></canvas><figcaption>28×28 input</figcaption></figure>
+            <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="drawRecon" data-testid="draw-reconstruction"
+              role="img" aria-label="The model's reconstruction of your drawing: nothing drawn yet"></canvas><figcaption>reconstruction</figcaption></figure>
           </div>
         </div>
+        <p class="vx-note" id="vx-pad-note">Drawing needs a pointer; from the keyboard, upload an image instead, or select a test digit with the plane's handle.</p>
         <p class="vx-mu" data-ref="drawMu" data-testid="draw-mu">μ: –</p>
         <p class="vx-buttons">
           <button type="button" data-ref="drawClear" data-testid="draw-clear">Clear</button>
@@ -161,12 +173,15 @@ const HTML = /* html */ `
       <label class="vx-toggle"><input type="checkbox" data-ref="slerp" data-testid="interp-slerp"> spherical (slerp)</label>
     </header>
     <div class="vx-interp-body">
-      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpA" data-testid="interp-a"></canvas><figcaption data-ref="interpAText">A: –</figcaption></figure>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpA" data-testid="interp-a"
+        role="img" aria-label="End A: not set"></canvas><figcaption data-ref="interpAText">A: –</figcaption></figure>
       <div class="vx-strip-box">
-        <canvas class="vx-strip" data-ref="strip" data-testid="interpolation" width="298" height="28" hidden></canvas>
+        <canvas class="vx-strip" data-ref="strip" data-testid="interpolation" width="298" height="28" hidden
+          role="img" aria-label="Ten digits decoded along the path from A to B"></canvas>
         <p class="vx-strip-empty" data-ref="stripEmpty">Set A and B to see the path between them.</p>
       </div>
-      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpB" data-testid="interp-b"></canvas><figcaption data-ref="interpBText">B: –</figcaption></figure>
+      <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="interpB" data-testid="interp-b"
+        role="img" aria-label="End B: not set"></canvas><figcaption data-ref="interpBText">B: –</figcaption></figure>
     </div>
   </article>
 
@@ -175,7 +190,8 @@ const HTML = /* html */ `
       <h3>Repair a digit</h3>
       <p class="vx-sub">What p(x) is for: hide part of a digit, flip its pixels or blur it, and the model infers what it was,
         p(x | y) = ∫ p(x | z, y) p(z | y) dz with p(z | y) ∝ p(y | z) p(z), the observation y scored by the decoder's own
-        pixel probabilities. Paint on the seen digit to hide more of it.</p>
+        pixel probabilities. Paint on the seen digit to hide more of it (with a pointer; from the keyboard, pick what is hidden
+        under “Seen through”).</p>
     </header>
     <div class="vx-repair-controls">
       <label>Digit <select data-ref="source" data-testid="repair-source">
@@ -236,7 +252,8 @@ const HTML = /* html */ `
       <label class="vx-range">n = <output data-ref="manifoldNOut">${MANIFOLD_N.value}</output>
         <input type="range" min="${MANIFOLD_N.min}" max="${MANIFOLD_N.max}" value="${MANIFOLD_N.value}" data-ref="manifoldN" data-testid="manifold-n"
                aria-label="Manifold grid size n"></label>
-      <canvas class="vx-grid" data-ref="manifold" data-testid="manifold"></canvas>
+      <canvas class="vx-grid" data-ref="manifold" data-testid="manifold" role="img"
+        aria-label="The learned manifold: not drawn yet"></canvas>
     </article>
     <article class="vx-card vx-samples">
       <header class="vx-head">
@@ -245,7 +262,8 @@ const HTML = /* html */ `
           so you can watch them sharpen as the model learns.</p>
       </header>
       <p class="vx-buttons"><button type="button" data-ref="newSamples" data-testid="new-samples">New samples</button></p>
-      <canvas class="vx-grid" data-ref="samples" data-testid="samples"></canvas>
+      <canvas class="vx-grid" data-ref="samples" data-testid="samples" role="img"
+        aria-label="Samples from the prior: not drawn yet"></canvas>
     </article>
   </div>
 </div>`;

@@ -166,6 +166,7 @@ export function queueChart(page) {
 /** @param {Page} page */
 function drawCharts(page) {
   const { train, test } = page.history;
+  describeCharts(page);
   const xLabel = 'training examples seen';
   const empty = page.phase === 'ready' ? 'Press Start to train' : 'No training yet';
   drawChart(page.ui.chartElbo, {
@@ -193,6 +194,31 @@ function drawCharts(page) {
 }
 
 /**
+ * The charts' text alternatives: where the run is and its latest bounds, rewritten with each
+ * drawing (at most every CHART_EVERY_MS while training), so a screen reader finds them current.
+ */
+function describeCharts(page) {
+  const { train, test } = page.history;
+  const { ui } = page;
+  if (!train.x.length && !test.x.length) {
+    ui.chartElbo.setAttribute('aria-label', 'The bound as it learns: no training yet');
+    ui.chartKl.setAttribute('aria-label', 'The KL part of the bound: no training yet');
+    return;
+  }
+  const last = (series, key) => series[key][series[key].length - 1];
+  const nats = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
+  const step = Number(ui.readouts.step.dataset.step ?? 0).toLocaleString('en-US');
+  const at = `At step ${step}, ${(last(train, 'x') ?? 0).toLocaleString('en-US')} training examples seen`;
+  const testAt = test.x.length ? `, and the test set's ${nats(last(test, 'loss'))} at ${last(test, 'x').toLocaleString('en-US')} examples` : '';
+  ui.chartElbo.setAttribute('aria-label',
+    `The bound as it learns, in nats per digit (lower is better), against training examples seen. ${at}: ` +
+    `training −ELBO ${nats(last(train, 'loss'))} (reconstruction ${nats(last(train, 'reconstruction'))})${testAt}.`);
+  ui.chartKl.setAttribute('aria-label',
+    `The KL part of the bound against training examples seen. ${at}: training KL ${last(train, 'kl')?.toFixed(2) ?? '–'} nats` +
+    `${test.x.length ? `, test KL ${last(test, 'kl').toFixed(2)}` : ''}.`);
+}
+
+/**
  * Asks for the reconstructions of the first test digits; at most one request in flight. A forced
  * refresh asked for while one is in flight (after a reset, a pause) runs again when it is done,
  * so the images always end up showing the current model.
@@ -213,6 +239,7 @@ export async function refreshReconstructions(page, { force = false } = {}) {
     drawDigits(ui.originals, originals, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     ui.reconstructions.dataset.step = step;
+    ui.decoded.setAttribute('aria-label', `The model's reconstructions of the first ${RECONSTRUCTIONS} test digits, at step ${Number(step ?? 0).toLocaleString('en-US')}`);
   } catch (error) {
     showError(page, `Could not draw the reconstructions: ${messageOf(error)}`, { key: 'reconstruct' });
   } finally {

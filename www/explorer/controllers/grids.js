@@ -42,6 +42,8 @@ export function mountGrids(ui, { store, client, report }) {
     if (slice !== store.get().slice) return; // a newer plane's grid is on its way
     drawDigits(ui.manifold, images, count, n, GRID);
     ui.manifold.dataset.n = String(n);
+    const grid = dim === 1 ? `a row of ${n} values of z` : `a grid of ${n}×${n} values of z`;
+    ui.manifold.setAttribute('aria-label', `The learned manifold: the digits the decoder draws over ${grid}, evenly spaced in probability under the prior`);
     ui.manifold.dataset.updates = String(Number(ui.manifold.dataset.updates ?? 0) + 1);
   }, report);
 
@@ -50,6 +52,7 @@ export function mountGrids(ui, { store, client, report }) {
     if (!sampleZ || sampleZ.length !== SAMPLE_COUNT * dim) return;
     const images = await client.decode(sampleZ, SAMPLE_COUNT);
     drawDigits(ui.samples, images, SAMPLE_COUNT, SAMPLE_COLUMNS, GRID);
+    ui.samples.setAttribute('aria-label', `${SAMPLE_COUNT} digits decoded from z drawn from the prior N(0, I), in ${SAMPLE_COUNT / SAMPLE_COLUMNS} rows of ${SAMPLE_COLUMNS}`);
     ui.samples.dataset.updates = String(Number(ui.samples.dataset.updates ?? 0) + 1);
   }, report);
 

@@ -51,6 +51,7 @@ export function mountInterpolation(ui, { store, client, report }) {
     ui.stripEmpty.hidden = true;
     ui.strip.dataset.count = String(INTERPOLATION_STEPS);
     ui.strip.dataset.kind = kind;
+    ui.strip.setAttribute('aria-label', `Ten digits decoded along the ${kind === 'slerp' ? 'great circle' : 'straight line'} from A (${A.text}) to B (${B.text}), from left to right`);
     ui.strip.dataset.updates = String(Number(ui.strip.dataset.updates ?? 0) + 1);
   }, report);
 
@@ -59,6 +60,7 @@ export function mountInterpolation(ui, { store, client, report }) {
     if (source.pixels) drawDigit(canvas, source.pixels);
     else clearDigit(canvas);
     caption.textContent = `${end}: ${source.text}`;
+    canvas.setAttribute('aria-label', `End ${end}: ${source.text}`);
     canvas.dataset.source = source.text;
   }
 

@@ -1,6 +1,8 @@
 // The latent plane and its handle: the test digits' μ, the user's digits, the interpolation's
 // path and other features' layers drawn on the slice; the handle's z decoded as it moves; the
-// selected test digit; the slice controls for D > 2 and the plane's display options.
+// selected test digit; the slice controls for D > 2 and the plane's display options; and the same
+// in words, for who cannot see it: the plane's and the decoded digit's text alternatives, and the
+// handle's position and the selection spoken through a polite live region.
 //
 // Reads: dim, slice, test, images, selected, handle, yours (markers), segment, focus, layers.
 // Asks for: moveHandle, selectDigit, withDims / withPrincipalAxes, setEnd (the selected digit),
@@ -8,14 +10,27 @@
 
 import { LatentPlane } from '../latent-plane.js';
 import { clearDigit, drawDigit } from '../../views/digits.js';
-import { latestOnly } from '../schedule.js';
+import { latestOnly, throttle } from '../schedule.js';
 import { chooseDims, markerFor, pathOnPlane } from '../geometry.js';
-import { axisNames, coordsText, selectedText, sliceNoteText, vectorData, zName } from '../format.js';
+import { axisNames, coordsText, nearText, planeText, selectedText, sliceNoteText, testDigitName, vectorData, zName } from '../format.js';
 import { endFromTest, moveHandle, selectDigit, setEnd, withDims, withPrincipalAxes } from '../store.js';
 import { listen } from './listen.js';
 
 /** Round trips of the handle's decodes kept for the median, newest last. */
 const DECODES_KEPT = 200;
+/**
+ * The handle's position is spoken, and the plane's and the decoded digit's text alternatives
+ * rewritten, at most this often: a drag moves the handle 60 times a second, and a screen reader
+ * that tried to say each position would say none.
+ */
+const DESCRIBE_EVERY_MS = 500;
+/** Test digits whose labels describe what the handle's neighbourhood decodes to. */
+const NEAR_COUNT = 10;
+/** What each feature's layer on the plane shows, in words. */
+const LAYER_WORDS = {
+  posterior: 'one digit’s true posterior p(z|x) as a heat map with its 39 % and 86 % regions, and the encoder’s q(z|x) at 1σ and 2σ',
+  holes: 'where the prior has holes: where N(0, I) has mass that the test digits’ encodings lack, and where they are denser',
+};
 
 /**
  * @param {import('../layout.js').PlaneRefs} ui the plane part's elements (layout.js)
@@ -41,6 +56,7 @@ export function mountPlane(ui, { store, client, report }) {
     if (!dim || z.length !== dim) return;
     const pixels = await client.decode(z, 1);
     drawDigit(ui.decoded, pixels);
+    descriptions.request();
     if (time !== null) showDecodeTime(performance.now() - time);
     ui.decoded.dataset.decodes = String(Number(ui.decoded.dataset.decodes ?? 0) + 1);
   }, report);
@@ -56,6 +72,41 @@ export function mountPlane(ui, { store, client, report }) {
     ui.decodeMs.dataset.median = median.toFixed(1);
     ui.decodeMs.dataset.count = String(sorted.length);
   }
+
+  // ---- words for who cannot see the plane ----
+
+  /** Whether the handle moved by the user since it was last spoken. */
+  let unspoken = false;
+
+  /** The plane's and the decoded digit's text alternatives, and the handle's position spoken. */
+  function describe() {
+    const state = store.get();
+    if (!state.slice) return;
+    const { handle } = state;
+    const where = coordsText(state);
+    const near = state.test ? nearText(Array.from(plane.nearest(handle.a, handle.b, NEAR_COUNT), (i) => state.test.labels[i])) : null;
+    const shown = [
+      ...Object.values(state.layers).filter(Boolean).map((layer) => LAYER_WORDS[layer.name] ?? layer.name),
+      ...['upload', 'drawing'].filter((kind) => state.yours[kind]?.mu).map((kind) => `your ${kind} at its μ`),
+      ...(state.segment ? ['the interpolation’s path from A to B'] : []),
+    ];
+    ui.planeBase.setAttribute('aria-label', planeText({
+      count: plane.count,
+      range: plane.range,
+      axes: axisNames(state.slice),
+      flat: state.dim === 1,
+      handle: where,
+      outside: Math.abs(handle.a - plane.range.cx) > plane.range.half || (state.dim > 1 && Math.abs(handle.b - plane.range.cy) > plane.range.half),
+      near: near && `where the dots nearest to it are ${near}`,
+      selected: state.selected !== null && state.test ? testDigitName(state.test, state.selected) : null,
+      layers: shown,
+      message: state.test ? null : 'waiting for the test digits’ encodings',
+    }));
+    ui.decoded.setAttribute('aria-label', `The digit decoded at ${where}${near ? `, where the test digits nearest on the plane are ${near}` : ''}`);
+    if (unspoken) ui.spoken.textContent = where;
+    unspoken = false;
+  }
+  const descriptions = throttle(describe, DESCRIBE_EVERY_MS, { onError: report });
 
   // ---- from the store to the page ----
 
@@ -91,15 +142,24 @@ export function mountPlane(ui, { store, client, report }) {
     if (text !== null) ui.sliceNote.textContent = text;
   }
 
+  /** The selected test digit last spoken (the selection is redrawn as training goes, but said once). */
+  let spokenSelection = null;
+
   function showSelected(state) {
     const { selected: i, images } = state;
     plane.setSelected(i);
     ui.selected.hidden = i === null;
-    if (i === null) return;
+    if (i === null) {
+      spokenSelection = null;
+      return;
+    }
     ui.selected.dataset.index = String(i);
     if (images) drawDigit(ui.selectedImage, images, i);
     else clearDigit(ui.selectedImage);
     ui.selectedText.textContent = selectedText(state);
+    ui.selectedImage.setAttribute('aria-label', selectedText(state, { short: true }));
+    if (i !== spokenSelection) ui.spoken.textContent = `Selected: ${testDigitName(state.test, i)}`;
+    spokenSelection = i;
   }
 
   function showHandle(state) {
@@ -108,7 +168,7 @@ export function mountPlane(ui, { store, client, report }) {
     const text = coordsText(state);
     ui.coords.textContent = text;
     ui.coords.dataset.z = vectorData(handle.z);
-    ui.handle.setAttribute('aria-valuetext', text);
+    if (handle.time !== null) unspoken = true;
     // The user's moves always decode; the others (a new plane, a new model) once there is a model
     // whose encodings have arrived.
     if (handle.time !== null || state.test) decodeQueue.submit({ z: handle.z, time: handle.time });
@@ -132,6 +192,7 @@ export function mountPlane(ui, { store, client, report }) {
     if (has('dim', 'slice', 'selected', 'test')) showSliceNote(state);
     if (has('selected', 'images', 'test')) showSelected(state);
     if (has('handle')) showHandle(state);
+    if (has('handle', 'test', 'slice', 'selected', 'layers', 'yours', 'segment')) descriptions.request();
   });
 
   // ---- from the page to the store ----
@@ -173,6 +234,7 @@ export function mountPlane(ui, { store, client, report }) {
     idle: () => decodeQueue.idle(),
     destroy() {
       unsubscribe();
+      descriptions.stop();
       off();
       plane.destroy();
     },

@@ -10,6 +10,7 @@
 import { drawDigit, drawDigits, WHITE_ON_BLACK, PIXELS, SIDE } from '../../views/digits.js';
 import { drawSeen, drawSpread } from '../repair-view.js';
 import { latestOnly } from '../schedule.js';
+import { testDigitName } from '../format.js';
 import { listen } from './listen.js';
 
 /**
@@ -89,7 +90,8 @@ export function mountRepair(ui, { store, client, report }) {
     }
     if (!state.images) return null;
     const i = state.selected ?? 0;
-    return { pixels: state.images.subarray(i * PIXELS, (i + 1) * PIXELS), name: `test digit #${i}` };
+    const name = `test digit #${i}`;
+    return { pixels: state.images.subarray(i * PIXELS, (i + 1) * PIXELS), name, spoken: state.test ? testDigitName(state.test, i) : name };
   }
 
   function corruption() {
@@ -119,7 +121,9 @@ export function mountRepair(ui, { store, client, report }) {
     ui.quality.textContent = chain ? `${(100 * r.acceptanceRate).toFixed(0)} %` : r.effectiveSampleSize !== null ? fixed(r.effectiveSampleSize, 0) : '64 × 64';
     ui.mse.textContent = r.truth ? `${fixed(r.truth.mse, 4)} (${r.truth.pixels} pixels)` : '–';
     ui.ms.textContent = `${ms.toFixed(0)} ms`;
-    ui.note.textContent = `${clean.name[0].toUpperCase()}${clean.name.slice(1)}, repaired by ${ui.method.selectedOptions[0].textContent}.`;
+    const methodName = ui.method.selectedOptions[0].textContent;
+    ui.note.textContent = `${capitalised(clean.name)}, repaired by ${methodName}.`;
+    describeRepair(clean.spoken ?? clean.name, methodName);
     const root = ui.part;
     root.dataset.updates = String(Number(root.dataset.updates ?? 0) + 1);
     root.dataset.logEvidence = r.logEvidence === null ? '' : String(r.logEvidence);
@@ -129,6 +133,16 @@ export function mountRepair(ui, { store, client, report }) {
     ui.note.textContent = `The repair failed: ${error instanceof Error ? error.message : error}`;
     report(error);
   });
+
+  /** The four digits' and the eight repairs' text alternatives: which digit, seen how, repaired how. */
+  function describeRepair(name, methodName) {
+    const seen = ui.corruption.selectedOptions[0].textContent;
+    ui.observed.setAttribute('aria-label', `${capitalised(name)}, as seen: ${seen}; hidden pixels in blue`);
+    ui.repaired.setAttribute('aria-label', `${capitalised(name)}, repaired by ${methodName}: E[x | y], the mean of the repairs`);
+    ui.spread.setAttribute('aria-label', `Where the repairs of ${name} disagree: brighter where they differ more`);
+    ui.truth.setAttribute('aria-label', `The digit itself, before any of it was hidden: ${name}`);
+    ui.imputations.setAttribute('aria-label', `Eight repairs of ${name}, drawn from p(x | y) by ${methodName}`);
+  }
 
   const repairNow = () => queue.submit(null);
 
@@ -221,4 +235,8 @@ export function mountRepair(ui, { store, client, report }) {
       off();
     },
   };
+}
+
+function capitalised(text) {
+  return `${text[0].toUpperCase()}${text.slice(1)}`;
 }

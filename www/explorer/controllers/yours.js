@@ -23,8 +23,8 @@ const KINDS = ['upload', 'drawing'];
  */
 export function mountYours(ui, { store, client, report }) {
   const shown = {
-    upload: { processed: ui.uploadProcessed, recon: ui.uploadRecon, mu: ui.uploadMu, setA: ui.uploadA, setB: ui.uploadB },
-    drawing: { processed: ui.drawProcessed, recon: ui.drawRecon, mu: ui.drawMu, setA: ui.drawA, setB: ui.drawB },
+    upload: { processed: ui.uploadProcessed, recon: ui.uploadRecon, mu: ui.uploadMu, setA: ui.uploadA, setB: ui.uploadB, words: 'your image' },
+    drawing: { processed: ui.drawProcessed, recon: ui.drawRecon, mu: ui.drawMu, setA: ui.drawA, setB: ui.drawB, words: 'your drawing' },
   };
   const pad = new DrawPad(ui.pad, { onChange: () => drawingChanged() });
   for (const kind of KINDS) for (const c of [shown[kind].processed, shown[kind].recon]) clearDigit(c);
@@ -49,6 +49,7 @@ export function mountYours(ui, { store, client, report }) {
     const el = shown[kind];
     drawDigit(el.recon, recon);
     el.mu.textContent = `μ = ${muText(mu)}`;
+    el.recon.setAttribute('aria-label', `The model's reconstruction of ${el.words}, decoded from its μ = ${muText(mu)}`);
     el.mu.dataset.mu = vectorData(mu);
     el.mu.dataset.encodes = String(Number(el.mu.dataset.encodes ?? 0) + 1);
     el.setA.disabled = el.setB.disabled = false;
@@ -80,7 +81,8 @@ export function mountYours(ui, { store, client, report }) {
     drawFitted(ui.uploadOriginal, loaded.canvas, loaded.canvas.width, loaded.canvas.height);
     ui.uploadOriginal.dataset.name = loaded.name;
     ui.uploadOriginal.title = `${loaded.name}, ${loaded.width}×${loaded.height} px`;
-    showProcessed(shown.upload.processed, result);
+    ui.uploadOriginal.setAttribute('aria-label', `Your image: ${ui.uploadOriginal.title}`);
+    showProcessed(shown.upload, result);
     // The marker stays where the last upload put it until this one's encoding is back.
     store.update((s) => withYours(s, 'upload', { mu: null, logVar: null, ...s.yours.upload, pixels: result.pixels, name: loaded.name }));
     ui.uploadMu.textContent = 'μ: encoding…';
@@ -97,8 +99,10 @@ export function mountYours(ui, { store, client, report }) {
     ui.uploadError.dataset.count = String(Number(ui.uploadError.dataset.count ?? 0) + 1);
   }
 
-  function showProcessed(canvas, result) {
+  function showProcessed({ processed: canvas, words }, result) {
     drawDigit(canvas, result.pixels);
+    const { width, height } = result.size;
+    canvas.setAttribute('aria-label', `${words[0].toUpperCase()}${words.slice(1)} as the model's 28×28 input: ${result.inverted ? 'inverted, ' : ''}scaled to ${width}×${height} px and centred`);
     canvas.dataset.com = `${result.centreOfMass.x.toFixed(2)},${result.centreOfMass.y.toFixed(2)}`;
     canvas.dataset.inverted = String(result.inverted);
     canvas.dataset.box = `${result.size.width}x${result.size.height}`;
@@ -116,7 +120,7 @@ export function mountYours(ui, { store, client, report }) {
       if (error instanceof BlankImageError) return;
       throw error;
     }
-    showProcessed(shown.drawing.processed, result);
+    showProcessed(shown.drawing, result);
     // The point stays where the last stroke put it until this one's encoding is back.
     store.update((s) => withYours(s, 'drawing', { mu: null, logVar: null, ...s.yours.drawing, pixels: result.pixels }));
     queues.drawing.submit(result.pixels);
@@ -128,6 +132,8 @@ export function mountYours(ui, { store, client, report }) {
     const el = shown.drawing;
     clearDigit(el.processed);
     clearDigit(el.recon);
+    el.processed.setAttribute('aria-label', "Your drawing as the model's 28×28 input: nothing drawn yet");
+    el.recon.setAttribute('aria-label', "The model's reconstruction of your drawing: nothing drawn yet");
     el.mu.textContent = 'μ: –';
     delete el.mu.dataset.mu;
     el.setA.disabled = el.setB.disabled = true;
