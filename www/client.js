@@ -4,6 +4,17 @@
 
 import { DEADLINE_MS, DEFAULT_DEADLINE_MS, Event, PLANE_DIGITS, Request } from './protocol.js';
 
+/**
+ * The error an answer `{ error, kind }` stands for: its message, and its kind (protocol.js's
+ * `ErrorKind`) as its `name` when the model gave one.
+ * @param {{error: string, kind?: string|null}} answer
+ */
+function errorOf({ error, kind }) {
+  const e = new Error(error);
+  if (kind) e.name = kind;
+  return e;
+}
+
 /** The client's own event: the worker crashed and a fresh one replaced it (`detail.message`). */
 export const RESTARTED = 'restarted';
 
@@ -227,8 +238,9 @@ export class VaeClient extends EventTarget {
   }
 
   /**
-   * The true posterior of one image (Float32Array 784) at n latent points (Float32Array n×D):
-   * `{ logJoint, posterior }`, Float32Array n each (posterior normalised over the points).
+   * The true posterior of one image (Float32Array 784) at n latent points (Float32Array n×D),
+   * unnormalised: `{ logJoint }`, Float32Array n of log p(x|z) + log p(z) (the caller normalises
+   * over all the points it asked for).
    */
   posterior(image, points, n) {
     return this.#request(Request.posterior, { image: copy(image), points: copy(points), n });
@@ -298,7 +310,7 @@ export class VaeClient extends EventTarget {
     this.#pending.delete(message.id);
     clearTimeout(pending.timer);
     if (message.ok) pending.resolve(message.result);
-    else pending.reject(new Error(message.error));
+    else pending.reject(errorOf(message));
   }
 
   #fail(message, announce = true) {

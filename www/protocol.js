@@ -2,7 +2,7 @@
 // both import it, so a request or event name exists once.
 //
 //   page -> worker   { id, type: Request.*, ...args }          answered exactly once:
-//   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message' }
+//   worker -> page   { id, ok: true, result } | { id, ok: false, error: 'message', kind }
 //                    { id, progress: LoadProgress }           (loadData, while fetching)
 //                    { id, progress: { done, total } }        (resumeSaved, steps taken again)
 //                    { event: Event.*, detail }               (unsolicited)
@@ -71,8 +71,8 @@ export const Request = Object.freeze({
   /** `{ n }` -> Float32Array n: Φ⁻¹((k + ½)/n), the manifold's coordinates along an axis. */
   quantiles: 'quantiles',
   /**
-   * `{ image: Float32Array 784, points: Float32Array n×D, n }` -> `{ logJoint, posterior }`:
-   * Float32Array n each, log p(x|z) + log p(z) at each point, and that normalised over the points.
+   * `{ image: Float32Array 784, points: Float32Array n×D, n }` -> `{ logJoint }`: Float32Array n,
+   * log p(x|z) + log p(z) at each point (the caller normalises over all the points it asked for).
    */
   posterior: 'posterior',
   /** `{ image: Float32Array 784, k }` -> {@link DigitBound}: how likely one digit is. */
@@ -142,13 +142,52 @@ export const DEADLINE_MS = Object.freeze({
 export const DEFAULT_DEADLINE_MS = 60_000;
 
 /**
- * A readable message for anything thrown: an Error, a string (wasm-bindgen's JsError), a value.
- * Errors cross the protocol as this text (`{ id, ok: false, error }`).
+ * A readable message for anything thrown: an Error, a string, a value.
+ * Errors cross the protocol as this text (`{ id, ok: false, error, kind }`).
  * @param {unknown} error
  * @returns {string}
  */
 export const messageOf = (error) =>
   error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+
+/**
+ * The kinds of the model's errors: the `name` of the `Error` the facade rejects with (Rust's
+ * `VaeError::kind`, src/error.rs), kept as the `name` of the `Error` the client rejects with. The
+ * page decides on these, never on an error's wording.
+ */
+export const ErrorKind = Object.freeze({
+  /** A config field out of range (the message names it). */
+  config: 'Config',
+  /** An IDX file that cannot be read. */
+  idx: 'Idx',
+  /** Asked for before the data were loaded. */
+  noData: 'NoData',
+  /** Values of the wrong length for their shape. */
+  shape: 'Shape',
+  /** An argument out of range. */
+  argument: 'Argument',
+  /** The device could not start, or failed while running (on WebGPU: a lost device). */
+  backend: 'Backend',
+  /** Reading results back from the device failed (on WebGPU: a lost device). */
+  read: 'Read',
+  /** The loss came back NaN or infinite. */
+  nonFinite: 'NonFinite',
+  /** Weights or a saved run that cannot be used. */
+  record: 'Record',
+  /** A file could not be read or written (native only). */
+  io: 'Io',
+});
+
+/**
+ * The kind of anything thrown: its `name` when it is one of {@link ErrorKind}'s, else null (an
+ * error of the page's own, or a trap of the WebAssembly module: a `RuntimeError`).
+ * @param {unknown} error
+ * @returns {string|null}
+ */
+export const kindOf = (error) => {
+  const name = error instanceof Error ? error.name : null;
+  return name !== null && /** @type {readonly string[]} */ (Object.values(ErrorKind)).includes(name) ? name : null;
+};
 
 /** How many test digits the explorer's plane shows by default (a fixed, class-balanced choice). */
 export const PLANE_DIGITS = 2000;

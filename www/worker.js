@@ -14,7 +14,7 @@
 //   evaluation.js  the test bound, a few hundred digits at a time between chunks
 //   checkpoints.js the run saved in the browser and as a file, and resumed
 
-import { Event, LANE_OF, Lane, PLANE_DIGITS, Request } from './protocol.js';
+import { Event, LANE_OF, Lane, PLANE_DIGITS, Request, kindOf } from './protocol.js';
 import { fetchMnist, releaseMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
@@ -123,7 +123,7 @@ async function ready({ backend: wanted = 'auto', threads = null, config = null, 
     backend: info.backend,
     adapter: browserAdapter ?? info.adapter,
     facadeAdapter: info.adapter,
-    fallbackReason: info.fallbackReason ?? plan.fallbackReason,
+    fallbackReason: plan.fallbackReason,
     threads: info.backend === 'cpu' ? plan.threads : null,
     threadsNote: info.backend === 'cpu' ? plan.threadsNote : null,
     racing: plan.race,
@@ -254,7 +254,7 @@ self.onmessage = async ({ data }) => {
     const result = await handler(args, id);
     post({ id, ok: true, result }, transferables(result));
   } catch (error) {
-    post({ id, ok: false, error: messageOf(error) });
+    post({ id, ok: false, error: messageOf(error), kind: kindOf(error) });
     if (isTrap(error)) reportUncaught(error, messageOf(error));
   }
 };
@@ -264,7 +264,9 @@ self.onmessage = async ({ data }) => {
 // as fatal: a worker that could not load).
 // A trap of the wasm module (a Rust panic, out of memory) leaves it unusable: say so, and the
 // client replaces this worker.
-const isTrap = (error) => error instanceof WebAssembly.RuntimeError || /RuntimeError|unreachable/.test(String(error?.message ?? error));
+// An uncaught error's event may carry only its text: the kind of a trap is then its message's
+// "RuntimeError" (Chromium writes "Uncaught RuntimeError: unreachable").
+const isTrap = (error) => error instanceof WebAssembly.RuntimeError || (typeof error === 'string' && error.includes('RuntimeError'));
 function reportUncaught(error, text) {
   if (isTrap(error)) {
     worker.running = false;

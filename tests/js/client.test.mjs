@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { RESTARTED, VaeClient } from '../../www/client.js';
-import { Event, Request } from '../../www/protocol.js';
+import { ErrorKind, Event, Request, kindOf } from '../../www/protocol.js';
 
 /** Stands in for a module Worker: keeps what it was sent, answers when the test says. */
 class FakeWorker {
@@ -69,6 +69,17 @@ test('a request is answered by the message with its id; an error answer rejects 
   worker.send({ id: s.id, ok: true, result: 'pixels' });
   assert.equal(await sample, 'pixels');
   await assert.rejects(reset, /^Error: invalid config: latentDim$/);
+});
+
+test("an error answer's kind becomes the rejection's name, which the page decides on", async () => {
+  const client = new VaeClient('worker.js');
+  const worker = FakeWorker.made[0];
+  const reset = client.reset({ latentDim: 0 });
+  const sample = client.sample(2);
+  worker.send({ id: worker.last(Request.reset).id, ok: false, error: 'invalid config: latentDim: must be at least 1', kind: ErrorKind.config });
+  await assert.rejects(reset, (e) => e.name === 'Config' && kindOf(e) === ErrorKind.config && /latentDim/.test(e.message));
+  worker.send({ id: worker.sent.at(-1).id, ok: false, error: 'a message of the page itself', kind: null });
+  await assert.rejects(sample, (e) => e.name === 'Error' && kindOf(e) === null);
 });
 
 test('a crash after ready: pending requests reject, a fresh worker, then running=false and restarted', async () => {

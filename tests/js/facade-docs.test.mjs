@@ -93,3 +93,13 @@ export default function __wbg_init (module_or_path?: any): Promise<any>;
   assert.deepEqual(missingFrom(doc, build), ['VaeSession.newThing']);
   assert.deepEqual(staleIn(doc, [build]), ['VaeSession.oldThing']);
 });
+
+test("the page's error kinds are the model's: protocol.js's ErrorKind against VaeError::kind", async () => {
+  const { ErrorKind } = await import('../../www/protocol.js');
+  const rust = read('src/error.rs');
+  const kindFn = rust.match(/pub fn kind\(&self\) -> &'static str \{([\s\S]*?)\n {4}\}/)?.[1] ?? '';
+  const kinds = new Set([...kindFn.matchAll(/=> "(\w+)"/g)].map((m) => m[1]));
+  assert.ok(kinds.size >= 5, `VaeError::kind lists its kinds in src/error.rs (found ${[...kinds]})`);
+  assert.deepEqual([...new Set(Object.values(ErrorKind))].sort(), [...kinds].sort());
+  for (const kind of kinds) assert.match(read('docs/facade.md'), new RegExp(`\`${kind}\``), `docs/facade.md names the kind ${kind}`);
+});

@@ -87,7 +87,7 @@ export function posteriorCaption(dim, source, digit, side) {
 /**
  * What the labels of the test digits nearest to a point say, e.g. "mostly 7s (8 of the 10
  * nearest test digits)"; null when there are none.
- * @param {ArrayLike<number>} labels
+ * @param {Iterable<number> & ArrayLike<number>} labels
  */
 export function nearText(labels) {
   const n = labels.length;

@@ -278,7 +278,7 @@ const HTML = /* html */ `
  *   selectedA: HTMLButtonElement, selectedB: HTMLButtonElement, selectedClear: HTMLButtonElement,
  *   ellipses: HTMLInputElement, fixedAxes: HTMLInputElement, planeDigits: HTMLSelectElement,
  *   slice: HTMLElement, dimX: HTMLSelectElement, dimY: HTMLSelectElement, pca: HTMLInputElement,
- *   sliceNote: HTMLElement}} PlaneRefs */
+ *   sliceNote: HTMLElement, spoken: HTMLElement}} PlaneRefs */
 /** @typedef {{part: HTMLElement, panel: HTMLElement, holesPanel: HTMLElement, caption: HTMLElement,
  *   numbers: HTMLElement, elbo: HTMLElement, isLabel: HTMLElement, logLikelihood: HTMLElement,
  *   gridLogLikelihood: HTMLElement, gap: HTMLElement, holesText: HTMLElement, show: HTMLInputElement,

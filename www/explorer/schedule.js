@@ -56,7 +56,7 @@ export function latestOnly(run, onError = (e) => console.error(e)) {
  * flight marks it dirty and one more run follows it; requests while waiting for the interval
  * fold into the one waiting run.
  *
- * @param {() => Promise<void>} run
+ * @param {() => (void | Promise<void>)} run
  * @param {number} intervalMs
  * @param {{now?: () => number, setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout,
  *          onError?: (error: unknown) => void}} [env]

@@ -4,7 +4,7 @@
 // start, pause, and swapping the model for a new one (startOver).
 
 import { dropAfter, emptyHistory, record } from '../chart-history.js';
-import { Event } from '../protocol.js';
+import { ErrorKind, Event, kindOf } from '../protocol.js';
 import { saveIfDue, saveInBackground } from './checkpoints.js';
 import { evaluateInBackground } from './evaluation.js';
 import { emit, messageOf } from './messages.js';
@@ -85,7 +85,8 @@ async function trainLoop(worker) {
     }
   } catch (error) {
     worker.running = false;
-    if (worker.backend === 'webgpu' && /all-zero|device|lost/i.test(messageOf(error))) {
+    const kind = kindOf(error);
+    if (worker.backend === 'webgpu' && (kind === ErrorKind.backend || kind === ErrorKind.read)) {
       // A GPU device that failed silently reads back zeros (Rust's `Trainer` undid the chunk).
       emit(Event.crashed, { message: `the GPU device failed: ${messageOf(error)}`, backend: 'cpu' });
     } else {
