@@ -291,7 +291,12 @@ export const PLANE_DIGITS = 2000;
  * @property {number|null} effectiveSampleSize  (importance sampling)
  * @property {number|null} acceptanceRate       (the chains)
  * @property {{pixels: number, mse: number, logLikelihood: number}|null} truth  against the true digit, when scored
- * @property {number[]} qMu              the encoder's guess for what was seen
+ * @property {number[]} qMu              the encoder's guess for what was seen: q(z | x̃)'s mean
+ * @property {number[]} qLogVar          and its log-variance
+ * @property {{side: number, halfWidth: number, masses: Float32Array}|null} posterior  the exact method's p(z | y)
+ *   on its grid (side² masses, rows up the plane from z₂ = −halfWidth), else null
+ * @property {Float32Array} z            the latent points behind the eight repairs (8×D), or a chain's kept
+ *   states in order (kept×D)
  *
  * @typedef {object} Resumed  A run continued where it was saved.
  * @property {object} config

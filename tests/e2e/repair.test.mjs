@@ -60,6 +60,16 @@ describe('repair a digit', { timeout: 600_000 }, () => {
     assert.ok(strip.inked, 'every imputation draws a digit');
     assert.ok(strip.differ, 'the imputations are samples, not copies of the mean');
     assert.match(await p.text('repair-numbers'), /log p\(y\)\s*-?\d+\.\d nats/);
+    // Where z is: the exact posterior as a heat map, the encoder's guess as a ring.
+    const latent = await p.page.evaluate(() => {
+      const canvas = document.querySelector('[data-testid="repair-latent"]');
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let heat = 0;
+      for (let k = 0; k < data.length; k += 4) if (data[k] > 100 && data[k + 2] < 200 && data[k] - data[k + 2] > 40) heat++;
+      return { heat, label: canvas.getAttribute('aria-label') };
+    });
+    assert.ok(latent.heat > 20, `p(z | y) is drawn as a heat map (${latent.heat} warm pixels)`);
+    assert.match(latent.label, /exact posterior p\(z \| y\)/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await p.page.locator(sel('repair')).screenshot({ path: join(ARTIFACTS, 'repair.png') });
   });
@@ -81,6 +91,11 @@ describe('repair a digit', { timeout: 600_000 }, () => {
     await p.page.selectOption(sel('repair-method'), 'pseudoGibbs');
     await nextRepair(p, updates, 'pseudo-Gibbs again');
     assert.match(await p.text('repair-numbers'), /proposals accepted\s*100 %/);
+    // The chain is shown step by step: its kept states revealed one after another.
+    const states = await p.readNumber('repair-latent', 'data-states');
+    assert.equal(states, 250, 'a chain of 300 steps keeps 250 states');
+    await p.waitForNumber('repair-latent', 'data-shown', (n) => n === states, { timeout: 10_000, message: 'the whole chain revealed' });
+    assert.match(await p.read('repair-latent', 'aria-label'), /the chain's path through its 250 kept states/);
     updates = await p.readNumber('repair', 'data-updates');
     await p.page.selectOption(sel('repair-method'), 'grid');
     await nextRepair(p, updates, 'back to the grid');

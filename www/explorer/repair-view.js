@@ -36,3 +36,117 @@ export function drawSpread(canvas, std, full = 0.25) {
     return HOT.map((c) => Math.round(c * t));
   });
 }
+
+/**
+ * The window of the latent view: the square [−HALF, HALF]² of (z₁, z₂), the repair's grid's own
+ * (src/session.rs), where nearly all of the prior's mass is.
+ */
+export const LATENT_HALF = 4;
+const Q_COLOUR = '#1d4ed8';
+const DRAW_COLOUR = '#0f766e';
+
+/**
+ * Where z is, for a repair, on the plane of (z₁, z₂): p(z | y) on the grid as a heat map (the exact
+ * method), the encoder's guess q(z | x̃) as its mean and 1σ and 2σ ellipses, and the draws behind
+ * the imputations as dots, or a chain's states as its path, drawn up to `shown` of them (the
+ * panel reveals a chain step by step). Higher dimensions are seen through (z₁, z₂).
+ * @param {HTMLCanvasElement} canvas
+ * @param {{dim: number, posterior: {side: number, masses: Float32Array}|null, qMu: number[], qLogVar: number[],
+ *          z: Float32Array, chain: boolean, shown?: number}} latent
+ * @param {(values: Float32Array) => Uint8ClampedArray} heat the heat map's colours (field.js's densityImage)
+ */
+export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, shown = Infinity }, heat) {
+  const size = canvas.width;
+  const ctx = canvas.getContext('2d');
+  const px = (v) => ((v + LATENT_HALF) / (2 * LATENT_HALF)) * size;
+  const py = (v) => size - px(v);
+  ctx.clearRect(0, 0, size, size);
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, size, size);
+  if (posterior) {
+    // The grid's rows run up the plane (row i at z₂ = −HALF + (i + ½) h); an image's run down.
+    const { side, masses } = posterior;
+    const rgba = heat(masses);
+    const image = new ImageData(side, side);
+    for (let i = 0; i < side; i++) image.data.set(rgba.subarray(4 * i * side, 4 * (i + 1) * side), 4 * (side - 1 - i) * side);
+    const cells = document.createElement('canvas');
+    cells.width = cells.height = side;
+    cells.getContext('2d').putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(cells, 0, 0, size, size);
+  }
+  ctx.strokeStyle = '#d4d4d8';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(px(0), 0);
+  ctx.lineTo(px(0), size);
+  ctx.moveTo(0, py(0));
+  ctx.lineTo(size, py(0));
+  ctx.stroke();
+  const rows = Math.floor(z.length / dim);
+  /** @type {(k: number) => [number, number]} */
+  const at = (k) => [px(z[k * dim]), py(dim > 1 ? z[k * dim + 1] : 0)];
+  if (chain && rows > 0) {
+    const last = Math.min(rows, shown);
+    ctx.strokeStyle = DRAW_COLOUR;
+    ctx.globalAlpha = 0.55;
+    ctx.beginPath();
+    for (let k = 0; k < last; k++) {
+      const [x, y] = at(k);
+      if (k) ctx.lineTo(x, y);
+      else ctx.moveTo(x, y);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = DRAW_COLOUR;
+    if (last > 0) {
+      const [x, y] = at(last - 1);
+      ctx.beginPath();
+      ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  } else {
+    ctx.fillStyle = DRAW_COLOUR;
+    for (let k = 0; k < rows; k++) {
+      const [x, y] = at(k);
+      ctx.beginPath();
+      ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+  // q(z | x̃): its mean and its 1σ and 2σ ellipses (a diagonal Gaussian: axis-aligned).
+  const [mx, my] = [qMu[0], dim > 1 ? qMu[1] : 0];
+  const [sx, sy] = [Math.exp(qLogVar[0] / 2), dim > 1 ? Math.exp(qLogVar[1] / 2) : 0];
+  const scale = size / (2 * LATENT_HALF);
+  ctx.strokeStyle = Q_COLOUR;
+  for (const k of [1, 2]) {
+    ctx.lineWidth = k === 1 ? 1.5 : 1;
+    ctx.setLineDash(k === 1 ? [] : [3, 3]);
+    ctx.beginPath();
+    ctx.ellipse(px(mx), py(my), Math.max(1, k * sx * scale), Math.max(1, k * sy * scale), 0, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  ctx.beginPath();
+  ctx.moveTo(px(mx) - 4, py(my));
+  ctx.lineTo(px(mx) + 4, py(my));
+  ctx.moveTo(px(mx), py(my) - 4);
+  ctx.lineTo(px(mx), py(my) + 4);
+  ctx.stroke();
+}
+
+/**
+ * What the latent view shows, in words (its text alternative).
+ * @param {{dim: number, posterior: object|null, qMu: number[], z: Float32Array, chain: boolean}} latent
+ */
+export function describeLatent({ dim, posterior, qMu, z, chain }) {
+  const plane = dim > 2 ? `the plane of z₁ and z₂ (of ${dim} dimensions)` : 'the latent plane';
+  const q = `the encoder's guess q(z | x̃) centred at (${qMu.slice(0, 2).map((v) => v.toFixed(2)).join(', ')})`;
+  const rows = Math.floor(z.length / dim);
+  const what = posterior
+    ? 'the exact posterior p(z | y) as a heat map, the eight draws behind the repairs as dots'
+    : chain
+      ? `the chain's path through its ${rows} kept states`
+      : `the ${rows} draws behind the repairs as dots`;
+  return `Where z is, on ${plane}, from −${LATENT_HALF} to ${LATENT_HALF}: ${what}, and ${q} as a blue ring.`;
+}

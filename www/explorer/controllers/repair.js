@@ -8,7 +8,8 @@
 // Reads: images, selected, yours, test (a new model state), dim. Asks for nothing.
 
 import { drawDigit, drawDigits, WHITE_ON_BLACK, PIXELS, SIDE } from '../../views/digits.js';
-import { drawSeen, drawSpread } from '../repair-view.js';
+import { describeLatent, drawLatent, drawSeen, drawSpread } from '../repair-view.js';
+import { densityImage } from '../field.js';
 import { latestOnly } from '../schedule.js';
 import { testDigitName } from '../format.js';
 import { listen } from './listen.js';
@@ -42,6 +43,8 @@ const SEED = 7;
  * what a few training steps do (a grid of 4,096 decodes, or 1,000 importance samples).
  */
 const MODEL_EVERY_MS = 3000;
+/** A chain's kept states are revealed one after another over this long. */
+const CHAIN_REVEAL_MS = 1500;
 
 /** A small seeded generator (mulberry32) for the random masks. */
 function seeded(seed) {
@@ -114,6 +117,7 @@ export function mountRepair(ui, { store, client, report }) {
     drawSpread(ui.spread, r.std);
     drawDigit(ui.truth, clean.pixels);
     drawDigits(ui.imputations, r.imputations, 8, 8, { ...WHITE_ON_BLACK, scale: 1, gap: 2, gapColour: [255, 255, 255] });
+    showLatent(r, method !== 'grid' && method !== 'importanceSampling');
     const fixed = (v, d) => (Number.isFinite(v) ? v.toFixed(d) : '–');
     ui.evidence.textContent = r.logEvidence === null ? '– (a chain)' : `${fixed(r.logEvidence, 1)} nats`;
     const chain = r.acceptanceRate !== null;
@@ -145,6 +149,30 @@ export function mountRepair(ui, { store, client, report }) {
   }
 
   const repairNow = () => queue.submit(null);
+
+  let reveal = 0;
+  /** Where z is (repair-view.js's drawLatent); a chain's states revealed step by step. */
+  function showLatent(r, chain) {
+    cancelAnimationFrame(reveal);
+    const dim = r.qMu.length;
+    const latent = { dim, posterior: r.posterior, qMu: r.qMu, qLogVar: r.qLogVar, z: r.z, chain };
+    ui.latent.setAttribute('aria-label', describeLatent(latent));
+    const states = Math.floor(r.z.length / dim);
+    ui.latent.dataset.states = String(states);
+    if (!chain) {
+      drawLatent(ui.latent, latent, densityImage);
+      ui.latent.dataset.shown = String(states);
+      return;
+    }
+    const began = performance.now();
+    const frame = () => {
+      const shown = Math.min(states, Math.ceil((states * (performance.now() - began)) / CHAIN_REVEAL_MS));
+      drawLatent(ui.latent, { ...latent, shown }, densityImage);
+      ui.latent.dataset.shown = String(shown);
+      if (shown < states) reveal = requestAnimationFrame(frame);
+    };
+    frame();
+  }
 
   /** The model moved on: the repair follows, at most every MODEL_EVERY_MS. */
   function modelMoved() {
