@@ -20,8 +20,8 @@ use crate::train::Trainer;
 
 /// The repair's grid: 64² points over [−4, 4]² (cells of 0.125), the decoder's probabilities kept
 /// for them (39 MB), made again when the model has moved on.
-const REPAIR_GRID_SIDE: usize = 64;
-const REPAIR_GRID_HALF_WIDTH: f64 = 4.0;
+pub const REPAIR_GRID_SIDE: usize = 64;
+pub const REPAIR_GRID_HALF_WIDTH: f64 = 4.0;
 
 /// The most digits one call to [`Session::sample`] decodes.
 pub const MAX_SAMPLES: usize = 1024;

@@ -28,7 +28,7 @@ use crate::device::{self, BackendKind};
 use crate::error::VaeError;
 use crate::eval;
 use crate::repair::{Corruption, Method};
-use crate::session::{Encoded, Session, TestDigits};
+use crate::session::{Encoded, Session, TestDigits, REPAIR_GRID_HALF_WIDTH, REPAIR_GRID_SIDE};
 
 extern "C" {
     /// The static constructors wasm-ld collects (cubecl registers its IR dialects through
@@ -398,8 +398,11 @@ impl VaeSession {
     /// pixels 0, block means spread over their blocks), mean: Float32Array 784 (E[x|y]),
     /// imputations: Float32Array 8×784, std: Float32Array 784, logEvidence (log p(y), nats, or
     /// null for the chains), effectiveSampleSize, acceptanceRate (or null), truth: { pixels, mse,
-    /// logLikelihood } or null, qMu: number[] }`. Bad input rejects with the reason (name
-    /// `Argument`); the model is untouched.
+    /// logLikelihood } or null, qMu: number[], qLogVar: number[] (q(z|x̃) of what was seen),
+    /// posterior: { side, halfWidth, masses: Float32Array side² } (the grid's p(z|y), rows up the
+    /// plane from z₂ = −halfWidth) or null, z: Float32Array (the latent points behind the eight
+    /// repairs, 8×D, or a chain's kept states in order) }`. Bad input rejects with the reason (name
+    /// `Argument` or `Shape`); the model is untouched.
     pub fn repair(&self, image: Vec<f32>, corruption: JsValue, method: String, scored: bool, seed: u32) -> Promise {
         let corruption: Result<Corruption, VaeError> = serde_wasm_bindgen::from_value(corruption)
             .map_err(|e| VaeError::Argument(format!("not a corruption this page knows: {e}")));
@@ -427,6 +430,16 @@ impl VaeSession {
                 ("acceptanceRate", number(repair.acceptance_rate)),
                 ("truth", truth),
                 ("qMu", to_js(&repair.q_mu)?),
+                ("qLogVar", to_js(&repair.q_log_var)?),
+                ("posterior", match &repair.posterior {
+                    Some(masses) => object(&[
+                        ("side", JsValue::from(REPAIR_GRID_SIDE as u32)),
+                        ("halfWidth", JsValue::from(REPAIR_GRID_HALF_WIDTH)),
+                        ("masses", f32_array(masses)),
+                    ]),
+                    None => JsValue::NULL,
+                }),
+                ("z", f32_array(&repair.z)),
             ]))
         })
     }
