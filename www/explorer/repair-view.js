@@ -46,7 +46,40 @@ const Q_COLOUR = '#1d4ed8';
 const DRAW_COLOUR = '#0f766e';
 
 /**
- * Where z is, for a repair, on the plane of (z₁, z₂): p(z | y) on the grid as a heat map (the exact
+ * The square of (z₁, z₂) the latent view shows: around what it draws (the cells that hold p(z | y)'s
+ * mass, the draws or the chain's states, q's 2σ ellipse), with a margin, at least half a unit
+ * across; within the grid's window.
+ * @param {{dim: number, posterior: {side: number, masses: Float32Array}|null, qMu: number[], qLogVar: number[], z: Float32Array}} latent
+ * @returns {{cx: number, cy: number, half: number}}
+ */
+export function latentWindow({ dim, posterior, qMu, qLogVar, z }) {
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  const add = (x, y) => {
+    [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), Math.max(y1, y)];
+  };
+  const second = (values, k) => (dim > 1 ? values[k * dim + 1] : 0);
+  const [sx, sy] = [Math.exp(qLogVar[0] / 2), dim > 1 ? Math.exp(qLogVar[1] / 2) : 0];
+  add(qMu[0] - 2 * sx, (dim > 1 ? qMu[1] : 0) - 2 * sy);
+  add(qMu[0] + 2 * sx, (dim > 1 ? qMu[1] : 0) + 2 * sy);
+  for (let k = 0; k < Math.floor(z.length / dim); k++) add(z[k * dim], second(z, k));
+  if (posterior) {
+    const { side, masses } = posterior;
+    let max = 0;
+    for (const m of masses) max = Math.max(max, m);
+    const h = (2 * LATENT_HALF) / side;
+    for (let i = 0; i < side; i++) {
+      for (let j = 0; j < side; j++) {
+        if (masses[i * side + j] >= 1e-3 * max) add(-LATENT_HALF + (j + 0.5) * h, -LATENT_HALF + (i + 0.5) * h);
+      }
+    }
+  }
+  const half = Math.min(LATENT_HALF, Math.max(0.5, 0.6 * Math.max(x1 - x0, y1 - y0)));
+  const clampCentre = (c) => Math.max(-LATENT_HALF + half, Math.min(LATENT_HALF - half, c));
+  return { cx: clampCentre((x0 + x1) / 2), cy: clampCentre((y0 + y1) / 2), half };
+}
+
+/**
+ * Where z is, for a repair, on the plane of (z₁, z₂), in the square `latentWindow` chooses: p(z | y) on the grid as a heat map (the exact
  * method), the encoder's guess q(z | x̃) as its mean and 1σ and 2σ ellipses, and the draws behind
  * the imputations as dots, or a chain's states as its path, drawn up to `shown` of them (the
  * panel reveals a chain step by step). Higher dimensions are seen through (z₁, z₂).
@@ -58,8 +91,10 @@ const DRAW_COLOUR = '#0f766e';
 export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, shown = Infinity }, heat) {
   const size = canvas.width;
   const ctx = canvas.getContext('2d');
-  const px = (v) => ((v + LATENT_HALF) / (2 * LATENT_HALF)) * size;
-  const py = (v) => size - px(v);
+  const { cx, cy, half } = latentWindow({ dim, posterior, qMu, qLogVar, z });
+  const scale = size / (2 * half);
+  const px = (v) => (v - (cx - half)) * scale;
+  const py = (v) => size - (v - (cy - half)) * scale;
   ctx.clearRect(0, 0, size, size);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, size, size);
@@ -73,7 +108,8 @@ export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, sho
     cells.width = cells.height = side;
     cells.getContext('2d').putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(cells, 0, 0, size, size);
+    const extent = 2 * LATENT_HALF * scale;
+    ctx.drawImage(cells, px(-LATENT_HALF), py(LATENT_HALF), extent, extent);
   }
   ctx.strokeStyle = '#d4d4d8';
   ctx.lineWidth = 1;
@@ -117,7 +153,6 @@ export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, sho
   // q(z | x̃): its mean and its 1σ and 2σ ellipses (a diagonal Gaussian: axis-aligned).
   const [mx, my] = [qMu[0], dim > 1 ? qMu[1] : 0];
   const [sx, sy] = [Math.exp(qLogVar[0] / 2), dim > 1 ? Math.exp(qLogVar[1] / 2) : 0];
-  const scale = size / (2 * LATENT_HALF);
   ctx.strokeStyle = Q_COLOUR;
   for (const k of [1, 2]) {
     ctx.lineWidth = k === 1 ? 1.5 : 1;
@@ -127,6 +162,12 @@ export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, sho
     ctx.stroke();
   }
   ctx.setLineDash([]);
+  // The window's extent, in the corner.
+  ctx.fillStyle = '#5b6474';
+  ctx.font = '11px system-ui, sans-serif';
+  const range = (c) => `${(c - half).toFixed(1)} … ${(c + half).toFixed(1)}`;
+  ctx.fillText(`z₁ ${range(cx)}`, 4, size - 18);
+  ctx.fillText(`z₂ ${range(cy)}`, 4, size - 5);
   ctx.beginPath();
   ctx.moveTo(px(mx) - 4, py(my));
   ctx.lineTo(px(mx) + 4, py(my));
@@ -148,5 +189,5 @@ export function describeLatent({ dim, posterior, qMu, z, chain }) {
     : chain
       ? `the chain's path through its ${rows} kept states`
       : `the ${rows} draws behind the repairs as dots`;
-  return `Where z is, on ${plane}, from −${LATENT_HALF} to ${LATENT_HALF}: ${what}, and ${q} as a blue ring.`;
+  return `Where z is, on ${plane}, around what it draws: ${what}, and ${q} as a blue ring.`;
 }
