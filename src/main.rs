@@ -474,7 +474,7 @@ mod cli {
         0.0
     }
 
-    /// `vae repair`: inpainting, denoising and super-resolution of test digits (src/repair.rs).
+    /// `vae repair`: inpainting, denoising and super-resolution of test digits (src/repair/).
     mod repair {
         use std::path::PathBuf;
         use std::time::Instant;

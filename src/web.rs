@@ -389,7 +389,7 @@ impl VaeSession {
     }
 
     /// Repairs a digit seen through a corruption, by conditional inference under the model
-    /// (`src/repair.rs`). `image`: the digit (`Float32Array` 784, [0, 1]); `corruption`:
+    /// (`src/repair/`). `image`: the digit (`Float32Array` 784, [0, 1]); `corruption`:
     /// `{ kind: 'missing', seen: boolean[784] } | { kind: 'flip', rate } | { kind: 'noise', sigma }
     /// | { kind: 'lowResolution', block: 2 | 4 }`, applied with noise from `seed`; `method`:
     /// `'grid'` (exact, 2-D models only) | `'importanceSampling'` | `'metropolisWithinGibbs'` |

@@ -1,4 +1,4 @@
-//! Repairing a digit (src/repair.rs) through the public API, natively on the CPU (Flex), on a small
+//! Repairing a digit (src/repair/) through the public API, natively on the CPU (Flex), on a small
 //! 2-D model trained for a few hundred steps on the synthetic digits: the grid against a brute-force
 //! computation, importance sampling and the Metropolis chain against the grid, the two limits
 //! (nothing hidden, everything hidden), and bad inputs.

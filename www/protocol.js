@@ -79,7 +79,7 @@ export const Request = Object.freeze({
   digitBound: 'digitBound',
   /**
    * `{ image: Float32Array 784, corruption: Corruption, method, scored, seed }` -> {@link Repaired}:
-   * the digit seen through the corruption, repaired by conditional inference (src/repair.rs).
+   * the digit seen through the corruption, repaired by conditional inference (src/repair/).
    */
   repair: 'repair',
 });
@@ -282,7 +282,7 @@ export const PLANE_DIGITS = 2000;
  * @typedef {{kind: 'missing', seen: boolean[]}|{kind: 'flip', rate: number}|{kind: 'noise', sigma: number}|{kind: 'lowResolution', block: 2|4}} Corruption
  *   How the digit is seen (784 `seen` flags; a flip rate in (0, ½); the noise's σ; blocks of 2 or 4 pixels).
  *
- * @typedef {object} Repaired  A digit repaired from what was seen of it (src/repair.rs, `Repair`).
+ * @typedef {object} Repaired  A digit repaired from what was seen of it (src/repair/, `Repair`).
  * @property {Float32Array} observed     784: what the encoder is shown (hidden pixels 0, block means spread)
  * @property {Float32Array} mean         784: the repaired digit, E[x | y]
  * @property {Float32Array} imputations  8×784: E[x | z, y] for 8 draws of z from p(z | y)

@@ -1,6 +1,6 @@
 // Repair a digit: a digit (the test digit selected on the plane, or the user's drawing or upload)
 // seen through a corruption the visitor picks or paints, repaired by conditional inference under
-// the model (client.repair, src/repair.rs): the repaired digit, eight repairs drawn from p(x | y),
+// the model (client.repair, src/repair/): the repaired digit, eight repairs drawn from p(x | y),
 // where they disagree, log p(y), and the error on what had to be inferred. Redone when the
 // digit, the corruption, the method or the model changes (the latest request wins; a model that
 // moved on while the panel was out of view is caught up with when it comes back).
@@ -16,7 +16,7 @@ import { listen } from './listen.js';
 
 /**
  * The missing-pixel presets: which pixels (row r, column c) each hides. The page makes its masks
- * itself, since it draws them and the brush extends them, and sends the flags; src/repair.rs's
+ * itself, since it draws them and the brush extends them, and sends the flags; src/repair/'s
  * own presets serve the native benchmark.
  */
 const HIDES = {
