@@ -43,13 +43,14 @@ pub struct ChainOptions {
     /// The first steps of a Metropolis-within-Gibbs chain's burn-in that move by pseudo-Gibbs
     /// instead (every proposal taken): a warm start towards the digit's likely region, where a
     /// Metropolis chain from the encoder's guess creeps. At most the burn-in, so that the kept
-    /// steps are the exact chain's.
+    /// steps are the exact chain's. None by default: on the trained models it helped the 20-D
+    /// model under flips and hurt elsewhere, the 2-D model most (docs/benchmarks.md).
     pub warm_up: usize,
 }
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        Self { steps: 300, burn_in: 50, chains: 1, warm_up: 25 }
+        Self { steps: 300, burn_in: 50, chains: 1, warm_up: 0 }
     }
 }
 
