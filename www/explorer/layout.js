@@ -230,7 +230,7 @@ const HTML = /* html */ `
         role="img" aria-label="Where the plausible repairs disagree"></canvas><figcaption>uncertainty</figcaption></figure>
       <figure><canvas class="vx-digit vx-digit-m" width="28" height="28" data-ref="truth" data-testid="repair-truth"
         role="img" aria-label="The digit itself"></canvas><figcaption>the digit itself</figcaption></figure>
-      <figure><canvas class="vx-latent" width="176" height="176" data-ref="latent" data-testid="repair-latent"
+      <figure><canvas class="vx-repair-latent" width="176" height="176" data-ref="latent" data-testid="repair-latent"
         role="img" aria-label="Where z is: nothing repaired yet"></canvas><figcaption>where z is: p(z | y), q(z | x̃) (ring), draws</figcaption></figure>
       <dl class="vx-numbers" data-ref="numbers" data-testid="repair-numbers">
         <dt title="How probable what was seen is under the model">log p(y)</dt><dd data-ref="evidence">–</dd>
