@@ -154,8 +154,9 @@ pub async fn run_chains(
     let (mut log_p, mut log_1mp) = decoded(model, z.clone())?;
     // The chains' states on the host too, for the trace.
     let mut current = read_values(z.clone()).await?;
-    let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
-    x = chain.draw(means, &mut rng, device);
+    // The pixels' posterior means given the chain's state, carried along with it.
+    let mut means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
+    x = chain.draw(means.clone(), &mut rng, device);
 
     let kept = options.steps - options.burn_in;
     let keep_at: Vec<usize> = (0..IMPUTATIONS).map(|k| options.burn_in + 1 + k * kept / IMPUTATIONS).collect();
@@ -168,6 +169,7 @@ pub async fn run_chains(
         let (mu, log_var) = model.encode(x.clone());
         let proposal = Vae::reparameterize(mu.clone(), log_var.clone(), tensor2(standard_normal(&mut rng, rows * d), rows, d, device));
         let (proposal_log_p, proposal_log_1mp) = decoded(model, proposal.clone())?;
+        let proposed = pixel_means(&seen, proposal_log_p.clone(), proposal_log_1mp.clone());
         // The warm-up moves by pseudo-Gibbs (see `ChainOptions::warm_up`); the chain that follows
         // is exact whatever its start.
         let metropolis = method == Method::MetropolisWithinGibbs && step > options.warm_up;
@@ -198,16 +200,15 @@ pub async fn run_chains(
             // its expectation given the proposal, α · f(proposal) + (1 − α) · f(current) (waste
             // recycling, Frenkel 2004: the same limit, and the rejected proposals' information
             // kept).
-            let proposed = pixel_means(&seen, proposal_log_p.clone(), proposal_log_1mp.clone());
             let truth_of = |log_p: &Tensor<2>, log_1mp: &Tensor<2>, means: &Tensor<2>| {
                 truth.as_ref().map(|t| truth_log_likelihood(&seen, t.clone(), log_p.clone(), log_1mp.clone(), means.clone()).reshape([rows, 1]))
             };
             let proposed_truth = truth_of(&proposal_log_p, &proposal_log_1mp, &proposed);
             let (mean, mean_square, truth_term) = match acceptance {
-                None => (proposed.clone(), proposed.square(), proposed_truth),
+                None => (proposed.clone(), proposed.clone().square(), proposed_truth),
                 Some(alpha) => {
                     let stay = alpha.clone().neg().add_scalar(1.0);
-                    let kept = pixel_means(&seen, log_p.clone(), log_1mp.clone());
+                    let kept = means.clone();
                     let kept_truth = truth_of(&log_p, &log_1mp, &kept);
                     let truth_term = proposed_truth.zip(kept_truth).map(|(a, b)| {
                         let top = a.clone().max_pair(b.clone());
@@ -215,7 +216,7 @@ pub async fn run_chains(
                     });
                     (
                         proposed.clone() * alpha.clone() + kept.clone() * stay.clone(),
-                        proposed.square() * alpha + kept.square() * stay,
+                        proposed.clone().square() * alpha + kept.square() * stay,
                         truth_term,
                     )
                 }
@@ -230,12 +231,12 @@ pub async fn run_chains(
         let keep = a.clone().neg().add_scalar(1.0);
         z = a.clone() * proposal + keep.clone() * z;
         log_p = a.clone() * proposal_log_p + keep.clone() * log_p;
-        log_1mp = a * proposal_log_1mp + keep * log_1mp;
-        let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
+        log_1mp = a.clone() * proposal_log_1mp + keep.clone() * log_1mp;
+        means = a * proposed + keep * means;
         if keep_at.contains(&step) {
             kept_means.push(means.clone());
         }
-        x = chain.draw(means, &mut rng, device);
+        x = chain.draw(means.clone(), &mut rng, device);
     }
 
     let (sum, square) = (sum.expect("a chain keeps at least one step"), square.expect("a chain keeps at least one step"));
