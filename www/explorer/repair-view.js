@@ -1,8 +1,9 @@
 // Draws the repair panel's digits that the plain digit view cannot: the digit as seen, its hidden
-// pixels in a colour of their own, and the per-pixel uncertainty as a heat map. A view: canvases
-// and typed arrays in, pixels out; it never sees the model.
+// pixels in a colour of their own, the per-pixel uncertainty as a heat map, and where z is (the
+// latent view). A view: canvases and typed arrays in, pixels out; it never sees the model.
 
 import { PIXELS, SIDE } from '../views/digits.js';
+import { densityImage } from './field.js';
 
 /** The colour of a hidden pixel: not black (a black pixel is seen, and is black). */
 export const HIDDEN = [64, 96, 200];
@@ -86,9 +87,8 @@ export function latentWindow({ dim, posterior, qMu, qLogVar, z }) {
  * @param {HTMLCanvasElement} canvas
  * @param {{dim: number, posterior: {side: number, masses: Float32Array}|null, qMu: number[], qLogVar: number[],
  *          z: Float32Array, chain: boolean, shown?: number}} latent
- * @param {(values: Float32Array) => Uint8ClampedArray} heat the heat map's colours (field.js's densityImage)
  */
-export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, shown = Infinity }, heat) {
+export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, shown = Infinity }) {
   const size = canvas.width;
   const ctx = canvas.getContext('2d');
   const { cx, cy, half } = latentWindow({ dim, posterior, qMu, qLogVar, z });
@@ -101,7 +101,7 @@ export function drawLatent(canvas, { dim, posterior, qMu, qLogVar, z, chain, sho
   if (posterior) {
     // The grid's rows run up the plane (row i at z₂ = −HALF + (i + ½) h); an image's run down.
     const { side, masses } = posterior;
-    const rgba = heat(masses);
+    const rgba = densityImage(masses);
     const image = new ImageData(side, side);
     for (let i = 0; i < side; i++) image.data.set(rgba.subarray(4 * i * side, 4 * (i + 1) * side), 4 * (side - 1 - i) * side);
     const cells = document.createElement('canvas');

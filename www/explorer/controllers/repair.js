@@ -9,7 +9,6 @@
 
 import { drawDigit, drawDigits, WHITE_ON_BLACK, PIXELS, SIDE } from '../../views/digits.js';
 import { describeLatent, drawLatent, drawSeen, drawSpread } from '../repair-view.js';
-import { densityImage } from '../field.js';
 import { latestOnly } from '../schedule.js';
 import { testDigitName } from '../format.js';
 import { listen } from './listen.js';
@@ -160,14 +159,14 @@ export function mountRepair(ui, { store, client, report }) {
     const states = Math.floor(r.z.length / dim);
     ui.latent.dataset.states = String(states);
     if (!chain) {
-      drawLatent(ui.latent, latent, densityImage);
+      drawLatent(ui.latent, latent);
       ui.latent.dataset.shown = String(states);
       return;
     }
     const began = performance.now();
     const frame = () => {
       const shown = Math.min(states, Math.ceil((states * (performance.now() - began)) / CHAIN_REVEAL_MS));
-      drawLatent(ui.latent, { ...latent, shown }, densityImage);
+      drawLatent(ui.latent, { ...latent, shown });
       ui.latent.dataset.shown = String(shown);
       if (shown < states) reveal = requestAnimationFrame(frame);
     };
