@@ -211,6 +211,12 @@ struct Weighted {
     truth: Option<TruthScore>,
 }
 
+/// The first index at which the running sum of `weights` passes `u`.
+pub(super) fn pick_by_weight(weights: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    weights.iter().position(|&w| { acc += w; acc > u }).unwrap_or(weights.len() - 1)
+}
+
 async fn summarise(
     log_w: &[f32],
     means: PixelMeans,
@@ -226,13 +232,7 @@ async fn summarise(
     }
     let w: Vec<f64> = log_w.iter().map(|&v| (v as f64 - total).exp()).collect();
     let effective_sample_size = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
-    let picks: Vec<usize> = (0..IMPUTATIONS)
-        .map(|_| {
-            let u: f64 = rng.random();
-            let mut acc = 0.0;
-            w.iter().position(|&wi| { acc += wi; acc > u }).unwrap_or(n - 1)
-        })
-        .collect();
+    let picks: Vec<usize> = (0..IMPUTATIONS).map(|_| pick_by_weight(&w, rng.random())).collect();
     let mut rows = w.iter().map(|&v| v as f32).collect::<Vec<f32>>();
     for &pick in &picks {
         rows.extend((0..n).map(|i| (i == pick) as u8 as f32));

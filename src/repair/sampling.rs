@@ -11,13 +11,19 @@ pub enum Proposal {
     /// MIWAE's. With an encoder trained on whole digits it can miss p(z|y) badly (a half-blank
     /// digit is not a digit it has seen), and the weights then degenerate.
     Encoder,
-    /// Two stages. First [`COMPLETIONS`] short pseudo-Gibbs chains ([`COMPLETION_STEPS`] steps
-    /// from x̃, on the device, nothing read back) complete the digit in as many plausible ways
-    /// x̂_c; then every draw comes from the defensive mixture ½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c),
-    /// q' being q(z|x̂_c) with its volume four times larger (σ scaled by 4^{1/D}, since q for a
-    /// whole digit is narrower than a posterior given part of one), weighted against the
-    /// mixture's density (Hesterberg's defensive importance sampling). The chains only place the
-    /// proposal: the weights keep the estimate exact as K grows, where pseudo-Gibbs alone is not.
+    /// Placed, then adapted to its own weights. First [`COMPLETIONS`] short pseudo-Gibbs chains
+    /// ([`COMPLETION_STEPS`] steps from x̃, on the device) complete the digit in as many plausible
+    /// ways x̂_c, which place the mixture r₀ = ½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c) (q' being
+    /// q(z|x̂_c) with its volume four times larger, since q for a whole digit is narrower than a
+    /// posterior given part of one), one tenth of it the prior p(z), so that no weight exceeds
+    /// 10 p(y|z). Then [`ADAPTATIONS`] pilot rounds of K / [`PILOT_SHARE`] draws each fit a mixture
+    /// of Gaussians to the weighted draws so far (centres resampled by weight, a kernel width by
+    /// Silverman's rule from the weighted spread: population Monte Carlo, Cappé et al. 2004), and
+    /// the K draws that count come from ⅓ r₀ + ⅔ that fit (Hesterberg's defensive importance
+    /// sampling). The completions and pilots only place the proposal: the last K draws are
+    /// weighted against its exact density, so the estimate stays exact as K grows (and log p(y)
+    /// a lower bound in expectation), where pseudo-Gibbs alone is not. The pilots cost K / 2
+    /// decoder passes more and a read each.
     Refined,
 }
 
@@ -25,6 +31,18 @@ pub enum Proposal {
 pub const COMPLETIONS: usize = 16;
 /// Pseudo-Gibbs steps of each completion.
 pub const COMPLETION_STEPS: usize = 20;
+/// Pilot rounds that adapt the refined proposal ([`Proposal::Refined`]).
+pub const ADAPTATIONS: usize = 2;
+/// Each pilot round draws K / `PILOT_SHARE` points.
+pub const PILOT_SHARE: usize = 4;
+/// The share of the refined proposal's last mixture kept at the completions' placement r₀.
+const DEFENSIVE_SHARE: f64 = 1.0 / 3.0;
+/// The prior's share of r₀.
+const PRIOR_SHARE: f64 = 0.1;
+/// Components of the mixture fitted to the pilots' weighted draws.
+const FITTED_COMPONENTS: usize = 16;
+/// The fitted components' standard deviation is at least this (in each dimension of z).
+const FITTED_FLOOR: f64 = 0.01;
 
 /// How [`importance_sampling`] samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,29 +97,20 @@ pub async fn importance_sampling(
             (z, log_q)
         }
         Proposal::Refined => {
-            let completed = complete_by_pseudo_gibbs(model, observation, &mut rng, device)?;
-            let (mu_c, log_var_c) = model.encode(completed);
-            let log_var_c = log_var_c.add_scalar(2.0 * 4f64.ln() / d as f64);
-            // The components: q(z|x̃) (index C, half the draws) and the C widened q(z|x̂_c).
-            let components_mu = Tensor::cat(vec![mu_c, mu.clone()], 0);
-            let components_log_var = Tensor::cat(vec![log_var_c, log_var.clone()], 0);
-            let pick: Vec<f32> = (0..n)
-                .flat_map(|_| {
-                    let c = if rng.random::<f64>() < 0.5 { COMPLETIONS } else { rng.random_range(0..COMPLETIONS) };
-                    (0..=COMPLETIONS).map(move |j| (j == c) as u8 as f32)
-                })
-                .collect();
-            let pick = tensor2(pick, n, COMPLETIONS + 1, device);
-            let z = Vae::reparameterize(pick.clone().matmul(components_mu.clone()), pick.matmul(components_log_var.clone()), noise(n, &mut rng));
-            // log r(z) = log [½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c)].
-            let log_weight = |c: usize| if c == COMPLETIONS { 0.5f64.ln() } else { (0.5 / COMPLETIONS as f64).ln() };
-            let columns: Vec<Tensor<2>> = (0..=COMPLETIONS)
-                .map(|c| {
-                    let (m, v) = (components_mu.clone().slice(c..c + 1), components_log_var.clone().slice(c..c + 1));
-                    log_normal(z.clone(), m, v).add_scalar(log_weight(c)).reshape([n, 1])
-                })
-                .collect();
-            (z, log_sum_exp_rows(Tensor::cat(columns, 1)))
+            let placed = placed_by_completions(model, observation, mu.clone(), log_var.clone(), &mut rng, device)?;
+            let mut found = Draws::default();
+            let mut proposal = placed.clone();
+            for _ in 0..ADAPTATIONS {
+                let pilot = proposal.draw((n / PILOT_SHARE).max(2 * COMPLETIONS), &mut rng, device);
+                let log_w = joint(model, &seen, pilot.clone())?.0 - proposal.log_density(pilot.clone());
+                let values = read_values(Tensor::cat(vec![log_w, pilot.reshape([-1])], 0)).await?;
+                let k = values.len() / (d + 1);
+                found.extend(&values[..k], &values[k..]);
+                proposal = Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), found.fitted(d, &mut rng, device).scaled(1.0 - DEFENSIVE_SHARE)]);
+            }
+            let z = proposal.draw(n, &mut rng, device);
+            let log_r = proposal.log_density(z.clone());
+            (z, log_r)
         }
     };
     let (log_joint, log_p, log_1mp) = joint(model, &seen, z.clone())?;
@@ -125,6 +134,116 @@ pub async fn importance_sampling(
         std: summary.std,
         truth: summary.truth,
     })
+}
+
+/// r₀ of [`Proposal::Refined`]: the prior, q(z|x̃) (`mu`, `log_var`, `[1, D]`) and the widened
+/// q(z|x̂_c) of the digit's completions.
+fn placed_by_completions(model: &Vae, observation: &Observation, mu: Tensor<2>, log_var: Tensor<2>, rng: &mut HostRng, device: &Device) -> Result<Mixture> {
+    let d = model.latent_dim();
+    let completed = complete_by_pseudo_gibbs(model, observation, rng, device)?;
+    let (mu_c, log_var_c) = model.encode(completed);
+    let log_var_c = log_var_c.add_scalar(2.0 * 4f64.ln() / d as f64);
+    let rest = 1.0 - PRIOR_SHARE;
+    Ok(Mixture::join(vec![
+        Mixture::new(Tensor::zeros([1, d], device), Tensor::zeros([1, d], device), PRIOR_SHARE),
+        Mixture::new(mu, log_var, rest / 2.0),
+        Mixture::new(mu_c, log_var_c, rest / 2.0),
+    ]))
+}
+
+/// A mixture of Gaussians over z with diagonal covariances: the components' means and
+/// log-variances `[C, D]` on the device, their weights' logs on the host.
+#[derive(Clone)]
+struct Mixture {
+    mu: Tensor<2>,
+    log_var: Tensor<2>,
+    log_weight: Vec<f64>,
+}
+
+impl Mixture {
+    /// The components `mu`, `log_var` (`[C, D]`) with equal weights that sum to `weight`.
+    fn new(mu: Tensor<2>, log_var: Tensor<2>, weight: f64) -> Self {
+        let c = mu.dims()[0];
+        Self { mu, log_var, log_weight: vec![(weight / c as f64).ln(); c] }
+    }
+
+    /// The components of all `parts`, each keeping its weight.
+    fn join(parts: Vec<Mixture>) -> Self {
+        let log_weight = parts.iter().flat_map(|m| m.log_weight.iter().copied()).collect();
+        let (mu, log_var): (Vec<_>, Vec<_>) = parts.into_iter().map(|m| (m.mu, m.log_var)).unzip();
+        Self { mu: Tensor::cat(mu, 0), log_var: Tensor::cat(log_var, 0), log_weight }
+    }
+
+    /// The same mixture with its weights multiplied by `share`.
+    fn scaled(self, share: f64) -> Self {
+        Self { log_weight: self.log_weight.iter().map(|w| w + share.ln()).collect(), ..self }
+    }
+
+    /// `n` draws, `[n, D]`: each picks a component by weight on the host.
+    fn draw(&self, n: usize, rng: &mut HostRng, device: &Device) -> Tensor<2> {
+        let [c, d] = self.mu.dims();
+        let weights: Vec<f64> = self.log_weight.iter().map(|w| w.exp()).collect();
+        let picks: Vec<f32> = (0..n)
+            .flat_map(|_| {
+                let pick = pick_by_weight(&weights, rng.random::<f64>() * weights.iter().sum::<f64>());
+                (0..c).map(move |j| (j == pick) as u8 as f32)
+            })
+            .collect();
+        let picks = tensor2(picks, n, c, device);
+        Vae::reparameterize(picks.clone().matmul(self.mu.clone()), picks.matmul(self.log_var.clone()), tensor2(standard_normal(rng, n * d), n, d, device))
+    }
+
+    /// log r(z) of each row of `z` (`[n, D]` → `[n]`).
+    fn log_density(&self, z: Tensor<2>) -> Tensor<1> {
+        let ([n, d], c) = (z.dims(), self.log_weight.len());
+        let device = z.device();
+        let z = z.reshape([n, 1, d]);
+        let (mu, log_var) = (self.mu.clone().reshape([1, c, d]), self.log_var.clone().reshape([1, c, d]));
+        let square = (z - mu).square() * log_var.clone().neg().exp();
+        let log_normal = (square + log_var).add_scalar(LN_2PI).sum_dim(2).mul_scalar(-0.5).reshape([n, c]);
+        let log_weight = Tensor::<1>::from_data(TensorData::new(self.log_weight.iter().map(|&w| w as f32).collect::<Vec<f32>>(), [c]), &device);
+        log_sum_exp_rows(log_normal + log_weight.reshape([1, c]))
+    }
+}
+
+/// The pilots' draws so far with their log weights, on the host.
+#[derive(Default)]
+struct Draws {
+    log_w: Vec<f32>,
+    z: Vec<f32>,
+}
+
+impl Draws {
+    fn extend(&mut self, log_w: &[f32], z: &[f32]) {
+        self.log_w.extend_from_slice(log_w);
+        self.z.extend_from_slice(z);
+    }
+
+    /// A mixture of [`FITTED_COMPONENTS`] Gaussians fitted to the weighted draws: centres
+    /// resampled by weight, one diagonal kernel whose variance is the weighted variance scaled
+    /// by Silverman's factor (4 / ((D + 2) n))^(2 / (D + 4)) with n the effective sample size.
+    fn fitted(&self, d: usize, rng: &mut HostRng, device: &Device) -> Mixture {
+        let total = log_sum_exp(&self.log_w);
+        let w: Vec<f64> = self.log_w.iter().map(|&v| if total.is_finite() { (v as f64 - total).exp() } else { 1.0 / self.log_w.len() as f64 }).collect();
+        let effective = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
+        let at = |i: usize, j: usize| self.z[i * d + j] as f64;
+        let mean: Vec<f64> = (0..d).map(|j| w.iter().enumerate().map(|(i, w)| w * at(i, j)).sum()).collect();
+        let factor = 2.0 * (4.0 / ((d as f64 + 2.0) * effective)).powf(2.0 / (d as f64 + 4.0));
+        let log_var: Vec<f32> = (0..d)
+            .map(|j| {
+                let variance: f64 = w.iter().enumerate().map(|(i, w)| w * (at(i, j) - mean[j]).powi(2)).sum();
+                (factor * variance).max(FITTED_FLOOR * FITTED_FLOOR).ln() as f32
+            })
+            .collect();
+        let centres: Vec<f32> = (0..FITTED_COMPONENTS)
+            .flat_map(|_| {
+                let i = pick_by_weight(&w, rng.random::<f64>());
+                self.z[i * d..(i + 1) * d].to_vec()
+            })
+            .collect();
+        let log_var = (0..FITTED_COMPONENTS).flat_map(|_| log_var.clone()).collect();
+        Mixture::new(tensor2(centres, FITTED_COMPONENTS, d, device), tensor2(log_var, FITTED_COMPONENTS, d, device), 1.0)
+    }
 }
 
 /// `log Σ_j exp(x_ij)` of each row, stable.
@@ -151,4 +270,54 @@ pub(super) fn complete_by_pseudo_gibbs(model: &Vae, observation: &Observation, r
         x = chain.draw(means.clone(), rng, device);
     }
     Ok(means)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t2(values: Vec<f32>, rows: usize) -> Tensor<2> {
+        let cols = values.len() / rows;
+        tensor2(values, rows, cols, &Device::flex())
+    }
+
+    /// Two components in 2-D, weights ¼ and ¾.
+    fn two() -> Mixture {
+        Mixture::join(vec![
+            Mixture::new(t2(vec![-1.0, 0.5], 1), t2(vec![0.0, -1.0], 1), 0.25),
+            Mixture::new(t2(vec![2.0, -2.0], 1), t2(vec![-2.0, 0.5], 1), 0.75),
+        ])
+    }
+
+    #[test]
+    fn a_mixtures_density_is_its_weighted_sum_of_gaussians() {
+        let normal = |x: f64, mu: f64, log_var: f64| (-(x - mu).powi(2) / (2.0 * log_var.exp()) - 0.5 * (LN_2PI + log_var)).exp();
+        let points = [(0.0, 0.0), (-1.0, 0.5), (2.1, -1.7), (5.0, 5.0)];
+        let z = t2(points.iter().flat_map(|&(a, b)| [a as f32, b as f32]).collect(), points.len());
+        let got = two().log_density(z).into_data().try_into_vec::<f32>().unwrap();
+        for (&(a, b), got) in points.iter().zip(got) {
+            let want = 0.25 * normal(a, -1.0, 0.0) * normal(b, 0.5, -1.0) + 0.75 * normal(a, 2.0, -2.0) * normal(b, -2.0, 0.5);
+            assert!((got as f64 - want.ln()).abs() < 1e-4, "at ({a}, {b}): {got} vs {}", want.ln());
+        }
+    }
+
+    #[test]
+    fn a_mixtures_draws_pick_components_by_weight() {
+        let n = 20_000;
+        let z = two().draw(n, &mut HostRng::seed_from_u64(3), &Device::flex()).into_data().try_into_vec::<f32>().unwrap();
+        let mean = |j: usize| z.iter().skip(j).step_by(2).map(|&v| v as f64).sum::<f64>() / n as f64;
+        // E z = ¼ (−1, ½) + ¾ (2, −2).
+        assert!((mean(0) - 1.25).abs() < 0.03 && (mean(1) + 1.375).abs() < 0.05, "{} {}", mean(0), mean(1));
+    }
+
+    #[test]
+    fn the_fitted_mixture_sits_on_the_heavy_draws() {
+        // Three draws, nearly all the weight on the one at (3, 3).
+        let draws = Draws { log_w: vec![0.0, 20.0, 0.0], z: vec![-3.0, -3.0, 3.0, 3.0, 0.0, 0.0] };
+        let fitted = draws.fitted(2, &mut HostRng::seed_from_u64(1), &Device::flex());
+        let centres = fitted.mu.into_data().try_into_vec::<f32>().unwrap();
+        assert!(centres.iter().all(|&c| c == 3.0), "{centres:?}");
+        let sd = fitted.log_var.into_data().try_into_vec::<f32>().unwrap().iter().map(|v| (0.5 * v).exp()).fold(0f32, f32::max);
+        assert!(sd < 0.1, "one draw holds the weight, the kernel is narrow: {sd}");
+    }
 }
