@@ -588,6 +588,11 @@ mod cli {
         pub fn run(args: &RepairArgs) -> Result<()> {
             let cpu = device::cpu();
             let model = load_model(&args.model, &cpu.device)?;
+            if model.decoder_kind() != vae_web::config::DecoderKind::Bernoulli {
+                return Err(VaeError::Argument(
+                    "the repair table scores binary pixels (flips, the mean image's Bernoulli likelihood); this model's decoder is Gaussian. The page repairs it under missing pixels, Gaussian noise and low resolution".into(),
+                ));
+            }
             let train_set = load(&args.data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
             let test_set = load(&args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
             let n = args.digits.min(test_set.len());

@@ -140,6 +140,11 @@ impl Vae {
         self.latent_dim
     }
 
+    /// The decoder's distribution of a pixel.
+    pub fn decoder_kind(&self) -> DecoderKind {
+        if self.out_log_var.is_some() { DecoderKind::Gaussian } else { DecoderKind::Bernoulli }
+    }
+
     /// q_φ(z|x): `x [N, 784]` → `(μ [N, D], log σ² [N, D])`.
     pub fn encode(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let h = self.encoder.forward(x);

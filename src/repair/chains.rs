@@ -3,33 +3,6 @@
 
 use super::*;
 
-/// How a chain completes its digit: x̂ ~ p(x | z, y), the seen pixels as they are and the rest
-/// drawn from their posterior.
-pub(super) struct ChainPixels {
-    /// 1 where a pixel is free to be drawn.
-    free: Tensor<2>,
-    /// The values of the pixels seen exactly, 0 elsewhere (the block means of a low-resolution
-    /// observation are not pixels).
-    fixed_values: Tensor<2>,
-}
-
-impl ChainPixels {
-    pub(super) fn new(seen: &Seen) -> Self {
-        let fixed_values = match seen.kind {
-            Kind::Missing => seen.fixed.clone() * seen.y.clone(),
-            _ => seen.fixed.clone(),
-        };
-        Self { free: seen.fixed.clone().neg().add_scalar(1.0), fixed_values }
-    }
-
-    /// A draw of x̂ from the pixel means `means` (`[R, 784]`), noise from `rng`.
-    pub(super) fn draw(&self, means: Tensor<2>, rng: &mut HostRng, device: &Device) -> Tensor<2> {
-        let [rows, cols] = means.dims();
-        let u = tensor2((0..rows * cols).map(|_| rng.random::<f32>()).collect(), rows, cols, device);
-        self.fixed_values.clone() + self.free.clone() * means.greater(u).float()
-    }
-}
-
 /// The length of a Markov chain run ([`metropolis_within_gibbs`], [`pseudo_gibbs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,10 +47,10 @@ impl ChainOptions {
 /// min(1, [p(x̂|z̃) p(z̃) / q(z̃|x̂)] / [p(x̂|z) p(z) / q(z|x̂)]), then draw x̂ ~ p(x | z, y)
 /// (the hidden pixels from the decoder when pixels are missing, every pixel's own posterior under
 /// flips and noise). Its z marginal converges to p(z|y) exactly for missing pixels, flips and
-/// noise; for a low-resolution observation x̂ is drawn from the mean-field pixel posterior of
-/// `pixel_means`, an approximation. The first steps of the burn-in may move by pseudo-Gibbs (a warm
-/// start, [`ChainOptions::warm_up`]); the acceptance rate counts the kept steps only. `truth`
-/// scores the repair. One read per step.
+/// noise; for a low-resolution observation x̂ is drawn pixel by pixel from each one's posterior
+/// given its block mean (`Pixels::means`), an approximation. The first steps of the burn-in may
+/// move by pseudo-Gibbs (a warm start, [`ChainOptions::warm_up`]); the acceptance rate counts the
+/// kept steps only. `truth` scores the repair. One read per step.
 pub async fn metropolis_within_gibbs(model: &Vae, observation: &Observation, options: &ChainOptions, truth: Option<&[f32]>, seed: u64, device: &Device) -> Result<Repair> {
     let truths = truth.map(|t| vec![t.to_vec()]);
     let mut repairs = run_chains(model, &[observation.clone()], truths.as_deref(), options, Method::MetropolisWithinGibbs, seed, device).await?;
@@ -143,7 +116,9 @@ pub async fn run_chains(
         let flat = t.iter().flat_map(|t| (0..chains).flat_map(move |_| t.iter().copied())).collect();
         tensor2(flat, rows, PIXELS, device)
     });
-    let chain = ChainPixels::new(&seen);
+    for o in observations {
+        check_decoder(model, o)?;
+    }
     let mut rng = HostRng::seed_from_u64(seed);
 
     let start = observations.iter().flat_map(|o| { let x = o.encoder_input(); (0..chains).flat_map(move |_| x.clone()) }).collect();
@@ -151,12 +126,12 @@ pub async fn run_chains(
     let (mu, log_var) = model.encode(x.clone());
     let (q_mu, q_log_var) = (mu.clone(), log_var.clone());
     let mut z = Vae::reparameterize(mu, log_var, tensor2(standard_normal(&mut rng, rows * d), rows, d, device));
-    let (mut log_p, mut log_1mp) = decoded(model, z.clone())?;
+    let mut pixels = Pixels::decode(model, z.clone());
     // The chains' states on the host too, for the trace.
     let mut current = read_values(z.clone()).await?;
     // The pixels' posterior means given the chain's state, carried along with it.
-    let mut means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
-    x = chain.draw(means.clone(), &mut rng, device);
+    let mut means = pixels.means(&seen);
+    x = pixels.draw(&seen, means.clone(), &mut rng, device);
 
     let kept = options.steps - options.burn_in;
     let keep_at: Vec<usize> = (0..IMPUTATIONS).map(|k| options.burn_in + 1 + k * kept / IMPUTATIONS).collect();
@@ -168,8 +143,8 @@ pub async fn run_chains(
     for step in 1..=options.steps {
         let (mu, log_var) = model.encode(x.clone());
         let proposal = Vae::reparameterize(mu.clone(), log_var.clone(), tensor2(standard_normal(&mut rng, rows * d), rows, d, device));
-        let (proposal_log_p, proposal_log_1mp) = decoded(model, proposal.clone())?;
-        let proposed = pixel_means(&seen, proposal_log_p.clone(), proposal_log_1mp.clone());
+        let proposed_pixels = Pixels::decode(model, proposal.clone());
+        let proposed = proposed_pixels.means(&seen);
         // The warm-up moves by pseudo-Gibbs (see `ChainOptions::warm_up`); the chain that follows
         // is exact whatever its start.
         let metropolis = method == Method::MetropolisWithinGibbs && step > options.warm_up;
@@ -180,10 +155,9 @@ pub async fn run_chains(
             }
             true => {
                 // The target is p(z | x̂), x̂ the completed digit.
-                let completed = |log_p: Tensor<2>, log_1mp: Tensor<2>| row_sum(x.clone() * log_p + x.clone().neg().add_scalar(1.0) * log_1mp);
-                let new = completed(proposal_log_p.clone(), proposal_log_1mp.clone()) + log_standard_normal(proposal.clone())
+                let new = proposed_pixels.log_likelihood_of(x.clone()) + log_standard_normal(proposal.clone())
                     - log_normal(proposal.clone(), mu.clone(), log_var.clone());
-                let old = completed(log_p.clone(), log_1mp.clone()) + log_standard_normal(z.clone()) - log_normal(z.clone(), mu, log_var);
+                let old = pixels.log_likelihood_of(x.clone()) + log_standard_normal(z.clone()) - log_normal(z.clone(), mu, log_var);
                 let log_ratio = new - old;
                 let acceptance = log_ratio.clone().clamp_max(0.0).exp().reshape([rows, 1]);
                 (metropolis_step(log_ratio, proposal.clone(), &mut current, &mut rng).await?, Some(acceptance))
@@ -200,19 +174,24 @@ pub async fn run_chains(
             // its expectation given the proposal, α · f(proposal) + (1 − α) · f(current) (waste
             // recycling, Frenkel 2004: the same limit, and the rejected proposals' information
             // kept).
-            let truth_of = |log_p: &Tensor<2>, log_1mp: &Tensor<2>, means: &Tensor<2>| {
-                truth.as_ref().map(|t| truth_log_likelihood(&seen, t.clone(), log_p.clone(), log_1mp.clone(), means.clone()).reshape([rows, 1]))
+            let truth_of = |pixels: &Pixels, means: &Tensor<2>| {
+                truth.as_ref().map(|t| pixels.truth_log_likelihood(&seen, t.clone(), means.clone()).reshape([rows, 1]))
             };
-            let proposed_truth = truth_of(&proposal_log_p, &proposal_log_1mp, &proposed);
+            let proposed_truth = truth_of(&proposed_pixels, &proposed);
             let (mean, mean_square, truth_term) = match acceptance {
                 None => (proposed.clone(), proposed.clone().square(), proposed_truth),
                 Some(alpha) => {
                     let stay = alpha.clone().neg().add_scalar(1.0);
                     let kept = means.clone();
-                    let kept_truth = truth_of(&log_p, &log_1mp, &kept);
+                    let kept_truth = truth_of(&pixels, &kept);
+                    // log(α e^a + (1 − α) e^b) with the weights inside the exponents, so that the
+                    // larger of the two weighted terms sets the scale: with α = 0 (a ratio under
+                    // e^−104 in f32) and a far above b, α · e^(a − a) + e^(b − a) is 0 + 0, −∞.
+                    let (log_take, log_stay) = (alpha.clone().log(), stay.clone().log());
                     let truth_term = proposed_truth.zip(kept_truth).map(|(a, b)| {
+                        let (a, b) = (a + log_take, b + log_stay);
                         let top = a.clone().max_pair(b.clone());
-                        ((a - top.clone()).exp() * alpha.clone() + (b - top.clone()).exp() * stay.clone()).log() + top
+                        ((a - top.clone()).exp() + (b - top.clone()).exp()).log() + top
                     });
                     (
                         proposed.clone() * alpha.clone() + kept.clone() * stay.clone(),
@@ -230,13 +209,12 @@ pub async fn run_chains(
         let a = tensor2(take.iter().map(|&t| t as u8 as f32).collect(), rows, 1, device);
         let keep = a.clone().neg().add_scalar(1.0);
         z = a.clone() * proposal + keep.clone() * z;
-        log_p = a.clone() * proposal_log_p + keep.clone() * log_p;
-        log_1mp = a.clone() * proposal_log_1mp + keep.clone() * log_1mp;
+        pixels = pixels.blend(&a, &proposed_pixels);
         means = a * proposed + keep * means;
         if keep_at.contains(&step) {
             kept_means.push(means.clone());
         }
-        x = chain.draw(means.clone(), &mut rng, device);
+        x = pixels.draw(&seen, means.clone(), &mut rng, device);
     }
 
     let (sum, square) = (sum.expect("a chain keeps at least one step"), square.expect("a chain keeps at least one step"));

@@ -4,24 +4,24 @@
 use super::*;
 
 /// The decoder's output on a grid of the plane, kept (per model state) so that each repair is a
-/// few matrix products: for missing pixels, log p(y|z) = log p · (m ⊙ y) + log(1 − p) · (m ⊙ (1 − y))
-/// over the G points at once.
+/// few matrix products: for missing pixels under the Bernoulli decoder,
+/// log p(y|z) = log p · (m ⊙ y) + log(1 − p) · (m ⊙ (1 − y)) over the G points at once (see
+/// `Pixels::masked_log_likelihood`).
 ///
-/// Holds three `[G, 784]` tensors (log p, log(1 − p), p): 87 MB at side 96, 154 MB at 128.
+/// Holds two `[G, 784]` tensors (log p and log(1 − p), or μ and log σ²): 58 MB at side 96, 103 MB
+/// at 128.
 pub struct RepairGrid {
     side: usize,
     half_width: f64,
     points: Vec<f32>,
     log_prior: Tensor<1>,
-    log_p: Tensor<2>,
-    log_1mp: Tensor<2>,
-    p: Tensor<2>,
+    pixels: Pixels,
     device: Device,
 }
 
 impl RepairGrid {
     /// Decodes the `side × side` cell centres of `[−half_width, half_width]²` (a model with a 2-D
-    /// latent space and a Bernoulli decoder only).
+    /// latent space only).
     pub fn new(model: &Vae, side: usize, half_width: f64, device: &Device) -> Result<Self> {
         if model.latent_dim() != 2 {
             return Err(VaeError::Argument(format!("the exact repair needs a 2-D latent space, not {}", model.latent_dim())));
@@ -34,14 +34,11 @@ impl RepairGrid {
         }
         let points = grid_points(side, (-half_width, half_width), (-half_width, half_width));
         let z = tensor2(points.clone(), side * side, 2, device);
-        let (log_p, log_1mp) = decoded(model, z.clone())?;
         Ok(Self {
             side,
             half_width,
+            pixels: Pixels::decode(model, z.clone()),
             log_prior: log_standard_normal(z),
-            p: log_p.clone().exp(),
-            log_p,
-            log_1mp,
             points,
             device: device.clone(),
         })
@@ -69,17 +66,13 @@ impl RepairGrid {
 /// below e^−30 of the largest left out). Two reads.
 pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observation, truth: Option<&[f32]>, seed: u64) -> Result<Repair> {
     observation.validate()?;
+    check_decoder(model, observation)?;
     check_truth(truth)?;
     let device = &grid.device;
     let seen = Seen::new(&[observation], 1, device)?;
     let log_likelihood = match seen.kind {
-        Kind::Missing => {
-            let (fixed, y) = (seen.fixed.clone(), seen.y.clone());
-            let one = (fixed.clone() * y.clone()).transpose();
-            let zero = (fixed * y.neg().add_scalar(1.0)).transpose();
-            row_sum(grid.log_p.clone().matmul(one) + grid.log_1mp.clone().matmul(zero))
-        }
-        _ => observation_log_likelihood(&seen, grid.log_p.clone(), grid.log_1mp.clone()),
+        Kind::Missing => grid.pixels.masked_log_likelihood(seen.fixed.clone(), seen.y.clone()),
+        _ => grid.pixels.observation_log_likelihood(&seen),
     };
     let log_joint = log_likelihood + grid.log_prior.clone();
     let (mu, log_var) = encode_input(model, observation, device);
@@ -91,16 +84,16 @@ pub async fn repair_on_grid(model: &Vae, grid: &RepairGrid, observation: &Observ
     let max = log_joint.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let kept: Vec<usize> = (0..g).filter(|&i| log_joint[i] >= max - NEGLIGIBLE_LOG_MASS).collect();
     let rows = Tensor::<1, Int>::from_data(TensorData::new(kept.iter().map(|&i| i as i64).collect::<Vec<i64>>(), [kept.len()]), device);
-    let (log_p, log_1mp) = (grid.log_p.clone().select(0, rows.clone()), grid.log_1mp.clone().select(0, rows.clone()));
+    let pixels = grid.pixels.select(rows);
     let means = match seen.kind {
-        Kind::Missing => PixelMeans::Masked { p: grid.p.clone().select(0, rows), fixed: seen.fixed.clone(), y: seen.y.clone() },
-        _ => PixelMeans::Dense(pixel_means(&seen, log_p.clone(), log_1mp.clone())),
+        Kind::Missing => PixelMeans::Masked { p: pixels.decoder_mean(), fixed: seen.fixed.clone(), y: seen.y.clone() },
+        _ => PixelMeans::Dense(pixels.means(&seen)),
     };
     let truth_ll = truth.map(|t| {
         let t = tensor2(t.to_vec(), 1, PIXELS, device);
         match &means {
-            PixelMeans::Masked { .. } => truth_log_likelihood(&seen, t, log_p.clone(), log_1mp.clone(), log_p.clone()),
-            PixelMeans::Dense(m) => truth_log_likelihood(&seen, t, log_p.clone(), log_1mp.clone(), m.clone()),
+            PixelMeans::Masked { p, .. } => pixels.truth_log_likelihood(&seen, t, p.clone()),
+            PixelMeans::Dense(m) => pixels.truth_log_likelihood(&seen, t, m.clone()),
         }
     });
     let mut rng = HostRng::seed_from_u64(seed);

@@ -23,7 +23,8 @@
 //!
 //! Every function reads back asynchronously (a handful of reads per repair; a chain reads once a
 //! step) and draws its noise from a seeded host generator, so it runs alike on Flex and WebGPU.
-//! Only the Bernoulli decoder is supported; a model with a Gaussian decoder is refused.
+//! Both decoders are supported, each corruption in its own terms (`Pixels`); flips, which are for
+//! binary pixels, are refused under the Gaussian decoder.
 
 mod chains;
 mod grid;
@@ -35,7 +36,6 @@ pub use grid::{repair_on_grid, RepairGrid};
 pub use observation::{block_means, corrupt, preset_mask, Corruption, MaskPreset, Observation};
 pub use sampling::{importance_sampling, ImportanceOptions, Proposal, COMPLETIONS, COMPLETION_STEPS};
 
-use chains::*;
 use observation::*;
 
 use burn::prelude::*;
@@ -43,7 +43,7 @@ use burn::tensor::activation::sigmoid;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::config::PIXELS;
+use crate::config::{DecoderKind, PIXELS};
 use crate::error::{Result, VaeError};
 use crate::eval::log_mean_exp;
 use crate::loss::{log_normal, log_standard_normal};

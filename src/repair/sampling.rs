@@ -41,6 +41,8 @@ const DEFENSIVE_SHARE: f64 = 1.0 / 3.0;
 const PRIOR_SHARE: f64 = 0.1;
 /// Components of the mixture fitted to the pilots' weighted draws.
 const FITTED_COMPONENTS: usize = 16;
+/// The effective sample size, as a share of the pilots' draws, that each tempered target keeps.
+const TEMPERING_ESS: f64 = 0.1;
 /// The fitted components' standard deviation is at least this (in each dimension of z).
 const FITTED_FLOOR: f64 = 0.01;
 
@@ -60,10 +62,10 @@ impl Default for ImportanceOptions {
     }
 }
 
-/// log p(y|z) p(z) and the decoded probabilities of `z` (`[n, D]`).
-pub(super) fn joint(model: &Vae, seen: &Seen, z: Tensor<2>) -> Result<(Tensor<1>, Tensor<2>, Tensor<2>)> {
-    let (log_p, log_1mp) = decoded(model, z.clone())?;
-    Ok((observation_log_likelihood(seen, log_p.clone(), log_1mp.clone()) + log_standard_normal(z), log_p, log_1mp))
+/// log p(y|z) p(z) and the decoded pixels of `z` (`[n, D]`).
+pub(super) fn joint(model: &Vae, seen: &Seen, z: Tensor<2>) -> (Tensor<1>, Pixels) {
+    let pixels = Pixels::decode(model, z.clone());
+    (pixels.observation_log_likelihood(seen) + log_standard_normal(z), pixels)
 }
 
 /// Self-normalised importance sampling (Mattei & Frellsen, *MIWAE*, ICML 2019, section 4): K
@@ -86,6 +88,7 @@ pub async fn importance_sampling(
         return Err(VaeError::Argument(format!("importance samples must be 1 to {MAX_SAMPLES}, got {n}")));
     }
     let d = model.latent_dim();
+    check_decoder(model, observation)?;
     let seen = Seen::new(&[observation], 1, device)?;
     let (mu, log_var) = encode_input(model, observation, device);
     let mut rng = HostRng::seed_from_u64(seed);
@@ -100,25 +103,28 @@ pub async fn importance_sampling(
             let placed = placed_by_completions(model, observation, mu.clone(), log_var.clone(), &mut rng, device)?;
             let mut found = Draws::default();
             let mut proposal = placed.clone();
+            let mut temperature = 0.0;
             for _ in 0..ADAPTATIONS {
                 let pilot = proposal.draw((n / PILOT_SHARE).max(2 * COMPLETIONS), &mut rng, device);
-                let log_w = joint(model, &seen, pilot.clone())?.0 - proposal.log_density(pilot.clone());
-                let values = read_values(Tensor::cat(vec![log_w, pilot.reshape([-1])], 0)).await?;
-                let k = values.len() / (d + 1);
-                found.extend(&values[..k], &values[k..]);
-                proposal = Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), found.fitted(d, &mut rng, device).scaled(1.0 - DEFENSIVE_SHARE)]);
+                let log_likelihood = Pixels::decode(model, pilot.clone()).observation_log_likelihood(&seen);
+                let log_rest = log_standard_normal(pilot.clone()) - proposal.log_density(pilot.clone());
+                let values = read_values(Tensor::cat(vec![log_likelihood, log_rest, pilot.reshape([-1])], 0)).await?;
+                let k = values.len() / (d + 2);
+                found.extend(&values[..k], &values[k..2 * k], &values[2 * k..]);
+                temperature = found.next_temperature(temperature);
+                proposal = Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), found.fitted(temperature, d, &mut rng, device).scaled(1.0 - DEFENSIVE_SHARE)]);
             }
             let z = proposal.draw(n, &mut rng, device);
             let log_r = proposal.log_density(z.clone());
             (z, log_r)
         }
     };
-    let (log_joint, log_p, log_1mp) = joint(model, &seen, z.clone())?;
+    let (log_joint, pixels) = joint(model, &seen, z.clone());
     let log_w = log_joint - log_proposal;
     let first = read_values(Tensor::cat(vec![log_w, mu.reshape([d]), log_var.reshape([d]), z.reshape([n * d])], 0)).await?;
     let (log_w, q_mu, q_log_var, z) = (&first[..n], first[n..n + d].to_vec(), first[n + d..n + 2 * d].to_vec(), &first[n + 2 * d..]);
-    let means = pixel_means(&seen, log_p.clone(), log_1mp.clone());
-    let truth_ll = truth.map(|t| truth_log_likelihood(&seen, tensor2(t.to_vec(), 1, PIXELS, device), log_p, log_1mp, means.clone()));
+    let means = pixels.means(&seen);
+    let truth_ll = truth.map(|t| pixels.truth_log_likelihood(&seen, tensor2(t.to_vec(), 1, PIXELS, device), means.clone()));
     let summary = summarise(log_w, PixelMeans::Dense(means), truth_ll, truth.map(|t| (t, observation.hidden())), &mut rng, device).await?;
     Ok(Repair {
         method: Method::ImportanceSampling,
@@ -206,26 +212,53 @@ impl Mixture {
     }
 }
 
-/// The pilots' draws so far with their log weights, on the host.
+/// The pilots' draws so far, on the host: each one's log p(y|z), log p(z) − log r(z) and z.
 #[derive(Default)]
 struct Draws {
-    log_w: Vec<f32>,
+    log_likelihood: Vec<f32>,
+    log_rest: Vec<f32>,
     z: Vec<f32>,
 }
 
 impl Draws {
-    fn extend(&mut self, log_w: &[f32], z: &[f32]) {
-        self.log_w.extend_from_slice(log_w);
+    fn extend(&mut self, log_likelihood: &[f32], log_rest: &[f32], z: &[f32]) {
+        self.log_likelihood.extend_from_slice(log_likelihood);
+        self.log_rest.extend_from_slice(log_rest);
         self.z.extend_from_slice(z);
+    }
+
+    /// The draws' normalised weights for the tempered target p(y|z)^β p(z), and their effective
+    /// sample size.
+    fn weights(&self, temperature: f64) -> (Vec<f64>, f64) {
+        let log_w: Vec<f32> = self.log_likelihood.iter().zip(&self.log_rest).map(|(&l, &r)| (temperature * l as f64) as f32 + r).collect();
+        let total = log_sum_exp(&log_w);
+        let w: Vec<f64> = log_w.iter().map(|&v| if total.is_finite() { (v as f64 - total).exp() } else { 1.0 / log_w.len() as f64 }).collect();
+        let effective = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
+        (w, effective)
+    }
+
+    /// The next β of the tempered targets (adaptive tempering, as in Jasra et al. 2011): 1 if the
+    /// draws' weights for p(z|y) itself keep an effective sample size of [`TEMPERING_ESS`] of
+    /// them, else the largest β above `from` that does (by bisection). A posterior too narrow for
+    /// the pilots to hit is then approached through broader ones instead of fitted to a stray draw.
+    fn next_temperature(&self, from: f64) -> f64 {
+        let wanted = TEMPERING_ESS * self.log_likelihood.len() as f64;
+        if self.weights(1.0).1 >= wanted {
+            return 1.0;
+        }
+        let (mut low, mut high) = (from, 1.0);
+        for _ in 0..30 {
+            let middle = 0.5 * (low + high);
+            if self.weights(middle).1 >= wanted { low = middle } else { high = middle }
+        }
+        low.max(from)
     }
 
     /// A mixture of [`FITTED_COMPONENTS`] Gaussians fitted to the weighted draws: centres
     /// resampled by weight, one diagonal kernel whose variance is the weighted variance scaled
     /// by Silverman's factor (4 / ((D + 2) n))^(2 / (D + 4)) with n the effective sample size.
-    fn fitted(&self, d: usize, rng: &mut HostRng, device: &Device) -> Mixture {
-        let total = log_sum_exp(&self.log_w);
-        let w: Vec<f64> = self.log_w.iter().map(|&v| if total.is_finite() { (v as f64 - total).exp() } else { 1.0 / self.log_w.len() as f64 }).collect();
-        let effective = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
+    fn fitted(&self, temperature: f64, d: usize, rng: &mut HostRng, device: &Device) -> Mixture {
+        let (w, effective) = self.weights(temperature);
         let at = |i: usize, j: usize| self.z[i * d + j] as f64;
         let mean: Vec<f64> = (0..d).map(|j| w.iter().enumerate().map(|(i, w)| w * at(i, j)).sum()).collect();
         let factor = 2.0 * (4.0 / ((d as f64 + 2.0) * effective)).powf(2.0 / (d as f64 + 4.0));
@@ -258,16 +291,15 @@ pub(super) fn log_sum_exp_rows(x: Tensor<2>) -> Tensor<1> {
 pub(super) fn complete_by_pseudo_gibbs(model: &Vae, observation: &Observation, rng: &mut HostRng, device: &Device) -> Result<Tensor<2>> {
     let (rows, d) = (COMPLETIONS, model.latent_dim());
     let seen = Seen::new(&[observation], rows, device)?;
-    let chain = ChainPixels::new(&seen);
     let start: Vec<f32> = (0..rows).flat_map(|_| observation.encoder_input()).collect();
     let mut x = tensor2(start, rows, PIXELS, device);
     let mut means = x.clone();
     for _ in 0..COMPLETION_STEPS {
         let (mu, log_var) = model.encode(x);
         let z = Vae::reparameterize(mu, log_var, tensor2(standard_normal(rng, rows * d), rows, d, device));
-        let (log_p, log_1mp) = decoded(model, z)?;
-        means = pixel_means(&seen, log_p, log_1mp);
-        x = chain.draw(means.clone(), rng, device);
+        let pixels = Pixels::decode(model, z);
+        means = pixels.means(&seen);
+        x = pixels.draw(&seen, means.clone(), rng, device);
     }
     Ok(means)
 }
@@ -313,8 +345,8 @@ mod tests {
     #[test]
     fn the_fitted_mixture_sits_on_the_heavy_draws() {
         // Three draws, nearly all the weight on the one at (3, 3).
-        let draws = Draws { log_w: vec![0.0, 20.0, 0.0], z: vec![-3.0, -3.0, 3.0, 3.0, 0.0, 0.0] };
-        let fitted = draws.fitted(2, &mut HostRng::seed_from_u64(1), &Device::flex());
+        let draws = Draws { log_likelihood: vec![0.0, 20.0, 0.0], log_rest: vec![0.0; 3], z: vec![-3.0, -3.0, 3.0, 3.0, 0.0, 0.0] };
+        let fitted = draws.fitted(1.0, 2, &mut HostRng::seed_from_u64(1), &Device::flex());
         let centres = fitted.mu.into_data().try_into_vec::<f32>().unwrap();
         assert!(centres.iter().all(|&c| c == 3.0), "{centres:?}");
         let sd = fitted.log_var.into_data().try_into_vec::<f32>().unwrap().iter().map(|v| (0.5 * v).exp()).fold(0f32, f32::max);
