@@ -7,7 +7,7 @@
 mod common;
 
 use futures::executor::block_on;
-use vae_web::config::VaeConfig;
+use vae_web::config::{DecoderKind, VaeConfig};
 use vae_web::data::Dataset;
 use vae_web::device;
 use vae_web::repair::{Corruption, Method};
@@ -144,6 +144,24 @@ fn a_repair_of_bad_input_is_refused_and_changes_nothing() {
     let repaired = block_on(session.repair(&digit, &Corruption::Flip { rate: 0.2 }, Method::Grid, true, 1)).unwrap();
     assert_eq!(repaired.repair.mean.len(), 784);
     assert!(repaired.repair.truth.is_some());
+}
+
+#[test]
+fn a_gaussian_model_is_repaired_in_its_own_terms_and_refuses_flips() {
+    let mut session = session(VaeConfig { decoder: DecoderKind::Gaussian, ..small(2) }, 4, 3);
+    let before = fingerprint(&session);
+    let digit = session.test_digits(1).unwrap().images;
+    for method in [Method::Grid, Method::ImportanceSampling, Method::MetropolisWithinGibbs, Method::PseudoGibbs] {
+        let error = block_on(session.repair(&digit, &Corruption::Flip { rate: 0.2 }, method, false, 1)).err().expect("refused");
+        assert_eq!(error.kind(), "Argument", "{method:?}: {error}");
+        assert!(error.to_string().contains("Gaussian noise"), "{error}");
+    }
+    assert_eq!(fingerprint(&session), before);
+    for corruption in [Corruption::Noise { sigma: 0.2 }, Corruption::LowResolution { block: 4 }, Corruption::Missing { seen: (0..784).map(|i| i < 392).collect() }] {
+        let repaired = block_on(session.repair(&digit, &corruption, Method::Grid, true, 1)).unwrap();
+        assert!(repaired.repair.mean.iter().all(|v| v.is_finite()), "{corruption:?}");
+        assert!(repaired.repair.log_evidence.unwrap().is_finite() && repaired.repair.truth.unwrap().log_likelihood.is_finite(), "{corruption:?}");
+    }
 }
 
 /// A fingerprint with another step.
