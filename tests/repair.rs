@@ -320,6 +320,10 @@ fn pseudo_gibbs_runs_and_accepts_everything() {
     assert!(score.mse.is_finite() && score.log_likelihood.is_finite() && score.log_likelihood < 0.0);
     // Seen pixels are kept as they are.
     assert!(repair.mean[..392].iter().zip(&digits[4][..392]).all(|(a, b)| (a - b).abs() < 1e-6));
+    // Fewer kept steps than imputations: each kept state serves as one or more of the eight.
+    let short = ChainOptions { steps: 6, burn_in: 2, chains: 1, warm_up: 0 };
+    let repair = block_on(metropolis_within_gibbs(&model, &observation, &short, None, 1, &Device::flex())).unwrap();
+    assert_eq!(repair.imputations.len(), IMPUTATIONS * PIXELS);
 }
 
 #[test]

@@ -211,7 +211,8 @@ pub async fn run_chains(
         z = a.clone() * proposal + keep.clone() * z;
         pixels = pixels.blend(&a, &proposed_pixels);
         means = a * proposed + keep * means;
-        if keep_at.contains(&step) {
+        // Fewer kept steps than imputations: a step serves as several.
+        for _ in keep_at.iter().filter(|&&at| at == step) {
             kept_means.push(means.clone());
         }
         x = pixels.draw(&seen, means.clone(), &mut rng, device);

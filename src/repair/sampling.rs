@@ -15,15 +15,17 @@ pub enum Proposal {
     /// ([`COMPLETION_STEPS`] steps from x̃, on the device) complete the digit in as many plausible
     /// ways x̂_c, which place the mixture r₀ = ½ q(z|x̃) + ½ (1/C) Σ_c q'(z|x̂_c) (q' being
     /// q(z|x̂_c) with its volume four times larger, since q for a whole digit is narrower than a
-    /// posterior given part of one), one tenth of it the prior p(z), so that no weight exceeds
-    /// 10 p(y|z). Then [`ADAPTATIONS`] pilot rounds of K / [`PILOT_SHARE`] draws each fit a mixture
-    /// of Gaussians to the weighted draws so far (centres resampled by weight, a kernel width by
-    /// Silverman's rule from the weighted spread: population Monte Carlo, Cappé et al. 2004), and
-    /// the K draws that count come from ⅓ r₀ + ⅔ that fit (Hesterberg's defensive importance
-    /// sampling). The completions and pilots only place the proposal: the last K draws are
-    /// weighted against its exact density, so the estimate stays exact as K grows (and log p(y)
-    /// a lower bound in expectation), where pseudo-Gibbs alone is not. The pilots cost K / 2
-    /// decoder passes more and a read each.
+    /// posterior given part of one), one tenth of it the prior p(z). Then [`ADAPTATIONS`] pilot
+    /// rounds of K / [`PILOT_SHARE`] draws each fit a mixture of Gaussians to the weighted draws so
+    /// far (centres resampled by weight, one kernel width by Silverman's rule, doubled: population
+    /// Monte Carlo, Cappé et al. 2004), each to a tempered posterior p(y|z)^β p(z) whose β is the
+    /// largest that keeps a tenth of the draws effective (adaptive tempering), so that a posterior
+    /// too narrow for the pilots to hit is approached through broader ones. The K draws that
+    /// count come from ⅓ r₀ + ⅓ the last tempered fit + ⅓ a fit to p(z|y) itself (Hesterberg's
+    /// defensive importance sampling: no weight exceeds 30 p(y|z)). The completions and pilots
+    /// only place the proposal: the last K draws are weighted against its exact density, so the
+    /// estimate stays exact as K grows (and log p(y) a lower bound in expectation), where
+    /// pseudo-Gibbs alone is not. The pilots cost K / 2 decoder passes more and a read each.
     Refined,
 }
 
@@ -104,7 +106,7 @@ pub async fn importance_sampling(
             let mut found = Draws::default();
             let mut proposal = placed.clone();
             let mut temperature = 0.0;
-            for _ in 0..ADAPTATIONS {
+            for round in 1..=ADAPTATIONS {
                 let pilot = proposal.draw((n / PILOT_SHARE).max(2 * COMPLETIONS), &mut rng, device);
                 let log_likelihood = Pixels::decode(model, pilot.clone()).observation_log_likelihood(&seen);
                 let log_rest = log_standard_normal(pilot.clone()) - proposal.log_density(pilot.clone());
@@ -112,7 +114,17 @@ pub async fn importance_sampling(
                 let k = values.len() / (d + 2);
                 found.extend(&values[..k], &values[k..2 * k], &values[2 * k..]);
                 temperature = found.next_temperature(temperature);
-                proposal = Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), found.fitted(temperature, d, &mut rng, device).scaled(1.0 - DEFENSIVE_SHARE)]);
+                let fitted = found.fitted(temperature, d, &mut rng, device);
+                proposal = if round < ADAPTATIONS {
+                    Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), fitted.scaled(1.0 - DEFENSIVE_SHARE)])
+                } else {
+                    // The last mixture also fits p(z|y) itself: where the pilots found it, the
+                    // tempered fit (broader) costs a share of the draws; where they did not,
+                    // it keeps the estimate from resting on a stray draw.
+                    let exact = found.fitted(1.0, d, &mut rng, device);
+                    let share = (1.0 - DEFENSIVE_SHARE) / 2.0;
+                    Mixture::join(vec![placed.clone().scaled(DEFENSIVE_SHARE), fitted.scaled(share), exact.scaled(share)])
+                };
             }
             let z = proposal.draw(n, &mut rng, device);
             let log_r = proposal.log_density(z.clone());
