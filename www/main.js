@@ -12,6 +12,7 @@
 //   page/divergence.js     a diverged run, and resuming it with a smaller learning rate
 //   page/recovery.js       after a crash: a fresh worker, the run saved this visit restored
 //   page/readouts.js       the readouts, the chart and the reconstructions
+//   page/own-data.js       the data set: MNIST, or the visitor's own images (www/own-data/)
 //
 // Flow: URL settings -> client.ready (wasm + device + model) -> client.loadData (worker fetches
 // data/mnist/*.gz) -> Start/Pause/Reset drive the worker; its events feed the readouts, the
@@ -34,6 +35,7 @@ import { exploreTrained, offerSavedRun, openAsLinked, prefetchTrained, trainFrom
 import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
+import { mountDataSet } from './page/own-data.js';
 import { recover } from './page/recovery.js';
 import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/resume-download-open.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
@@ -126,6 +128,7 @@ async function main() {
   ui.modeScratch.addEventListener('click', () => trainFromScratch(page));
   ui.modeResume.addEventListener('click', () => resumeSaved(page));
   ui.download.addEventListener('click', () => downloadRun(page));
+  mountDataSet(page);
   // Leaving or hiding the page notes how far the run got, and saves it if there is time (the
   // worker saves every ~10 s while training; www/page/resume-download-open.js).
   const leaving = () => {

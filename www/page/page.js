@@ -67,6 +67,7 @@ export function createPage() {
     reached: 0, // the step that run has reached
     reachedNotedAt: -Infinity,
     offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached }
+    own: null, // the data set's controls and the visitor's images read (www/page/own-data.js)
     prefetched: null, // the trained run being fetched while the data arrive: { path, bytes: Promise }
     reconstructing: false,
     reconstructAgain: false,

@@ -1,0 +1,157 @@
+// End-to-end: training on your own images. A folder of 300 PNGs in three sub-folders picked
+// through the page's folder input: the contact sheet, the counts and the split shown, then
+// trained on (the bound falls, the plane shows three colours); the same images as a .zip with a
+// text file and an empty file in it; a folder with a text file, a damaged PNG and an empty file
+// (those three listed as skipped, the rest used); a set with nothing usable refused, MNIST kept.
+// "Download data set" gives the four IDX files, which the native trainer reads.
+//   node --test --test-concurrency=1 tests/e2e/own-data.test.mjs
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { unzipSync, zipSync } from 'fflate';
+import { shapeImages } from '../fixtures/shapes.mjs';
+import { VAE_BIN, missingArtifacts, openApp } from './harness.mjs';
+
+const missing = missingArtifacts();
+if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
+
+/** Writes `files` ({ path, bytes }) under a fresh temporary folder; returns the folder. */
+function writeTree(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'own-data-'));
+  for (const { path, bytes } of files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+  return dir;
+}
+
+/** The page's account of the set it read: the status's facts. */
+async function readStatus(p) {
+  await p.waitFor('data-status', 'data-state', (v) => v === 'ready' || v === 'refused', { timeout: 60_000, message: 'the images read' });
+  const facts = {};
+  for (const key of ['state', 'taken', 'skipped', 'train', 'test', 'labelled', 'classes', 'decoder']) facts[key] = await p.read('data-status', `data-${key}`);
+  facts.sheet = await p.read('data-sheet', 'data-count');
+  facts.skippedFiles = await p.page.$$eval('[data-testid="data-skipped"] li', (items) => items.map((li) => ({ path: li.dataset.path, reason: li.dataset.reason })));
+  return facts;
+}
+
+describe('train on your own images', { timeout: 600_000 }, () => {
+  let app;
+  const dirs = [];
+  before(async () => {
+    app = await openApp({ webgpu: false });
+  });
+  after(async () => {
+    await app?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a folder of 300 PNGs in three sub-folders: shown, split, trained on, three colours on the plane', async () => {
+    const dir = writeTree(shapeImages({ perShape: 100, root: 'shapes/' }));
+    dirs.push(dir);
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.check('[data-testid="data-own"]');
+    await p.page.setInputFiles('[data-testid="data-folder"]', join(dir, 'shapes'));
+    const facts = await readStatus(p);
+    assert.deepEqual(facts, {
+      state: 'ready', taken: '300', skipped: '0', train: '270', test: '30', labelled: 'true', classes: '3', decoder: 'bernoulli', sheet: '64', skippedFiles: [],
+    });
+    assert.equal(await p.page.locator('[data-testid="data-classes"] li').count(), 3);
+    assert.equal(await p.read('data-set', 'data-source'), 'mnist', 'nothing is sent to the model before "Train on these"');
+    await p.screenshot('own-data-folder');
+
+    await p.click('data-use');
+    await p.waitFor('data-set', 'data-source', (v) => v === 'own', { message: 'the model has the images' });
+    await p.page.waitForSelector('body[data-phase="running"]', { timeout: 30_000 });
+    assert.equal(await p.page.inputValue('[data-testid="setting-decoder"]'), 'bernoulli');
+    const first = await p.waitForNumber('loss', 'data-loss', (v) => v > 0, { message: 'a first loss' });
+    const fallen = await p.waitForNumber('loss', 'data-loss', (v) => v < first * 0.6, { timeout: 120_000, message: `the bound falls from ${first}` });
+    console.log(`# training −ELBO on the shapes: ${first.toFixed(1)} at first, ${fallen.toFixed(1)} at step ${await p.readNumber('step', 'data-step')}`);
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 30_000 });
+    const testLoss = await p.waitForNumber('test-loss', 'data-loss', (v) => Number.isFinite(v) && v > 0, { message: 'the test bound on the 30 held out' });
+    assert.ok(testLoss < first, `test −ELBO ${testLoss} below the first training loss ${first}`);
+    await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane' });
+    assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3, 'three classes, three colours');
+    await p.screenshot('own-data-trained');
+
+    // Download data set: the four IDX files, which the native trainer reads.
+    const [download] = await Promise.all([p.page.waitForEvent('download'), p.click('data-download')]);
+    const zipped = unzipSync(new Uint8Array(readFileSync(await download.path())));
+    const names = Object.keys(zipped).sort();
+    assert.deepEqual(names, ['shapes/labels.txt', 'shapes/t10k-images-idx3-ubyte', 'shapes/t10k-labels-idx1-ubyte', 'shapes/train-images-idx3-ubyte', 'shapes/train-labels-idx1-ubyte']);
+    assert.equal(zipped['shapes/train-images-idx3-ubyte'].length, 16 + 270 * 784);
+    assert.equal(zipped['shapes/t10k-labels-idx1-ubyte'].length, 8 + 30);
+    if (existsSync(VAE_BIN)) {
+      const out = mkdtempSync(join(tmpdir(), 'own-idx-'));
+      dirs.push(out);
+      for (const name of names) writeFileSync(join(out, name.split('/')[1]), zipped[name]);
+      const log = execFileSync(VAE_BIN, ['train', '--data', out, '--epochs', '2', '--threads', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
+      assert.match(log, /"epoch":2,"trainLoss"/, 'the native trainer trained on the downloaded set');
+    }
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('the same images as a .zip, with a text file and an empty file in it', async () => {
+    const files = {};
+    for (const { path, bytes } of shapeImages({ perShape: 100, root: 'shapes/' })) files[path] = new Uint8Array(bytes);
+    files['shapes/notes.txt'] = new TextEncoder().encode('not an image');
+    files['shapes/circle/empty.png'] = new Uint8Array(0);
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.check('[data-testid="data-own"]');
+    await p.page.setInputFiles('[data-testid="data-files"]', { name: 'shapes.zip', mimeType: 'application/zip', buffer: Buffer.from(zipSync(files)) });
+    const facts = await readStatus(p);
+    assert.equal(facts.state, 'ready');
+    assert.equal(facts.taken, '300');
+    assert.equal(facts.classes, '3');
+    assert.deepEqual(facts.skippedFiles.sort((a, b) => a.path.localeCompare(b.path)), [
+      { path: 'shapes/shapes/circle/empty.png', reason: 'empty file' },
+      { path: 'shapes/shapes/notes.txt', reason: 'not an image' },
+    ]);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('a folder with a text file, a damaged PNG and an empty file: those three skipped, the rest used; nothing usable is refused', async () => {
+    const images = shapeImages({ perShape: 20, root: 'mixed/' });
+    const damaged = Buffer.from(images[0].bytes.subarray(0, 60)); // the header and a cut-off IDAT
+    const dir = writeTree([
+      ...images,
+      { path: 'mixed/readme.txt', bytes: Buffer.from('these are shapes') },
+      { path: 'mixed/circle/damaged.png', bytes: damaged },
+      { path: 'mixed/square/empty.png', bytes: Buffer.alloc(0) },
+    ]);
+    dirs.push(dir);
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.check('[data-testid="data-own"]');
+    await p.page.setInputFiles('[data-testid="data-folder"]', join(dir, 'mixed'));
+    const facts = await readStatus(p);
+    assert.equal(facts.state, 'ready');
+    assert.equal(facts.taken, '60');
+    assert.equal(facts.skipped, '3');
+    const reasons = Object.fromEntries(facts.skippedFiles.map((s) => [s.path, s.reason]));
+    assert.deepEqual(Object.keys(reasons).sort(), ['mixed/circle/damaged.png', 'mixed/readme.txt', 'mixed/square/empty.png']);
+    assert.equal(reasons['mixed/readme.txt'], 'not an image');
+    assert.match(reasons['mixed/circle/damaged.png'], /^unreadable/);
+    assert.equal(reasons['mixed/square/empty.png'], 'empty file');
+
+    // Nothing usable: refused with the reason, and the model keeps MNIST.
+    await p.page.setInputFiles('[data-testid="data-files"]', [
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('no images here') },
+      { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) },
+    ]);
+    const refused = await readStatus(p);
+    assert.equal(refused.state, 'refused');
+    assert.match(await p.text('data-status'), /none of the 2 files given is an image/);
+    assert.equal(await p.page.isDisabled('[data-testid="data-use"]'), true);
+    assert.equal(await p.read('data-set', 'data-source'), 'mnist');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+});
