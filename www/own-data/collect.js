@@ -25,6 +25,28 @@ export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
 const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp|avif|ico|svg|tiff?)$/i;
 
+/**
+ * Whether a file's first bytes are those of an image format a browser may decode (PNG, JPEG,
+ * GIF, WebP, BMP, ICO, AVIF and HEIF, TIFF) or markup (SVG): a file named as no image is tried
+ * only then, so that a text file or a program is "not an image" without a decode.
+ * @param {Uint8Array} head  the first 16 bytes (or all, if fewer)
+ */
+export function looksLikeImage(head) {
+  const at = (offset, ...bytes) => bytes.every((b, i) => head[offset + i] === b);
+  const text = (offset, s) => at(offset, ...Array.from(s, (c) => c.charCodeAt(0)));
+  return (
+    at(0, 0x89, 0x50, 0x4e, 0x47) || // PNG
+    at(0, 0xff, 0xd8, 0xff) || // JPEG
+    text(0, 'GIF8') ||
+    (text(0, 'RIFF') && text(8, 'WEBP')) ||
+    text(0, 'BM') ||
+    at(0, 0, 0, 1, 0) || // ICO
+    text(4, 'ftyp') || // AVIF, HEIF
+    at(0, 0x49, 0x49, 0x2a, 0) || at(0, 0x4d, 0x4d, 0, 0x2a) || // TIFF
+    /^\s*</.test(String.fromCharCode(...head.subarray(0, 16))) // SVG (or other markup: tried, and said)
+  );
+}
+
 /** A file's path: within the picked folder if it came with one, else its name. */
 const pathOf = (file) => /** @type {any} */ (file).relativePath || file.webkitRelativePath || file.name;
 
@@ -49,14 +71,15 @@ export async function collect(files) {
       else out.images.push({ path, blob: file });
       continue;
     }
-    const head = new Uint8Array(await readSlice(file, 0, 4));
+    const head = new Uint8Array(await readSlice(file, 0, 16));
     const zip = head[0] === 0x50 && head[1] === 0x4b; // "PK"
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
     const idx = head[0] === 0 && head[1] === 0 && head[2] === 0x08;
     if (!zip && !gzip && !idx) {
-      // Not named as an image, and not a zip or IDX file: the browser may still decode it
-      // (an image saved without its extension); if not, it is "not an image".
-      if (file.size > MAX_FILE_BYTES) out.skipped.push({ path, reason: `not an image (${tooLarge(file.size, MAX_FILE_BYTES)})` });
+      // Not named as an image, and not a zip or IDX file: an image saved without its extension
+      // is still taken.
+      if (!looksLikeImage(head)) out.skipped.push({ path, reason: 'not an image' });
+      else if (file.size > MAX_FILE_BYTES) out.skipped.push({ path, reason: tooLarge(file.size, MAX_FILE_BYTES) });
       else out.images.push({ path, blob: file });
       continue;
     }
@@ -78,9 +101,9 @@ export async function collect(files) {
       for (const s of skipped) out.skipped.push({ path: `${base}/${s.path}`, reason: s.reason });
       for (const entry of entries) {
         const inner = `${base}/${entry.path}`;
-        const read = isIdxBytes(entry.bytes) ? readIdx(entry.bytes) : null;
-        if (read) idxFiles.push({ path: inner, read });
-        else out.images.push({ path: inner, blob: new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (entry.bytes)]) });
+        if (isIdxBytes(entry.bytes)) idxFiles.push({ path: inner, read: readIdx(entry.bytes) });
+        else if (IMAGE_NAME.test(inner) || looksLikeImage(entry.bytes.subarray(0, 16))) out.images.push({ path: inner, blob: new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (entry.bytes)]) });
+        else out.skipped.push({ path: inner, reason: 'not an image' });
       }
       continue;
     }
