@@ -50,7 +50,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a folder of 300 PNGs in three sub-folders: shown, split, trained on, three colours on the plane', async () => {
+  test('a folder of 300 PNGs in three sub-folders: shown, split, trained on, three colours on the plane; downloaded as IDX files; a reload brings the run back with them, and refuses it once they are gone', async () => {
     const dir = writeTree(shapeImages({ perShape: 100, root: 'shapes/' }));
     dirs.push(dir);
     const p = await app.page({ backend: 'cpu' });
@@ -94,6 +94,49 @@ describe('train on your own images', { timeout: 600_000 }, () => {
       const log = execFileSync(VAE_BIN, ['train', '--data', out, '--epochs', '2', '--threads', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
       assert.match(log, /"epoch":2,"trainLoss"/, 'the native trainer trained on the downloaded set');
     }
+
+    // A reload offers the run back with its images (kept in this browser beside it).
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });
+    await p.page.reload();
+    await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 60_000 });
+    await p.page.waitForSelector('[data-testid="mode-resume"]:not([hidden])', { timeout: 10_000 });
+    assert.match(await p.text('mode-resume'), /on your images "shapes"/);
+    assert.equal(await p.read('data-set', 'data-source'), 'mnist');
+    await p.click('mode-resume');
+    await p.waitFor('mode', 'data-mode', (v) => v === 'resumed', { message: 'resumed with its images' });
+    assert.equal(await p.readNumber('step', 'data-step'), step);
+    assert.equal(await p.read('data-set', 'data-source'), 'own');
+    assert.equal(await p.readNumber('data-status', 'data-taken'), 300);
+    await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane again' });
+    assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3);
+
+    // Without its images in this browser, the run is refused with the reason, and MNIST kept.
+    await p.page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open('vae-web');
+          open.onsuccess = () => {
+            const tx = open.result.transaction('data', 'readwrite');
+            tx.objectStore('data').clear();
+            tx.oncomplete = () => {
+              open.result.close();
+              resolve(null);
+            };
+            tx.onerror = () => reject(tx.error);
+          };
+          open.onerror = () => reject(open.error);
+        }),
+    );
+    await p.page.reload();
+    await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 60_000 });
+    await p.page.waitForSelector('[data-testid="mode-resume"]:not([hidden])', { timeout: 10_000 });
+    await p.click('mode-resume');
+    await p.page.waitForSelector('[data-testid="error"] li[data-key="runs"]', { timeout: 30_000 });
+    assert.match(await p.text('error'), /trained on your images "shapes" \(300 of them\), which this browser no longer holds/);
+    assert.notEqual(await p.read('mode', 'data-mode'), 'resumed');
+    assert.equal(await p.read('data-set', 'data-source'), 'mnist');
     assert.deepEqual(p.errors, []);
     await p.close();
   });

@@ -3,6 +3,8 @@
 // (a contact sheet of the first 64, what was taken and skipped and why, the classes and their
 // colours, the split), and sent to the worker as IDX files only when the visitor says "Train on
 // these". A set the page refuses never reaches the model: the model and its data stay as they were.
+// The set trained on is kept in this browser (www/run-store.js) beside the run, so that a reload
+// (or a crash) brings the run back with its data.
 //
 // What tests can read: [data-testid=data-set] data-source (mnist | own: what the model trains on);
 // [data-testid=data-status] data-state (empty | reading | ready | refused), data-taken,
@@ -11,6 +13,7 @@
 // <li data-path data-reason> per skipped file in [data-testid=data-skipped].
 
 import { messageOf } from '../protocol.js';
+import { RunStoreError, loadDataSet, saveDataSet } from '../run-store.js';
 import { DIGIT_COLOURS } from '../explorer/palette.js';
 import { IDX_NAMES, splitFiles, splitSet } from '../own-data/split.js';
 import { drawDigits } from '../views/digits.js';
@@ -234,6 +237,7 @@ async function useOwnSet(page) {
     await page.client.useDataSet([trainImages, trainLabels, testImages, testLabels], describe(set));
     showSource(page);
     status.clearMessages(page.ui.errors, 'data');
+    await keepInBrowser(page, set);
     await trainFromScratch(page);
     page.ui.modeNote.textContent = `A fresh model learning your ${set.count.toLocaleString('en-US')} images ("${set.name}") from step 0.`;
   } catch (error) {
@@ -242,6 +246,59 @@ async function useOwnSet(page) {
     own.ui.use.disabled = !own.set;
     setPhase(page, page.phase);
   }
+}
+
+/**
+ * Keeps the set in this browser, beside the run that will be saved on it (and the saved run's
+ * own set, if another): a reload then offers the run back with its data.
+ * @param {Page} page
+ * @param {OwnSet} set
+ */
+async function keepInBrowser(page, set) {
+  try {
+    const saved = await page.client.savedRun().catch(() => null);
+    await saveDataSet(set, saved?.dataSet ? [saved.dataSet.hash] : []);
+  } catch (error) {
+    if (!(error instanceof RunStoreError)) throw error;
+    showError(page, `Your images are not kept in this browser (${error.message}), so a reload cannot bring this run back with them; training goes on.`, { kind: 'warning', key: 'data' });
+  }
+}
+
+/**
+ * Gives the model the data a run was trained on (`dataSet`, protocol.js's DataSet; null for
+ * MNIST) unless it has them already: the visitor's images from this browser's storage, or the
+ * ones just read if they are the same. Rejects, saying what to do, when this browser does not
+ * have them.
+ * @param {Page} page
+ * @param {import('../protocol.js').DataSet | null} dataSet
+ */
+export async function bringData(page, dataSet) {
+  if ((dataSet?.hash ?? null) === (page.client.dataSet?.hash ?? null)) return;
+  if (!dataSet) {
+    await page.client.useDataSet(null, null);
+    showSource(page);
+    return;
+  }
+  let set = page.own.set?.hash === dataSet.hash ? page.own.set : null;
+  try {
+    set ??= await loadDataSet(dataSet.hash);
+  } catch {
+    // No storage: said below.
+  }
+  if (!set) {
+    throw new Error(
+      `it was trained on your images "${dataSet.name}" (${dataSet.count.toLocaleString('en-US')} of them), which this browser no longer holds. ` +
+        'Pick the same images under Data set, "Your own images" (without pressing Train on these: they give the same set), then resume again',
+    );
+  }
+  const { trainImages, trainLabels, testImages, testLabels } = splitFiles(set.pixels, set.labels);
+  await page.client.useDataSet([trainImages, trainLabels, testImages, testLabels], describe(set));
+  page.own.set = set;
+  page.own.ui.own.checked = true;
+  showSkipped(page.own.ui, set.skipped);
+  showSet(page, set);
+  page.own.ui.use.disabled = page.own.ui.download.disabled = false;
+  showSource(page);
 }
 
 /**
@@ -273,6 +330,7 @@ async function backToMnist(page) {
  * @param {Page} page
  */
 export function showSource(page) {
+  if (!page.own) return; // not mounted yet: it shows the source when it is
   const { ui } = page.own;
   const own = Boolean(page.client.dataSet);
   ui.root.dataset.source = own ? 'own' : 'mnist';
