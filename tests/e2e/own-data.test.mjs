@@ -141,6 +141,44 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.close();
   });
 
+  test("the page's own PNG decoder reads what Chromium's encoder writes as the browser's decoder does", async () => {
+    const p = await app.page({ backend: 'cpu' });
+    const worst = await p.page.evaluate(async () => {
+      const { decodePng } = await import('./www/own-data/png.js');
+      let worst = 0;
+      for (let k = 0; k < 12; k++) {
+        const canvas = new OffscreenCanvas(37 + k, 29 + 2 * k);
+        const ctx = canvas.getContext('2d');
+        if (k % 2) {
+          ctx.fillStyle = '#f3efe6';
+          ctx.fillRect(0, 0, canvas.width, canvas.height);
+        }
+        for (let s = 0; s < 6; s++) {
+          ctx.fillStyle = `rgba(${(k * 40 + s * 70) % 256}, ${(s * 90) % 256}, ${(k * 20) % 256}, ${k % 3 ? 1 : 0.6})`;
+          ctx.beginPath();
+          ctx.arc((s * 11 + k * 3) % canvas.width, (s * 7 + k) % canvas.height, 4 + s, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+        const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+        const ours = decodePng(bytes);
+        if (!ours) throw new Error(`image ${k} was not decoded`);
+        const bitmap = await createImageBitmap(new Blob([bytes]), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+        const check = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
+        check.drawImage(bitmap, 0, 0);
+        const theirs = check.getImageData(0, 0, bitmap.width, bitmap.height).data;
+        for (let i = 0; i < theirs.length; i += 4) {
+          // Where a pixel is not opaque, the canvas's premultiplied store rounds its colour.
+          const tolerance = theirs[i + 3] === 255 ? 0 : 255 / theirs[i + 3];
+          for (let c = 0; c < 4; c++) worst = Math.max(worst, Math.abs(ours.rgba[i + c] - theirs[i + c]) - (c < 3 ? tolerance : 0));
+        }
+      }
+      return worst;
+    });
+    assert.ok(worst <= 0, `the two decoders differ by ${worst} beyond rounding`);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
   test('the same images as a .zip, with a text file and an empty file in it', async () => {
     const files = {};
     for (const { path, bytes } of shapeImages({ perShape: 100, root: 'shapes/' })) files[path] = new Uint8Array(bytes);

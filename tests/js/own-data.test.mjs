@@ -1,14 +1,16 @@
 // "Train on your own images" (www/own-data/): IDX written and read back, the seeded split, labels
 // from folder names, zips read with what is skipped and why, images fitted whole, IDX sets
-// processed; and, fed random bytes as a zip or an IDX file, never a throw.
+// processed, PNGs decoded; and, fed random bytes as a zip or an IDX file, never a throw.
 //   node --test tests/js/own-data.test.mjs
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as zlib from 'node:zlib';
 import { zipSync } from 'fflate';
 import { NO_FOLDER, OTHER, classesOf, labelsFor } from '../../www/own-data/classes.js';
 import { collect, looksLikeImage } from '../../www/own-data/collect.js';
 import { readIdx, writeIdx, writeIdxImages, writeIdxLabels } from '../../www/own-data/idx.js';
+import { decodePng } from '../../www/own-data/png.js';
 import { MAX_IMAGES, processSet, shareBinary } from '../../www/own-data/process.js';
 import { IDX_NAMES, mulberry32, splitFiles, splitSet } from '../../www/own-data/split.js';
 import { fitWhole } from '../../www/own-data/whole-image.js';
@@ -249,4 +251,68 @@ test('random bytes as a zip, as an IDX file or as picked files: an answer every 
     const collected = await collect(files);
     assert.ok(Array.isArray(collected.skipped));
   }
+});
+
+/** A PNG of `rgba`-like samples (`channels` per pixel, 8-bit, colour `type`), each row with `filters[y % n]`. */
+function filteredPng(width, height, type, channels, samples, filters, extra = []) {
+  const { deflateSync } = zlib;
+  const stride = width * channels;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const filter = filters[y % filters.length];
+    raw[y * (stride + 1)] = filter;
+    for (let i = 0; i < stride; i++) {
+      const x = samples[y * stride + i];
+      const a = i >= channels ? samples[y * stride + i - channels] : 0;
+      const b = y > 0 ? samples[(y - 1) * stride + i] : 0;
+      const c = y > 0 && i >= channels ? samples[(y - 1) * stride + i - channels] : 0;
+      const p = a + b - c;
+      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const predicted = [0, a, b, (a + b) >> 1, paeth][filter];
+      raw[y * (stride + 1) + 1 + i] = (x - predicted) & 0xff;
+    }
+  }
+  const chunk = (name, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(name, 4, 'latin1');
+    data.copy(out, 8);
+    out.writeUInt32BE(zlib.crc32 ? zlib.crc32(out.subarray(4, 8 + data.length)) : 0, 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  header[9] = type;
+  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), ...extra.map(([n, d]) => chunk(n, d)), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+}
+
+test('PNG decoded in the page: grey, grey and alpha, RGB, RGBA and palettes, under each of the five filters', () => {
+  const random = mulberry32(5);
+  const w = 7, h = 6;
+  for (const [type, channels] of [[0, 1], [4, 2], [2, 3], [6, 4]]) {
+    const samples = bytesOf(random, w * h * channels);
+    const decoded = decodePng(filteredPng(w, h, type, channels, samples, [0, 1, 2, 3, 4]));
+    assert.ok(decoded, `colour type ${type}`);
+    assert.equal(decoded.width, w);
+    for (let i = 0; i < w * h; i++) {
+      const s = samples.subarray(i * channels, (i + 1) * channels);
+      const expected = channels === 1 ? [s[0], s[0], s[0], 255] : channels === 2 ? [s[0], s[0], s[0], s[1]] : channels === 3 ? [...s, 255] : [...s];
+      assert.deepEqual([...decoded.rgba.subarray(4 * i, 4 * i + 4)], expected, `type ${type}, pixel ${i}`);
+    }
+  }
+  const palette = Uint8Array.from([10, 20, 30, 200, 100, 50, 0, 0, 255]);
+  const indices = Uint8Array.from({ length: w * h }, (_, i) => i % 3);
+  const paletted = decodePng(filteredPng(w, h, 3, 1, indices, [4, 2], [['PLTE', Buffer.from(palette)], ['tRNS', Buffer.from([255, 128])]]));
+  assert.ok(paletted);
+  assert.deepEqual([...paletted.rgba.subarray(0, 12)], [10, 20, 30, 255, 200, 100, 50, 128, 0, 0, 255, 255]);
+  assert.deepEqual([...decodePng(new Uint8Array(png(3, 1, Uint8Array.of(0, 128, 255)))).rgba], [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255]);
+  // Left to the browser: not a PNG, cut short, 16-bit.
+  assert.equal(decodePng(new TextEncoder().encode('not a png at all, not at all')), null);
+  const whole = filteredPng(w, h, 0, 1, bytesOf(random, w * h), [1]);
+  assert.equal(decodePng(whole.subarray(0, whole.length - 20)), null);
+  const sixteen = whole.slice();
+  sixteen[24] = 16;
+  assert.equal(decodePng(sixteen), null);
 });

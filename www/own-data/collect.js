@@ -14,9 +14,9 @@ export const MAX_FILE_BYTES = 20 * 1024 * 1024;
 export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
 /**
- * One image to decode: a file (or a zip's entry) with its path ('/'-separated), and its class
- * name when it comes from an IDX labels file.
- * @typedef {{path: string, blob: Blob}} ImageSource
+ * One image to decode, with its path ('/'-separated): a file (`blob`), or a zip's entry (`bytes`,
+ * already in the page: reading a Blob back costs a round trip to the browser's blob store).
+ * @typedef {{path: string, blob: Blob | null, bytes: Uint8Array | null}} ImageSource
  * An IDX images file's images (grey levels 0–255, `side`×`side` each), with labels if given.
  * @typedef {{path: string, count: number, rows: number, cols: number, values: Uint8Array, labels: Uint8Array | null}} IdxSource
  * @typedef {{path: string, reason: string}} Skipped
@@ -68,7 +68,7 @@ export async function collect(files) {
     }
     if (IMAGE_NAME.test(path) || file.type.startsWith('image/')) {
       if (file.size > MAX_FILE_BYTES) out.skipped.push({ path, reason: tooLarge(file.size, MAX_FILE_BYTES) });
-      else out.images.push({ path, blob: file });
+      else out.images.push({ path, blob: file, bytes: null });
       continue;
     }
     const head = new Uint8Array(await readSlice(file, 0, 16));
@@ -80,7 +80,7 @@ export async function collect(files) {
       // is still taken.
       if (!looksLikeImage(head)) out.skipped.push({ path, reason: 'not an image' });
       else if (file.size > MAX_FILE_BYTES) out.skipped.push({ path, reason: tooLarge(file.size, MAX_FILE_BYTES) });
-      else out.images.push({ path, blob: file });
+      else out.images.push({ path, blob: file, bytes: null });
       continue;
     }
     if (file.size > MAX_ARCHIVE_BYTES) {
@@ -102,7 +102,7 @@ export async function collect(files) {
       for (const entry of entries) {
         const inner = `${base}/${entry.path}`;
         if (isIdxBytes(entry.bytes)) idxFiles.push({ path: inner, read: readIdx(entry.bytes) });
-        else if (IMAGE_NAME.test(inner) || looksLikeImage(entry.bytes.subarray(0, 16))) out.images.push({ path: inner, blob: new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (entry.bytes)]) });
+        else if (IMAGE_NAME.test(inner) || looksLikeImage(entry.bytes.subarray(0, 16))) out.images.push({ path: inner, blob: null, bytes: entry.bytes });
         else out.skipped.push({ path: inner, reason: 'not an image' });
       }
       continue;
