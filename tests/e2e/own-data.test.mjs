@@ -2,7 +2,9 @@
 // through the page's folder input: the contact sheet, the counts and the split shown, then
 // trained on (the bound falls, the plane shows three colours); the same images as a .zip with a
 // text file and an empty file in it; a folder with a text file, a damaged PNG and an empty file
-// (those three listed as skipped, the rest used); a set with nothing usable refused, MNIST kept.
+// (those three listed as skipped, the rest used); a set with nothing usable refused, MNIST kept;
+// images dropped without sub-folders (unlabelled: the plane shows no class colours), then MNIST
+// again. The page's PNG decoder against Chromium's.
 // "Download data set" gives the four IDX files, which the native trainer reads.
 //   node --test --test-concurrency=1 tests/e2e/own-data.test.mjs
 
@@ -232,6 +234,40 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(await p.text('data-status'), /none of the 2 files given is an image/);
     assert.equal(await p.page.isDisabled('[data-testid="data-use"]'), true);
     assert.equal(await p.read('data-set', 'data-source'), 'mnist');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('images without sub-folders, dropped on the page: unlabelled, and the plane does not colour them by a label they do not have', async () => {
+    const images = shapeImages({ perShape: 20 }).map(({ path, bytes }) => ({ name: path.replace('/', '-'), base64: bytes.toString('base64') }));
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.check('[data-testid="data-own"]');
+    // A drop, as the browser makes one: a DataTransfer holding the files.
+    await p.page.evaluate((files) => {
+      const transfer = new DataTransfer();
+      for (const { name, base64 } of files) transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name, { type: 'image/png' }));
+      const zone = document.querySelector('[data-testid="data-drop"]');
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, images);
+    const facts = await readStatus(p);
+    assert.equal(facts.state, 'ready');
+    assert.equal(facts.taken, '60');
+    assert.equal(facts.labelled, 'false');
+    assert.equal(facts.classes, '0');
+    assert.match(await p.text('data-status'), /no sub-folders, so no labels/);
+    assert.equal(await p.page.locator('[data-testid="data-classes"] li').count(), 0);
+    await p.click('data-use');
+    await p.waitFor('data-set', 'data-source', (v) => v === 'own', { message: 'the model has the images' });
+    await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 6, { message: 'the 6 test images on the plane' });
+    assert.equal(await p.readNumber('latent-plane', 'data-colours'), 0, 'no class colours for a set without labels');
+
+    // MNIST again: a fresh model on it, its ten colours back on the plane.
+    await p.page.check('[data-testid="data-mnist"]');
+    await p.waitFor('data-set', 'data-source', (v) => v === 'mnist', { message: 'back on MNIST' });
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 2000, { message: 'the MNIST test digits on the plane' });
+    assert.equal(await p.readNumber('latent-plane', 'data-colours'), 10);
     assert.deepEqual(p.errors, []);
     await p.close();
   });
