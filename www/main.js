@@ -28,6 +28,8 @@
 //   [data-testid=chart]   data-points (training points), data-test-points
 //   [data-testid=reconstructions]  data-step (the step its images were taken at)
 //   [data-testid=error]   data-count, data-kind; one <li data-kind data-key> per message
+//   the data set          www/page/own-data.js's header: data-source, the status's counts, the
+//                         contact sheet, the skipped files; the plane: data-points, data-colours
 
 import { RESTARTED } from './client.js';
 import { mountExplorer, startClient, startModel } from './page/boot.js';
