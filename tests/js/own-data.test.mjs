@@ -316,3 +316,11 @@ test('PNG decoded in the page: grey, grey and alpha, RGB, RGBA and palettes, und
   sixteen[24] = 16;
   assert.equal(decodePng(sixteen), null);
 });
+
+test("the explorer's words for a set without labels (label 255) name no class", async () => {
+  const { nearText, testDigitName } = await import('../../www/explorer/format.js');
+  assert.equal(nearText(Uint8Array.of(255, 255, 255)), null);
+  assert.equal(nearText(Uint8Array.of(7, 7, 3)), 'mostly 7s (2 of the 3 nearest test digits)');
+  assert.equal(testDigitName({ labels: Uint8Array.of(255) }, 0), 'test digit #0');
+  assert.equal(testDigitName({ labels: Uint8Array.of(4) }, 0), 'test digit #0, labelled 4');
+});
