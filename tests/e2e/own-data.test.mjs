@@ -224,6 +224,13 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(reasons['mixed/circle/damaged.png'], /^unreadable/);
     assert.equal(reasons['mixed/square/empty.png'], 'empty file');
 
+    // "Whole image": the same files read again, fitted and padded rather than cropped to their ink.
+    const digitHash = await p.read('data-status', 'data-hash');
+    await p.page.check('[data-testid="data-framing-whole"]');
+    await p.waitFor('data-status', 'data-framing', (v) => v === 'whole', { message: 'read again, whole' });
+    assert.equal(await p.readNumber('data-status', 'data-taken'), 60);
+    assert.notEqual(await p.read('data-status', 'data-hash'), digitHash, 'other images, another hash');
+
     // Nothing usable: refused with the reason, and the model keeps MNIST.
     await p.page.setInputFiles('[data-testid="data-files"]', [
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('no images here') },

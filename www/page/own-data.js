@@ -9,7 +9,7 @@
 // What tests can read: [data-testid=data-set] data-source (mnist | own: what the model trains on);
 // [data-testid=data-status] data-state (empty | reading | ready | refused), data-taken,
 // data-skipped, data-train, data-test, data-labelled, data-classes, data-hash, data-decoder,
-// data-ms (reading and processing, ms); [data-testid=data-sheet] data-count; one
+// data-framing (digit | whole), data-ms (reading and processing, ms); [data-testid=data-sheet] data-count; one
 // <li data-path data-reason> per skipped file in [data-testid=data-skipped].
 
 import { messageOf } from '../protocol.js';
@@ -59,8 +59,9 @@ function findElements() {
 }
 
 /**
- * Wires the data set's controls. `page.ownSet` is the set read and shown (not yet trained on, or
- * the one in the model); `page.client.dataSet` says what the model has.
+ * Wires the data set's controls. `page.own.set` is the set read and shown (not yet trained on, or
+ * the one in the model), `page.own.files` what it was read from (read again when the framing
+ * changes); `page.client.dataSet` says what the model has.
  * @param {Page} page
  */
 export function mountDataSet(page) {
@@ -167,7 +168,7 @@ function showSet(page, set) {
     'ready',
     `${n(set.count)} images taken${skipped}; ${classes}. Split ${n(train.length)} to train, ${n(test.length)} to test (fixed, seeded).${inverted} ` +
       `They are ${decoder} (set below; you can change it).`,
-    { taken: set.count, skipped: set.skipped.length, train: train.length, test: test.length, labelled: set.labelled, classes: set.classes.length, hash: set.hash, decoder: set.decoder },
+    { taken: set.count, skipped: set.skipped.length, train: train.length, test: test.length, labelled: set.labelled, classes: set.classes.length, hash: set.hash, decoder: set.decoder, framing: set.framing },
   );
   // The suggested decoder goes into the settings form; Train on these applies it.
   const select = /** @type {HTMLSelectElement | null} */ (page.ui.form.elements.namedItem('decoder'));
@@ -197,7 +198,7 @@ function showStatus(ui, state, text, facts = {}) {
   const el = ui.status;
   el.textContent = text;
   el.dataset.state = state;
-  for (const key of ['taken', 'skipped', 'train', 'test', 'labelled', 'classes', 'hash', 'decoder']) {
+  for (const key of ['taken', 'skipped', 'train', 'test', 'labelled', 'classes', 'hash', 'decoder', 'framing']) {
     if (key in facts) el.dataset[key] = String(facts[key]);
     else delete el.dataset[key];
   }
@@ -294,6 +295,7 @@ export async function bringData(page, dataSet) {
   const { trainImages, trainLabels, testImages, testLabels } = splitFiles(set.pixels, set.labels);
   await page.client.useDataSet([trainImages, trainLabels, testImages, testLabels], describe(set));
   page.own.set = set;
+  page.own.files = []; // from storage: there are no files to read again
   page.own.ui.own.checked = true;
   showSkipped(page.own.ui, set.skipped);
   showSet(page, set);
