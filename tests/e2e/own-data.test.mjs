@@ -279,3 +279,48 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.close();
   });
 });
+
+describe('your own images while WebGPU races the CPU (SwiftShader)', { timeout: 600_000 }, () => {
+  let app;
+  let dir;
+  before(async () => {
+    app = await openApp({ webgpu: true });
+    dir = writeTree(shapeImages({ perShape: 100, root: 'shapes/' }));
+  });
+  after(async () => {
+    await app?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the WebGPU session takes the images too: the trial trains both on the same steps of them, and the run handed over goes on with them', async () => {
+    const p = await app.page({ model: 'scratch', faults: '1', race: 'webgpu', hidden: '64' });
+    await p.page.check('[data-testid="data-own"]');
+    await p.page.setInputFiles('[data-testid="data-folder"]', join(dir, 'shapes'));
+    assert.equal((await readStatus(p)).state, 'ready');
+    await p.click('data-use');
+    await p.waitFor('data-set', 'data-source', (v) => v === 'own', { message: 'the model has the images' });
+    await p.page.waitForSelector('body[data-phase="running"]', { timeout: 30_000 });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 60_000 });
+    const trial = await p.page.evaluate(() => window.__faults.raceTrial());
+    assert.ok(trial, 'the trial finished');
+    assert.equal(trial.winner, 'webgpu');
+    // Had the WebGPU session kept MNIST, resuming the run's checkpoint there would have failed
+    // (270 training images, not 60,000), or its losses would be MNIST's.
+    const total = (chunks) => chunks.reduce((sum, m) => sum + m.loss * m.steps, 0);
+    const gap = Math.abs(total(trial.gpuChunks) - total(trial.cpuChunks)) / Math.abs(total(trial.cpuChunks));
+    assert.ok(gap < 1e-4, `WebGPU and CPU on the trial's steps of the shapes differ by ${gap}`);
+    await p.waitFor('backend', 'data-backend', (v) => v === 'webgpu', { timeout: 10_000, message: 'the run on WebGPU' });
+    await p.click('start');
+    const step = await p.readNumber('step', 'data-step');
+    await p.waitForNumber('step', 'data-step', (s) => s > step + 2, { timeout: 120_000, message: 'training on WebGPU' });
+    await p.click('pause');
+    await p.page.waitForSelector('body[data-phase="paused"]', { timeout: 60_000 });
+    await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane, from the WebGPU session' });
+    assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3);
+    console.log(`# own images handed over to WebGPU after step ${trial.fromStep + trial.steps}; the trial's steps agree within ${gap.toExponential(2)}`);
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+});
