@@ -336,8 +336,9 @@ export function showSource(page) {
   const { ui } = page.own;
   const own = Boolean(page.client.dataSet);
   ui.root.dataset.source = own ? 'own' : 'mnist';
-  if (own) ui.own.checked = true;
-  ui.panel.hidden = !ui.own.checked;
+  ui.own.checked = own;
+  ui.mnist.checked = !own;
+  ui.panel.hidden = !own;
 }
 
 /**
