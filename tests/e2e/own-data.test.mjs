@@ -97,6 +97,17 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(log, /"epoch":2,"trainLoss"/, 'the native trainer trained on the downloaded set');
     console.log(`# vae train --data on the downloaded set: ${log.trim().split('\n').at(-1)}`);
 
+    // The run as a file, opened in a page that has MNIST: refused (the model checks the size of
+    // the training set it was trained on), the model kept.
+    const [model] = await Promise.all([p.page.waitForEvent('download'), p.click('download')]);
+    const q = await app.page({ backend: 'cpu' });
+    await q.page.setInputFiles('[data-testid="load-weights"]', { name: 'shapes.vaerun', mimeType: 'application/octet-stream', buffer: readFileSync(await model.path()) });
+    await q.page.waitForSelector('[data-testid="error"] li[data-key="weights"]', { timeout: 30_000 });
+    assert.match(await q.text('error'), /shapes\.vaerun was not opened: .*270 .*not the 60000 loaded here\. The model in use is kept\. A run trained on your own images opens once the model has them/);
+    assert.notEqual(await q.read('mode', 'data-mode'), 'resumed');
+    assert.deepEqual(q.errors, []);
+    await q.close();
+
     // A reload offers the run back with its images (kept in this browser beside it).
     const step = await p.readNumber('step', 'data-step');
     await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });

@@ -7,7 +7,7 @@
 // the run got past the save (`REACHED_KEY`, in localStorage); resuming then takes those steps
 // again, which gives the same run, since a resumed run continues exactly as it went.
 
-import { messageOf } from '../protocol.js';
+import { ErrorKind, kindOf, messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { showMode } from './choice.js';
 import { bringData } from './own-data.js';
@@ -121,7 +121,10 @@ async function openRun(page, file) {
       showError(page, `${file.name} was trained on ${named(resumed.dataSet)}, and the model has ${named(page.client.dataSet)} now: its bound and pictures are on those.`, { kind: 'warning', key: 'weights' });
     }
   } catch (error) {
-    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
+    // A run of other data is refused by the model; the data are not in the file, so the visitor
+    // gives them first (the same images make the same set).
+    const hint = kindOf(error) === ErrorKind.record ? ' A run trained on your own images opens once the model has them: choose them under Data set, press Train on these, then open the run again.' : '';
+    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.${hint}`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }
