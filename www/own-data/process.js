@@ -11,6 +11,7 @@
 
 import { BlankImageError, preprocessGrey, rgbaToGrey } from '../explorer/preprocess.js';
 import { labelsFor, folderClasses } from './classes.js';
+import { MAX_FILE_BYTES } from './collect.js';
 import { decodePng } from './png.js';
 import { fitWhole } from './whole-image.js';
 
@@ -20,14 +21,13 @@ export const MAX_IMAGES = 100_000;
 export const MAX_SIDE = 8192;
 /** Longest side an image is drawn at before it is made 28×28: more adds time, not information. */
 const WORK_SIDE = 256;
-/** Images decoded at once (the browser decodes off the page's thread). */
-const DECODING = 64;
 /**
- * Files read back in one go, at most (their count and bytes): each read of a File is a round
- * trip to the browser's blob store, about a millisecond; one read of a Blob made of many files
- * is one trip (10,000 small PNGs picked as a folder, on a busy 2-core machine: 2 s in batches).
+ * Images read and decoded at once. Each read of a file is a round trip to the browser, which
+ * serves many at a time; 64 in flight read 10,000 small files in about 2 s on a busy 2-core
+ * machine (one Blob made of 2,000 files at a time took twice as long: making it asks each file's
+ * size, one synchronous round trip each).
  */
-const READ_BATCH = { files: 2000, bytes: 64 * 2 ** 20 };
+const DECODING = 64;
 const PIXELS = 784;
 
 /** @typedef {'digit' | 'whole'} Framing */
@@ -77,32 +77,20 @@ export async function processSet(collected, { name, framing, onProgress = () => 
     }
   };
 
-  // Images: read a batch at a time (the next one read while this one is decoded), decoded
-  // DECODING at a time, kept in path order.
+  // Images: read and decoded DECODING at a time, kept in path order.
   const folders = folderClasses(images.map((s) => s.path));
   const results = new Array(images.length);
-  const surfaces = Array.from({ length: Math.min(DECODING, images.length) }, () => new OffscreenCanvas(1, 1));
-  const batchFrom = (start) => {
-    let end = start;
-    let bytes = 0;
-    while (end < images.length && end - start < READ_BATCH.files && (end === start || bytes + sizeOf(images[end]) <= READ_BATCH.bytes)) bytes += sizeOf(images[end++]);
-    return { start, end, read: readBatch(images.slice(start, end)) };
-  };
-  for (let ahead = batchFrom(0); ahead.start < images.length; ) {
-    const { start, end, read } = ahead;
-    const batch = await read;
-    ahead = batchFrom(end);
-    let next = 0;
-    await Promise.all(
-      surfaces.map(async (surface) => {
-        while (next < batch.length) {
-          const k = next++;
-          results[start + k] = await frameImage(batch[k], framing, surface);
-          progress();
-        }
-      }),
-    );
-  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(DECODING, images.length) }, async () => {
+      const surface = new OffscreenCanvas(1, 1);
+      while (next < images.length) {
+        const i = next++;
+        results[i] = await frameImage(images[i], framing, surface);
+        progress();
+      }
+    }),
+  );
   results.forEach((result, i) => {
     if ('reason' in result) {
       skipped.push({ path: images[i].path, reason: result.reason });
@@ -168,31 +156,6 @@ export async function processSet(collected, { name, framing, onProgress = () => 
   };
 }
 
-const sizeOf = (source) => source.bytes?.length ?? source.blob.size;
-
-/**
- * The batch's files read in one go (their bytes beside them); where that fails (a file changed
- * or removed since it was picked), each is left to be read, and said, on its own.
- * @param {import('./collect.js').ImageSource[]} batch
- */
-async function readBatch(batch) {
-  const files = batch.filter((s) => !s.bytes);
-  if (files.length < 2) return batch;
-  let all;
-  try {
-    all = new Uint8Array(await new Blob(files.map((s) => s.blob)).arrayBuffer());
-  } catch {
-    return batch;
-  }
-  const read = new Map();
-  let at = 0;
-  for (const source of files) {
-    read.set(source, all.subarray(at, at + source.blob.size));
-    at += source.blob.size;
-  }
-  return batch.map((s) => (read.has(s) ? { ...s, bytes: read.get(s) } : s));
-}
-
 /**
  * One image file decoded and made 28×28, or why not.
  * @param {import('./collect.js').ImageSource} source
@@ -207,6 +170,9 @@ async function frameImage(source, framing, surface) {
   } catch (error) {
     return { reason: `unreadable (${error instanceof Error ? error.message : error})` };
   }
+  // Checked on the bytes read: asking a picked file its size first is a synchronous round trip.
+  if (bytes.length === 0) return { reason: 'empty file' };
+  if (bytes.length > MAX_FILE_BYTES) return { reason: `too large (${(bytes.length / 2 ** 20).toFixed(1)} MB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MB)` };
   const png = decodePng(bytes);
   if (png) return frameGrey(rgbaToGrey(png.rgba, png.width, png.height), png.width, png.height, framing);
   let bitmap;
