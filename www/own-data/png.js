@@ -1,10 +1,11 @@
 // PNG decoded in the page's own code, for speed: a data set is mostly small PNGs, and the
 // browser's decoder (createImageBitmap, then a canvas to read the pixels back) costs far more per
-// image than the image itself (10,000 40×40 PNGs: about 0.7 ms each through the browser, a few
-// µs here). Only what is common is read: 8-bit grey, grey with alpha, RGB, RGBA, and palettes (1,
-// 2, 4 or 8 bits), not interlaced, up to MAX_PIXELS. Anything else, or anything damaged, answers
-// null, and the caller lets the browser decode it (and say why it cannot). Colour profiles and
-// gamma are not applied: the grey levels of a data set's images need no more.
+// image than the image itself (10,000 40×40 PNGs, on a busy 2-core machine: about 0.7 ms each
+// through the browser, 0.06 ms here). Only what is common is read: 8-bit grey, grey with alpha,
+// RGB, RGBA, and palettes (1, 2, 4 or 8 bits), not interlaced, up to MAX_PIXELS. Anything else,
+// or anything damaged, answers null, and the caller lets the browser decode it (and say why it
+// cannot). Colour profiles and gamma are not applied: the grey levels of a data set's images need
+// no more.
 
 import { unzlibSync } from '../../node_modules/fflate/esm/browser.js';
 
