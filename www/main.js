@@ -70,6 +70,8 @@ function onModelReset({ config }) {
 }
 
 async function main() {
+  // The visitor's images can be read while the model and MNIST load.
+  mountDataSet(page);
   const started = await startClient(page);
   if (!started) return;
   const { settings, given } = started;
@@ -130,7 +132,6 @@ async function main() {
   ui.modeScratch.addEventListener('click', () => trainFromScratch(page));
   ui.modeResume.addEventListener('click', () => resumeSaved(page));
   ui.download.addEventListener('click', () => downloadRun(page));
-  mountDataSet(page);
   // Leaving or hiding the page notes how far the run got, and saves it if there is time (the
   // worker saves every ~10 s while training; www/page/resume-download-open.js).
   const leaving = () => {

@@ -197,7 +197,10 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     for (const { path, bytes } of shapeImages({ perShape: 100, root: 'shapes/' })) files[path] = new Uint8Array(bytes);
     files['shapes/notes.txt'] = new TextEncoder().encode('not an image');
     files['shapes/circle/empty.png'] = new Uint8Array(0);
-    const p = await app.page({ backend: 'cpu' });
+    // Picked while the model and MNIST still load: read and shown all the same.
+    const p = await app.page({ backend: 'cpu' }, { waitForReady: false });
+    await p.page.waitForSelector('[data-testid="data-set"][data-ready="true"]');
+    assert.notEqual(await p.page.getAttribute('body', 'data-phase'), 'ready', 'still loading');
     await p.page.check('[data-testid="data-own"]');
     await p.page.setInputFiles('[data-testid="data-files"]', { name: 'shapes.zip', mimeType: 'application/zip', buffer: Buffer.from(zipSync(files)) });
     const facts = await readStatus(p);
@@ -208,6 +211,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
       { path: 'shapes/shapes/circle/empty.png', reason: 'empty file' },
       { path: 'shapes/shapes/notes.txt', reason: 'not an image' },
     ]);
+    await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 120_000 });
     assert.deepEqual(p.errors, []);
     await p.close();
   });

@@ -6,7 +6,8 @@
 // The set trained on is kept in this browser (www/run-store.js) beside the run, so that a reload
 // (or a crash) brings the run back with its data.
 //
-// What tests can read: [data-testid=data-set] data-source (mnist | own: what the model trains on);
+// What tests can read: [data-testid=data-set] data-source (mnist | own: what the model trains on),
+// data-ready (its controls answer);
 // [data-testid=data-status] data-state (empty | reading | ready | refused), data-taken,
 // data-skipped, data-train, data-test, data-labelled, data-classes, data-hash, data-decoder,
 // data-framing (digit | whole), data-ms (reading and processing, ms); [data-testid=data-sheet] data-count; one
@@ -72,8 +73,9 @@ export function mountDataSet(page) {
 
   const chooseSource = () => {
     ui.panel.hidden = !ui.own.checked;
-    if (ui.mnist.checked && page.client.dataSet) backToMnist(page);
+    if (ui.mnist.checked && page.client?.dataSet) backToMnist(page);
   };
+  chooseSource(); // a choice made before this ran
   ui.mnist.addEventListener('change', chooseSource);
   ui.own.addEventListener('change', chooseSource);
   const picked = (input, name) => {
@@ -101,6 +103,7 @@ export function mountDataSet(page) {
   });
   ui.use.addEventListener('click', () => useOwnSet(page));
   ui.download.addEventListener('click', () => downloadSet(page));
+  ui.root.dataset.ready = 'true';
 }
 
 /**
@@ -231,6 +234,10 @@ async function useOwnSet(page) {
   const { own } = page;
   const set = own.set;
   if (!set) return;
+  if (!['ready', 'running', 'pausing', 'paused'].includes(page.phase)) {
+    showError(page, 'The model is still starting: press Train on these again once it is ready.', { kind: 'warning', key: 'data' });
+    return;
+  }
   own.ui.use.disabled = true;
   try {
     if (page.client.running) page.client.pause();
