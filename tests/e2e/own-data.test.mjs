@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync, zipSync } from 'fflate';
-import { shapeImages } from '../fixtures/shapes.mjs';
+import { png, shapeImages } from '../fixtures/shapes.mjs';
 import { VAE_BIN, missingArtifacts, openApp } from './harness.mjs';
 
 const missing = missingArtifacts();
@@ -256,6 +256,38 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(await p.text('data-status'), /none of the 2 files given is an image/);
     assert.equal(await p.page.isDisabled('[data-testid="data-use"]'), true);
     assert.equal(await p.read('data-set', 'data-source'), 'mnist');
+    assert.deepEqual(p.errors, []);
+    await p.close();
+  });
+
+  test('IDX files (images with their labels), and grey photos that suggest the Gaussian decoder', async () => {
+    const { writeIdxImages, writeIdxLabels } = await import('../../www/own-data/idx.js');
+    const count = 50;
+    const pixels = new Uint8Array(count * 784);
+    for (let k = 0; k < count; k++) for (let i = 0; i < 784; i++) pixels[k * 784 + i] = (i % 28) >= 6 + (k % 10) && (i % 28) < 12 + (k % 10) && i > 100 && i < 680 ? 255 : 0;
+    const labels = Uint8Array.from({ length: count }, (_, k) => k % 10);
+    const p = await app.page({ backend: 'cpu' });
+    await p.page.check('[data-testid="data-own"]');
+    await p.page.setInputFiles('[data-testid="data-files"]', [
+      { name: 'bars-images-idx3-ubyte', mimeType: 'application/octet-stream', buffer: Buffer.from(writeIdxImages(pixels, count)) },
+      { name: 'bars-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: Buffer.from(writeIdxLabels(labels)) },
+    ]);
+    const idx = await readStatus(p);
+    assert.deepEqual({ state: idx.state, taken: idx.taken, train: idx.train, test: idx.test, labelled: idx.labelled, classes: idx.classes, decoder: idx.decoder },
+      { state: 'ready', taken: '50', train: '45', test: '5', labelled: 'true', classes: '10', decoder: 'bernoulli' });
+
+    // Smooth grey gradients, whole: grey images, so the Gaussian decoder is suggested and set.
+    const photos = Array.from({ length: 12 }, (_, k) => {
+      const grey = new Uint8Array(32 * 24);
+      for (let y = 0; y < 24; y++) for (let x = 0; x < 32; x++) grey[y * 32 + x] = Math.round(60 + 120 * (x / 31) * (0.5 + 0.5 * Math.sin((y + k) / 4)));
+      return { name: `photo-${k}.png`, mimeType: 'image/png', buffer: png(32, 24, grey) };
+    });
+    await p.page.check('[data-testid="data-framing-whole"]');
+    await p.page.setInputFiles('[data-testid="data-files"]', photos);
+    await p.waitFor('data-status', 'data-taken', (v) => v === '12', { message: 'the photos read' });
+    assert.equal(await p.read('data-status', 'data-decoder'), 'gaussian');
+    assert.equal(await p.read('data-status', 'data-framing'), 'whole');
+    assert.equal(await p.page.inputValue('[data-testid="setting-decoder"]'), 'gaussian', 'the suggestion is set in the form');
     assert.deepEqual(p.errors, []);
     await p.close();
   });
