@@ -309,7 +309,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.equal(facts.taken, '60');
     assert.equal(facts.labelled, 'false');
     assert.equal(facts.classes, '0');
-    assert.match(await p.text('data-status'), /no sub-folders, so no labels/);
+    assert.match(await p.text('data-status'), /no sub-folders or labels, so unlabelled/);
     assert.equal(await p.page.locator('[data-testid="data-classes"] li').count(), 0);
     await p.click('data-use');
     await p.waitFor('data-set', 'data-source', (v) => v === 'own', { message: 'the model has the images' });

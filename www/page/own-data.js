@@ -164,7 +164,7 @@ function showSet(page, set) {
   const n = (k) => k.toLocaleString('en-US');
   const skipped = set.skipped.length ? `, ${n(set.skipped.length)} skipped` : '';
   const inverted = set.inverted ? ` ${n(set.inverted)} had a light background and were inverted.` : '';
-  const classes = set.labelled ? `${set.classes.length} classes from the sub-folders` : 'no sub-folders, so no labels';
+  const classes = set.labelled ? `${set.classes.length} ${set.classes.length === 1 ? 'class' : 'classes'}` : 'no sub-folders or labels, so unlabelled';
   const decoder = set.decoder === 'bernoulli' ? 'near-binary, so the Bernoulli decoder suits them' : 'grey, so the Gaussian decoder suits them';
   showStatus(
     ui,
