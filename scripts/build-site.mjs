@@ -17,6 +17,9 @@
 //                                compressed (brotli: 9.2 MB instead of gzip's 11.2) does, and the
 //                                page uses that; on a host that sends them as they are (55 MB),
 //                                the page fetches the .gz siblings by name instead and inflates them
+//   dist/node_modules/fflate/esm/browser.js
+//                                fflate's ES module build, which the page imports as it is to read
+//                                and write zips (scripts/serve.mjs's VENDORED: the same path)
 //   dist/models/*.vaerun, .log  the trained runs the page opens with (weights, optimizer state,
 //                                chart), and the trainer's log, whose first line (the config) the
 //                                page reads when a link names settings
@@ -41,6 +44,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gunzip, gzip } from 'node:zlib';
+import { VENDORED } from './serve.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(REPO, 'target', 'site');
@@ -245,6 +249,7 @@ async function main() {
     [need('index.html', 'part of the repository'), 'index.html'],
     ...BUILDS.map(({ dir }) => [need(`${dir}/vae_web.js`, built), `${dir}/vae_web.js`]),
     ...MODELS.flatMap((model) => MODEL_FILES.map((ext) => [need(`models/${model}.${ext}`, 'bash scripts/setup.sh'), `models/${model}.${ext}`])),
+    ...VENDORED.map((path) => [need(path, 'npm ci'), path]),
   ];
   if (!existsSync(WASM_OPT)) missing.push('node_modules/binaryen (bash scripts/setup.sh, or npm ci)');
   const www = (await walk(join(REPO, 'www'))).filter((path) => WWW_FILES.test(path) && !relative(REPO, path).split(sep).some((s) => s.startsWith('.')));

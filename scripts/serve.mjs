@@ -20,8 +20,9 @@
 //   one the browser runs;
 // - 404 for missing files and for hidden paths (any segment starting with "."), 403 for paths
 //   that would leave the root (`..`, or a symbolic link pointing outside it);
-// - the site's files only: index.html, www/, pkg/, data/mnist/, models/ (what dist/ holds); the
-//   rest of the repository (src/, Cargo.toml, target/, node_modules/, …) is 404;
+// - the site's files only: index.html, www/, pkg/, data/mnist/, models/, and the one file of
+//   fflate the page imports (VENDORED; what dist/ holds); the rest of the repository (src/,
+//   Cargo.toml, target/, the rest of node_modules/, …) is 404;
 // - requests whose Host header is not this server's own address (127.0.0.1, localhost or [::1],
 //   with its port) are refused with 421: a page on another site cannot reach it through DNS
 //   rebinding;
@@ -50,8 +51,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HOST = '127.0.0.1';
 
+/**
+ * The files of npm packages the page imports as they are (ES modules, no bundler): served from
+ * node_modules/ by these paths, and copied by scripts/build-site.mjs to the same paths in dist/.
+ * Nothing else in node_modules/ is served.
+ */
+export const VENDORED = ['node_modules/fflate/esm/browser.js'];
+
 /** What a browser may ask for: the site (see scripts/build-site.sh). Everything else is 404. */
-const SITE = [/^index\.html$/, /^www\//, /^pkg\//, /^pkg-threads\//, /^data\/mnist\//, /^models\//];
+const SITE = [/^index\.html$/, /^www\//, /^pkg\//, /^pkg-threads\//, /^data\/mnist\//, /^models\//, ...VENDORED.map((path) => new RegExp(`^${path.replace(/[.\/]/g, '\\$&')}$`))];
 
 /** Sent with every response; the page's markup, scripts, workers and styles pass it. */
 export const CONTENT_SECURITY_POLICY = [

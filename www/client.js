@@ -23,6 +23,7 @@ export class VaeClient extends EventTarget {
   #nextId = 1;
   #pending = new Map(); // id -> { resolve, reject, onProgress }
   #config = null;
+  #dataSet = null;
   #backend = null;
   #running = false;
   #failure = null; // set once the worker itself has died: every later request rejects with it
@@ -66,6 +67,7 @@ export class VaeClient extends EventTarget {
     this.#pending.clear();
     this.#running = false;
     this.#backend = null;
+    this.#dataSet = null; // a fresh worker starts on MNIST
     this.#spawn();
     for (const { reject, timer } of pending) {
       clearTimeout(timer);
@@ -124,6 +126,26 @@ export class VaeClient extends EventTarget {
   /** The worker fetches data/mnist/*.gz; `onProgress({ loaded, total, file })`, total 0 while unknown. */
   loadData(onProgress) {
     return this.#request(Request.loadData, {}, [], onProgress);
+  }
+
+  /**
+   * Trains on other data from now on: `files`, the four IDX files of a visitor's own set
+   * (protocol.js's DataSet describes it), or MNIST again (`dataSet` null, no files). A fresh model
+   * at step 0 ('reset' follows); resolves to `{ train, test, config }`, or rejects with the reason,
+   * the model and its data kept. The files are handed over (the caller's arrays are emptied).
+   * @param {Uint8Array[] | null} files
+   * @param {import('./protocol.js').DataSet | null} dataSet
+   */
+  async useDataSet(files, dataSet) {
+    const result = await this.#request(Request.useDataSet, { files, dataSet }, files ? files.map((f) => f.buffer) : []);
+    this.#config = result.config;
+    this.#dataSet = dataSet;
+    return result;
+  }
+
+  /** The data set the model trains on (protocol.js's DataSet), or null for MNIST. */
+  get dataSet() {
+    return this.#dataSet;
   }
 
   /** Starts (or keeps) training; 'running' follows. Errors arrive as 'error' events. */

@@ -12,6 +12,7 @@
 //   page/divergence.js     a diverged run, and resuming it with a smaller learning rate
 //   page/recovery.js       after a crash: a fresh worker, the run saved this visit restored
 //   page/readouts.js       the readouts, the chart and the reconstructions
+//   page/own-data.js       the data set: MNIST, or the visitor's own images (www/own-data/)
 //
 // Flow: URL settings -> client.ready (wasm + device + model) -> client.loadData (worker fetches
 // data/mnist/*.gz) -> Start/Pause/Reset drive the worker; its events feed the readouts, the
@@ -27,6 +28,8 @@
 //   [data-testid=chart]   data-points (training points), data-test-points
 //   [data-testid=reconstructions]  data-step (the step its images were taken at)
 //   [data-testid=error]   data-count, data-kind; one <li data-kind data-key> per message
+//   the data set          www/page/own-data.js's header: data-source, the status's counts, the
+//                         contact sheet, the skipped files; the plane: data-points, data-colours
 
 import { RESTARTED } from './client.js';
 import { mountExplorer, startClient, startModel } from './page/boot.js';
@@ -34,6 +37,7 @@ import { exploreTrained, offerSavedRun, openAsLinked, prefetchTrained, trainFrom
 import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
+import { mountDataSet } from './page/own-data.js';
 import { recover } from './page/recovery.js';
 import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/resume-download-open.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
@@ -66,6 +70,8 @@ function onModelReset({ config }) {
 }
 
 async function main() {
+  // The visitor's images can be read while the model and MNIST load.
+  mountDataSet(page);
   const started = await startClient(page);
   if (!started) return;
   const { settings, given } = started;

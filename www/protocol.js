@@ -22,6 +22,13 @@ export const Request = Object.freeze({
   ready: 'ready',
   /** `{}` -> `{ train, test }` digit counts; progress messages while the files arrive. */
   loadData: 'loadData',
+  /**
+   * `{ files: [trainImages, trainLabels, testImages, testLabels] (Uint8Array IDX files), dataSet: DataSet }`,
+   * or `{ dataSet: null }` for MNIST again -> `{ train, test, config }`: the model trains on these
+   * from now on, a fresh model at step 0 ('reset' follows); bytes the model refuses reject and
+   * leave the model and its data as they were.
+   */
+  useDataSet: 'useDataSet',
   /** `{}` -> null: starts (or keeps) training; 'running' follows. */
   start: 'start',
   /** `{}` -> null: stops after the current chunk; 'running' { running: false } follows, then a test bound. */
@@ -30,12 +37,14 @@ export const Request = Object.freeze({
   reset: 'reset',
   /** `{}` -> the step saved, or null (no steps since the run was saved or opened, or no storage): saves the run in the browser now. */
   save: 'save',
-  /** `{}` -> `{ step, examplesSeen, testLoss, latentDim, savedAt, bytes }` of the run saved in this browser, or null. */
+  /** `{}` -> `{ step, examplesSeen, testLoss, latentDim, savedAt, bytes, dataSet: DataSet|null }` of the run saved in this browser, or null. */
   savedRun: 'savedRun',
   /**
    * `{ toStep: number|null }` -> {@link Resumed}: continues the run saved in this browser exactly
    * where it was; with `toStep` (the step the page had reached after that save, www/page/resume-download-open.js),
    * first takes the steps after the save again (progress messages `{ done, total }`), then saves.
+   * Refused, the model kept, when the run was trained on other data than the model has now
+   * (its `dataSet`: the page loads that set first).
    */
   resumeSaved: 'resumeSaved',
   /** `{ bytes: Uint8Array }` -> {@link Resumed}: continues the run in a file ("Open model"). */
@@ -58,9 +67,9 @@ export const Request = Object.freeze({
   loadWeights: 'loadWeights',
   /** `{ n }` -> `{ originals, reconstructions }`: Float32Array n×784 each, the first n test digits. */
   reconstruct: 'reconstruct',
-  /** `{ count }` -> `{ images: Float32Array N×784, labels: Uint8Array N }`: the explorer's test digits. */
+  /** `{ count }` -> `{ images: Float32Array N×784, labels: Uint8Array N }`: the explorer's test digits (labels 255 when the data set has none). */
   testImages: 'testImages',
-  /** `{ count }` -> `{ mu, logVar: Float32Array N×D, labels: Uint8Array N }`: the same digits, encoded. */
+  /** `{ count }` -> `{ mu, logVar: Float32Array N×D, labels: Uint8Array N }`: the same digits, encoded (labels as testImages's). */
   encodeTest: 'encodeTest',
   /** `{ images: Float32Array n×784, n }` -> `{ mu, logVar }`: Float32Array n×D each. Urgent lane. */
   encode: 'encode',
@@ -136,6 +145,7 @@ export const LANE_OF = Object.freeze({
 export const DEADLINE_MS = Object.freeze({
   [Request.ready]: 120_000,
   [Request.loadData]: 120_000,
+  [Request.useDataSet]: 120_000, // MNIST again is fetched again
   [Request.resumeSaved]: 120_000, // catching up on the steps after the save: up to its interval's worth
   [Request.raceTrialForTesting]: 300_000,
 });
@@ -298,6 +308,14 @@ export const PLANE_DIGITS = 2000;
  * @property {Float32Array} z            the latent points behind the eight repairs (8×D), or a chain's kept
  *   states in order (kept×D)
  *
+ * @typedef {object} DataSet  A visitor's own images the model trains on (www/own-data/), as the
+ *   worker knows them and a saved run records them; null stands for MNIST.
+ * @property {string} name       what the visitor picked (a folder's or a zip's name, or "12 files")
+ * @property {string} hash       SHA-256 of the processed images and their labels, hex
+ * @property {number} count      images in all (train and test)
+ * @property {boolean} labelled  false: every label is 0 and means nothing
+ * @property {string[]} names    names[label]: the class each label 0–9 stands for
+ *
  * @typedef {object} Resumed  A run continued where it was saved.
  * @property {object} config
  * @property {number} step
@@ -305,6 +323,7 @@ export const PLANE_DIGITS = 2000;
  * @property {number} epochProgress  the fraction of the current one done, in [0, 1]
  * @property {number} examplesSeen
  * @property {{train: object, test: object}} history  the chart's series, `{ x, loss, reconstruction, kl }` each
+ * @property {DataSet|null} dataSet  the data the run was trained on (null: MNIST, or not recorded)
  *
  * @typedef {object} TestBound  Over every test digit (src/eval.rs, `Evaluation`).
  * @property {number} step

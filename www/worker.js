@@ -8,7 +8,8 @@
 //                  it, both are timed on the same steps and the faster keeps the run
 //   queue.js       the order of session calls: an urgent lane for the explorer's decode and
 //                  encode, and control requests (start, pause, reset, open) one after another
-//   data.js        the MNIST files: fetched with progress, inflated
+//   data.js        the MNIST files: fetched with progress, inflated (a visitor's own set comes
+//                  from the page, as IDX files: useDataSet)
 //   training.js    the loop of short chunks (yielding to requests between them), their size,
 //                  start, pause, and swapping the model for a new one
 //   evaluation.js  the test bound, a few hundred digits at a time between chunks
@@ -19,8 +20,8 @@ import { fetchMnist, releaseMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
 import { describeBrowserAdapter, loadBuild, planBuild } from './worker/facade.js';
-import { gpuLostInRace, raceState, startRace } from './worker/race.js';
-import { adoptResumed, checkpointBytes, resumedNow, saveInBackground, saveNow, savedRun, savedRunBytes } from './worker/checkpoints.js';
+import { gpuLostInRace, raceDataChanged, raceState, startRace } from './worker/race.js';
+import { adoptResumed, checkpointBytes, resumedNow, saveInBackground, saveNow, savedRun, savedRunRecord } from './worker/checkpoints.js';
 import { createWorkerState, requireData, requireSession } from './worker/state.js';
 import { catchUp, pause, raceTrial, start, startOver } from './worker/training.js';
 
@@ -146,6 +147,36 @@ async function loadData(id) {
   return { ...counts, wasmMemory: { before, after } };
 }
 
+/**
+ * Trains on other data from now on: a visitor's own set (`files`, its four IDX files, described by
+ * `dataSet`), or MNIST again (`dataSet` null). The model starts over at step 0, as the data it
+ * learned are gone; bytes the model refuses leave the model and its data as they were.
+ */
+async function useDataSet({ files = null, dataSet = null }) {
+  requireSession(worker);
+  /** @type {import('./worker/data.js').IdxFiles} */
+  const idx = dataSet ? files : await fetchMnist();
+  /** @type {{train: number, test: number}} */
+  let counts = null;
+  const config = await startOver(worker, async () => {
+    counts = await worker.session.loadData(...idx);
+    worker.dataSet = dataSet;
+  });
+  if (!dataSet) releaseMnist();
+  worker.dataLoaded = true;
+  raceDataChanged(worker, idx);
+  return { ...counts, config };
+}
+
+/**
+ * The explorer's test images with their labels, where the set has none, made 255: a label no
+ * class has, which the plane draws in its neutral grey rather than as the colour of a class.
+ */
+function unlabelledAs255(answer) {
+  if (worker.dataSet && !worker.dataSet.labelled) answer.labels.fill(255);
+  return answer;
+}
+
 /** A fresh model with `config`. */
 function reset({ config }) {
   requireSession(worker);
@@ -176,7 +207,13 @@ async function resumeFrom(bytes) {
  * save), trains it on to there first, with progress messages, and saves it.
  */
 async function resumeSaved({ toStep = null }, id) {
-  const resumed = await resumeFrom(await savedRunBytes());
+  const run = await savedRunRecord();
+  const trainedOn = run.dataSet?.hash ?? null;
+  if (trainedOn !== (worker.dataSet?.hash ?? null)) {
+    const named = (set) => (set ? `your images "${set.name}"` : 'MNIST');
+    throw new Error(`the saved run was trained on ${named(run.dataSet)}, and the model has ${named(worker.dataSet)} now`);
+  }
+  const resumed = await resumeFrom(run.bytes);
   if (!(toStep > resumed.step)) return resumed;
   const m = await catchUp(worker, toStep, (progress) => post({ id, progress }));
   saveInBackground(worker);
@@ -215,6 +252,7 @@ const handlers = {
   [Request.schema]: (wanted) => schema(wanted),
   [Request.ready]: ready,
   [Request.loadData]: (_, id) => loadData(id),
+  [Request.useDataSet]: (args) => inOrder(() => useDataSet(args)),
   [Request.start]: () => inOrder(() => start(worker)),
   [Request.pause]: () => inOrder(() => pause(worker)),
   [Request.reset]: (args) => inOrder(() => reset(args)),
@@ -235,8 +273,8 @@ const handlers = {
   [Request.checkpoint]: () => checkpointBytes(worker),
   [Request.setLearningRate]: setLearningRate,
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => withData().reconstruct(n)),
-  [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => withData().testImages(count)),
-  [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, () => withData().encodeTest(count)),
+  [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, async () => unlabelledAs255(await withData().testImages(count))),
+  [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, async () => unlabelledAs255(await withData().encodeTest(count))),
   [Request.encode]: ({ images, n }) => inLane(Request.encode, () => session().encode(images, n)),
   [Request.decode]: ({ z, n }) => inLane(Request.decode, () => session().decode(z, n)),
   [Request.sample]: ({ n }) => inLane(Request.sample, () => session().sample(n)),

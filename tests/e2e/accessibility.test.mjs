@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { zipSync } from 'fflate';
+import { shapeImages } from '../fixtures/shapes.mjs';
 import { ARTIFACTS, ROOT, drawSeven, missingArtifacts, openApp, openTrainedExplorer, sevenImage } from './harness.mjs';
 
 const missing = missingArtifacts();
@@ -210,5 +212,17 @@ describe('a page everyone can use', { timeout: 600_000 }, () => {
     await q.page.screenshot({ path: join(ARTIFACTS, 'screenshot.png') });
     assert.deepEqual(q.errors, []);
     await q.close();
+  });
+
+  test('the data set with your own images read and shown: no serious or critical violation; the contact sheet says what it shows', async () => {
+    const files = {};
+    for (const { path, bytes } of shapeImages({ perShape: 10, root: 'shapes/' })) files[path] = new Uint8Array(bytes);
+    files['shapes/notes.txt'] = new TextEncoder().encode('not an image');
+    await p.page.check(sel('data-own'));
+    await p.page.setInputFiles(sel('data-files'), { name: 'shapes.zip', mimeType: 'application/zip', buffer: Buffer.from(zipSync(files)) });
+    await p.waitFor('data-status', 'data-state', (v) => v === 'ready', { message: 'the images read' });
+    await p.page.locator(sel('data-set')).scrollIntoViewIfNeeded();
+    assert.deepEqual(await axeViolations(p, 'with your own images read'), []);
+    assert.match(await label(p, 'data-sheet'), /first 64 images/);
   });
 });

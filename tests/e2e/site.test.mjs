@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { startServer } from '../../scripts/serve.mjs';
+import { VENDORED, startServer } from '../../scripts/serve.mjs';
 import { BASE_ARGS, CHROMIUM, missingArtifacts, REQUIRED } from './harness.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -127,7 +127,10 @@ function filesUnder(dir, prefix = '') {
 test('dist/ holds the page and nothing else; every .br and .gz sibling decodes to its file', () => {
   const files = filesUnder(DIST);
   const allowed = /^(index\.html|www\/.+\.(js|mjs|css|svg|png|jpg|jpeg|gif|webp|ico|woff2|json)|pkg(-threads)?\/vae_web\.js|pkg(-threads)?\/vae_web_bg\.wasm|pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.no-bundler\.js|data\/mnist\/[a-z0-9-]+-ubyte|models\/[a-z0-9-]+\.(vaerun|log))(\.br|\.gz)?$/;
-  assert.deepEqual(files.filter((path) => !allowed.test(path)), [], 'files that are not part of the site');
+  // And the npm files the page imports as they are (fflate), at the paths scripts/serve.mjs serves.
+  const vendored = (path) => VENDORED.some((file) => path === file || path === `${file}.br` || path === `${file}.gz`);
+  assert.deepEqual(files.filter((path) => !allowed.test(path) && !vendored(path)), [], 'files that are not part of the site');
+  for (const file of VENDORED) assert.ok(readFileSync(join(DIST, file)).equals(readFileSync(join(REPO, file))), `${file} is node_modules' own`);
   const dataFiles = files.filter((path) => path.startsWith('data/'));
   const idx = REQUIRED.filter((path) => path.startsWith('data/')).map((path) => path.replace(/\.gz$/, ''));
   assert.deepEqual(dataFiles.sort(), idx.flatMap((path) => [path, `${path}.br`, `${path}.gz`]).sort(), 'the IDX files, each with .br and .gz siblings');
@@ -182,6 +185,12 @@ describe('the built site (dist/) on a plain static server', { timeout: 300_000 }
       assert.match(badge, /^CPU, 1 thread — this host does not allow threads/, badge);
       // This host sends the IDX files as they are (55 MB): the page took the .gz files instead.
       assert.match(server.requests(), /"GET \/data\/mnist\/train-images-idx3-ubyte\.gz HTTP/, 'the .gz fetched by name');
+      // The zip reader of "your own images" loads on this host too (fflate, imported as it is).
+      const zip = await p.page.evaluate(async () => {
+        const { readZip } = await import('./www/own-data/zip.js');
+        return readZip(new Uint8Array(30), 'x.zip').refused;
+      });
+      assert.equal(zip, 'x.zip is not a zip file');
       assert.deepEqual(p.errors, [], 'no console errors');
     } finally {
       await p.close();

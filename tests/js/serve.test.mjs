@@ -240,6 +240,16 @@ describe('serving files', () => {
     for (const path of ['src/lib.rs', 'Cargo.toml', 'target/release/vae', 'node_modules/x/package.json', 'data/other.bin', 'tests/web.rs']) {
       assert.equal((await get(`${server.url}${path}`)).status, 404, path);
     }
+    // Of node_modules/, the one file the page imports (fflate's ES module build), and only it.
+    mkdirSync(join(root, 'node_modules', 'fflate', 'esm'), { recursive: true });
+    writeFileSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), 'export const unzipSync = 1;');
+    writeFileSync(join(root, 'node_modules', 'fflate', 'esm', 'index.mjs'), 'export const unzipSync = 1;');
+    const vendored = await get(`${server.url}node_modules/fflate/esm/browser.js`);
+    assert.equal(vendored.status, 200);
+    assert.match(vendored.headers['content-type'], /^text\/javascript/);
+    for (const path of ['node_modules/fflate/esm/index.mjs', 'node_modules/fflate/esm/browser.jsx', 'node_modules/fflate/esm/browserXjs']) {
+      assert.equal((await get(`${server.url}${path}`)).status, 404, path);
+    }
     for (const path of ['', 'index.html', 'www/main.js', 'data/mnist/digits.gz']) {
       assert.equal((await get(`${server.url}${path}`)).status, 200, path);
     }

@@ -45,15 +45,21 @@ export function sliceNoteText({ dim, slice, selected, test }) {
   if (!dim || dim <= 2) return null;
   const where =
     selected !== null
-      ? `those of the selected test digit #${selected} (a ${test?.labels[selected] ?? '?'})`
+      ? `those of the selected test digit #${selected}${hasLabel(test?.labels[selected]) ? ` (a ${test.labels[selected]})` : ''}`
       : 'those of the selected point (click a test digit to select one; until then 0, the prior’s mean)';
   const span = slice.mode === 'pca' ? 'the two principal axes of the test encodings' : `${zName(slice.dimX)} and ${zName(slice.dimY)}`;
   return `The latent space has ${dim} dimensions, so the plane is a 2-D slice through it spanned by ${span}; the other coordinates stay at ${where}.`;
 }
 
-/** "test digit #12, labelled 9". */
+/**
+ * Whether a test image has a label: a set of the visitor's own without labels gives 255
+ * (protocol.js's testImages), which names no class.
+ */
+export const hasLabel = (label) => label <= 9;
+
+/** "test digit #12, labelled 9" ("test digit #12" for an image without a label). */
 export function testDigitName(test, i) {
-  return `test digit #${i}, labelled ${test.labels[i]}`;
+  return hasLabel(test.labels[i]) ? `test digit #${i}, labelled ${test.labels[i]}` : `test digit #${i}`;
 }
 
 /** The selected test digit's caption (`short`: without its μ). */
@@ -91,7 +97,7 @@ export function posteriorCaption(dim, source, digit, side) {
  */
 export function nearText(labels) {
   const n = labels.length;
-  if (!n) return null;
+  if (!n || !Array.prototype.some.call(labels, hasLabel)) return null;
   const counts = new Map();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   const [[top, most], ...rest] = [...counts].sort((p, q) => q[1] - p[1] || p[0] - q[0]);

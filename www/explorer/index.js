@@ -93,13 +93,18 @@ export function mountExplorer(root, client) {
   // The test digits themselves (the selected digit's thumbnail, an interpolation end's picture):
   // fetched once per model, and again if the test set changes size.
   let imagesFor = null; // the test set size they were last fetched for; null: fetch again
+  // Counts the models (and data sets) the client has had: a reset between a refresh's encodings
+  // and its images (the visitor's own images sent meanwhile) makes them disagree, and the refresh
+  // the reset asks for fetches both again.
+  let generation = 0;
 
-  async function testImages(labels) {
+  async function testImages(labels, since) {
     if (typeof client.testImages !== 'function') return null; // a client without them: no thumbnails
     try {
       const { images, labels: imageLabels } = await client.testImages(planeDigits());
       const same = images?.length === labels.length * PIXELS && imageLabels?.length === labels.length && imageLabels.every((label, i) => label === labels[i]);
       if (same) return images;
+      if (since !== generation) return null;
       console.warn('client.testImages() does not match client.encodeTest(): thumbnails left out');
     } catch (error) {
       console.warn(`Test images unavailable: ${messageOf(error)}`);
@@ -115,6 +120,7 @@ export function mountExplorer(root, client) {
   async function refresh() {
     if (destroyed) return;
     let encodings;
+    const since = generation;
     try {
       encodings = await client.encodeTest(planeDigits());
     } catch (error) {
@@ -130,7 +136,7 @@ export function mountExplorer(root, client) {
     let { images } = store.get();
     if (imagesFor !== labels.length) {
       imagesFor = labels.length;
-      images = await testImages(labels);
+      images = await testImages(labels, since);
     }
     store.update((state) => ({ ...withEncodings(state, encodings), images }));
     if (!ready) {
@@ -183,6 +189,7 @@ export function mountExplorer(root, client) {
       if (!e.detail?.running) requestRefresh({ immediate: true });
     }],
     [client, Event.reset, (e) => {
+      generation++;
       imagesFor = null;
       store.update({ step: 0 });
       const dim = e.detail?.config?.latentDim;

@@ -99,6 +99,9 @@ export class LatentPlane {
     this.labels = labels;
     this.cov = cov;
     this.count = labels.length;
+    // The class colours the points are drawn in (a set without labels has none: its points are
+    // the neutral grey of label 255, protocol.js's testImages).
+    this.root.dataset.colours = String(new Set(Array.from(labels).filter((label) => label <= 9)).size);
     this.message = null;
     this.#fit();
     this.render();

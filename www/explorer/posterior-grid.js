@@ -6,6 +6,7 @@
 // row i from the top, column j from the left, the order of an image's pixels — is evaluated at
 // its centre, so the grid draws as an image stretched over the window.
 
+import { hasLabel } from './format.js';
 import { covarianceEllipse } from './slice.js';
 import { testMu } from './store.js';
 import { PIXELS } from '../views/digits.js';
@@ -37,7 +38,7 @@ export function posteriorDigit(state, source) {
       image: images.subarray(i * PIXELS, (i + 1) * PIXELS),
       mu: testMu(test, dim, i),
       logVar: test.logVar.subarray(i * dim, (i + 1) * dim),
-      text: `test digit #${i} (a ${test.labels[i]})`,
+      text: `test digit #${i}${hasLabel(test.labels[i]) ? ` (a ${test.labels[i]})` : ''}`,
     };
   }
   const item = state.yours?.[source];

@@ -14,6 +14,7 @@
 //
 // The transitions below return patches: `store.update(selectDigit(store.get(), i, now))`.
 
+import { hasLabel } from './format.js';
 import { principalAxes } from './pca.js';
 import { Slice } from './slice.js';
 
@@ -253,7 +254,7 @@ export function endFromTest(state) {
   const { selected: i, test, images } = state;
   if (i === null || !test) return null;
   const pixels = images ? images.slice(i * 784, (i + 1) * 784) : null;
-  return { pixels, testIndex: i, text: `test #${i} (${test.labels[i]})` };
+  return { pixels, testIndex: i, text: `test #${i}${hasLabel(test.labels[i]) ? ` (${test.labels[i]})` : ''}` };
 }
 
 function pcaAxes(test, dim, slice) {

@@ -5,6 +5,7 @@
 import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { sentence, setPhase, showError } from './page.js';
+import { bringData } from './own-data.js';
 import { reachedAfter, showResumed } from './resume-download-open.js';
 import { checkedForm } from './settings-form.js';
 
@@ -132,6 +133,7 @@ export async function exploreTrained(page) {
   try {
     const bytes = await trainedRunBytes(page, runFile(dim));
     if (page.client.running) page.client.pause();
+    await bringData(page, null); // the trained models learned MNIST
     const resumed = await page.client.resume(bytes);
     const test = resumed.history.test;
     const bound = test.loss.length ? ` (test −ELBO ${test.loss[test.loss.length - 1].toFixed(1)})` : '';
@@ -186,9 +188,10 @@ export async function offerSavedRun(page) {
   }
   if (!saved) return;
   const reached = reachedAfter(saved);
-  page.offered = { savedAt: saved.savedAt, step: saved.step, reached };
+  page.offered = { savedAt: saved.savedAt, step: saved.step, reached, dataSet: saved.dataSet ?? null };
   const bound = Number.isFinite(saved.testLoss) ? `, test −ELBO ${saved.testLoss.toFixed(1)}` : '';
-  ui.modeResumeDetail.textContent = `step ${reached.toLocaleString('en-US')}${bound}, ${saved.latentDim}-D, saved ${new Date(saved.savedAt).toLocaleString()}`;
+  const data = saved.dataSet ? `, on your images "${saved.dataSet.name}"` : '';
+  ui.modeResumeDetail.textContent = `step ${reached.toLocaleString('en-US')}${bound}, ${saved.latentDim}-D${data}, saved ${new Date(saved.savedAt).toLocaleString()}`;
   ui.modeResume.dataset.step = String(reached);
   ui.modeResume.hidden = false;
 }

@@ -66,7 +66,8 @@ export function createPage() {
     saved: null, // { savedAt, step } of the run in the worker as it was last saved (www/page/resume-download-open.js)
     reached: 0, // the step that run has reached
     reachedNotedAt: -Infinity,
-    offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached }
+    offered: null, // the saved run "Resume where you left off" offers: { savedAt, step, reached, dataSet }
+    own: null, // the data set's controls and the visitor's images read (www/page/own-data.js)
     prefetched: null, // the trained run being fetched while the data arrive: { path, bytes: Promise }
     reconstructing: false,
     reconstructAgain: false,

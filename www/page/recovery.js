@@ -6,6 +6,7 @@ import { messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { startModel } from './boot.js';
 import { trainFromScratch } from './choice.js';
+import { bringData, showSource } from './own-data.js';
 import { sentence, setPhase, showError } from './page.js';
 import { showResumed } from './resume-download-open.js';
 import { fillForm } from './settings-form.js';
@@ -28,6 +29,7 @@ export async function recover(page, message, backend = null) {
   }
   showError(page, `${sentence(message)} Restarting the model${backend ? ` on the ${backend.toUpperCase()}` : ''}…`, { kind: 'warning', key: 'crash' });
   if (!(await startModel(page, { ...page.settings }))) return;
+  showSource(page); // a fresh worker has MNIST
   setPhase(page, 'ready');
   status.clearMessages(ui.errors, 'crash');
   // Only a run saved during this visit is this run (the one in storage may be an older one).
@@ -39,6 +41,7 @@ export async function recover(page, message, backend = null) {
   }
   if (saved) {
     try {
+      await bringData(page, saved.dataSet ?? null);
       showResumed(page, await page.client.resumeSaved(), 'Restored after a crash');
       const lost = at > saved.step ? ` (the ${(at - saved.step).toLocaleString('en-US')} steps after it were lost)` : '';
       showError(page, `${sentence(message)} The model was restarted and your run restored from step ${saved.step.toLocaleString('en-US')}${lost}.`, { kind: 'warning', key: 'crash' });

@@ -7,9 +7,10 @@
 // the run got past the save (`REACHED_KEY`, in localStorage); resuming then takes those steps
 // again, which gives the same run, since a resumed run continues exactly as it went.
 
-import { messageOf } from '../protocol.js';
+import { ErrorKind, kindOf, messageOf } from '../protocol.js';
 import * as status from '../views/status.js';
 import { showMode } from './choice.js';
+import { bringData } from './own-data.js';
 import { sentence, setPhase, showError } from './page.js';
 import { queueChart, refreshReconstructions, showHistory } from './readouts.js';
 import { fillForm } from './settings-form.js';
@@ -47,6 +48,8 @@ export async function resumeSaved(page) {
   try {
     if (page.client.running) page.client.pause();
     const toStep = offered && offered.reached > offered.step ? offered.reached : null;
+    // The run's own data first (the visitor's images, kept in this browser beside it).
+    await bringData(page, offered?.dataSet ?? null);
     const onProgress = ({ done, total }) => {
       ui.modeNote.textContent = `Taking the ${total.toLocaleString('en-US')} steps after the last save again: ${done.toLocaleString('en-US')} done…`;
     };
@@ -109,10 +112,19 @@ export function reachedAfter(saved) {
 async function openRun(page, file) {
   try {
     if (page.client.running) page.client.pause();
-    showResumed(page, await page.client.resume(new Uint8Array(await file.arrayBuffer())), `${file.name} opened`);
+    const resumed = await page.client.resume(new Uint8Array(await file.arrayBuffer()));
+    showResumed(page, resumed, `${file.name} opened`);
     status.clearMessages(page.ui.errors, 'weights');
+    // The run's data are not in the file: say so when the model has other data than it learned.
+    const named = (set) => (set ? `your images "${set.name}"` : 'MNIST');
+    if ((resumed.dataSet?.hash ?? null) !== (page.client.dataSet?.hash ?? null)) {
+      showError(page, `${file.name} was trained on ${named(resumed.dataSet)}, and the model has ${named(page.client.dataSet)} now: its bound and pictures are on those.`, { kind: 'warning', key: 'weights' });
+    }
   } catch (error) {
-    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.`, { key: 'weights' });
+    // A run of other data is refused by the model; the data are not in the file, so the visitor
+    // gives them first (the same images make the same set).
+    const hint = kindOf(error) === ErrorKind.record ? ' A run trained on your own images opens once the model has them: choose them under Data set, press Train on these, then open the run again.' : '';
+    showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.${hint}`, { key: 'weights' });
   } finally {
     setPhase(page, page.phase);
   }

@@ -57,7 +57,7 @@ async function store(worker) {
     // Only taking the run holds the queue; its tensors are read back while training goes on.
     const { made, config, testLoss, ms } = await worker.queue.enqueue(async () => {
       const started = performance.now();
-      const extra = new TextEncoder().encode(JSON.stringify(worker.runLog));
+      const extra = runExtra(worker);
       const config = worker.session.config();
       const test = worker.runLog.test;
       const testLoss = test.loss.length ? test.loss[test.loss.length - 1] : null;
@@ -74,6 +74,7 @@ async function store(worker) {
       testLoss,
       latentDim: config.latentDim,
       savedAt: Date.now(),
+      dataSet: worker.dataSet,
     };
     await saveRun(run);
     worker.savedStep = run.step;
@@ -87,6 +88,13 @@ async function store(worker) {
     return null;
   }
 }
+
+/**
+ * What a checkpoint carries beside the model: the run log (the chart), and the data set it was
+ * trained on (null for MNIST), so that a run is never resumed on other data unnoticed.
+ * @param {WorkerState} worker
+ */
+const runExtra = (worker) => new TextEncoder().encode(JSON.stringify({ ...worker.runLog, dataSet: worker.dataSet }));
 
 /** @param {WorkerState} worker */
 export function saveInBackground(worker) {
@@ -114,11 +122,11 @@ export async function savedRun() {
   }
 }
 
-/** The checkpoint of the run saved in this browser. */
-export async function savedRunBytes() {
+/** The run saved in this browser: its checkpoint (`bytes`) and what the store keeps beside it. */
+export async function savedRunRecord() {
   const run = await loadRun();
   if (!run) throw new Error('there is no saved run in this browser');
-  return run.bytes;
+  return run;
 }
 
 /**
@@ -130,14 +138,17 @@ export function adoptResumed(worker, info) {
   worker.lastStep = info.step;
   worker.savedStep = info.step; // it is where it came from: nothing new to save yet
   worker.lastEvaluatedStep = -1;
+  let dataSet = null;
   try {
-    worker.runLog = { ...emptyHistory(), ...JSON.parse(new TextDecoder().decode(info.extra)) };
+    const { dataSet: trainedOn = null, ...log } = JSON.parse(new TextDecoder().decode(info.extra));
+    worker.runLog = { ...emptyHistory(), ...log };
+    dataSet = trainedOn;
   } catch {
     worker.runLog = emptyHistory(); // a run saved by the native worker carries no chart
   }
   const test = worker.runLog.test;
   if (test.x.length && test.x[test.x.length - 1] === info.examplesSeen) worker.lastEvaluatedStep = info.step;
-  return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: worker.runLog };
+  return { config: info.config, step: info.step, epoch: info.epoch, epochProgress: info.epochProgress, examplesSeen: info.examplesSeen, history: worker.runLog, dataSet };
 }
 
 /**
@@ -156,6 +167,6 @@ export function resumedNow(worker, resumed, m) {
 export function checkpointBytes(worker) {
   requireData(worker);
   return worker.queue
-    .enqueue(() => worker.session.checkpoint(new TextEncoder().encode(JSON.stringify(worker.runLog))))
+    .enqueue(() => worker.session.checkpoint(runExtra(worker)))
     .then((made) => made.bytes);
 }

@@ -51,10 +51,13 @@ export function startRace(worker, files, { forceWinner = null } = {}) {
     adapter: null,
     warmMs: null,
     result: null,
+    files: null,
+    dataIn: false,
   };
   worker.race = race;
   announce(worker);
-  race.warming = warmUp(worker, race, files).catch((error) => end(worker, { reason: `WebGPU could not start: ${messageOf(error)}` }));
+  race.files = files; // the data the run trains on: the WebGPU session's must be the same
+  race.warming = warmUp(worker, race).catch((error) => end(worker, { reason: `WebGPU could not start: ${messageOf(error)}` }));
   return race;
 }
 
@@ -97,10 +100,25 @@ export function gpuLostInRace(worker, why) {
 }
 
 /**
+ * The run's data changed (the page sent a set of its own, or MNIST again): a WebGPU session that
+ * already holds the old data takes the new, so that a trial and a hand-over train on the same.
  * @param {WorkerState} worker
  * @param {IdxFiles} files
  */
-async function warmUp(worker, race, files) {
+export async function raceDataChanged(worker, files) {
+  const race = worker.race;
+  if (!race || race.phase === 'done') return;
+  race.files = files;
+  if (!race.dataIn) return; // the warm-up has not loaded its data yet: it takes these
+  try {
+    await race.session.loadData(...files);
+  } catch (error) {
+    end(worker, { reason: `WebGPU could not take the new data: ${messageOf(error)}` });
+  }
+}
+
+/** @param {WorkerState} worker */
+async function warmUp(worker, race) {
   // The first training step goes first: loading the WebGPU build and its copy of the data holds
   // this worker's thread for a moment.
   await firstStepOrIdle(worker);
@@ -112,7 +130,13 @@ async function warmUp(worker, race, files) {
   race.session = session;
   const info = await session.init('webgpu');
   if (info.backend !== 'webgpu') throw new Error('the WebGPU build started on the CPU');
-  await session.loadData(...files);
+  /** @type {IdxFiles} */
+  let files;
+  do {
+    files = race.files;
+    await session.loadData(...files);
+  } while (files !== race.files); // new data came while these loaded
+  race.dataIn = true;
   for (const steps of WARM_UP_CHUNKS) {
     if (race.phase === 'done') return;
     if ((await session.trainSteps(steps)).diverged) throw new Error('the warm-up steps diverged');

@@ -15,6 +15,7 @@ import { RequestQueue } from './queue.js';
  * @property {import('../../pkg/vae_web.js').VaeSession | import('../../pkg-threads/vae_web.js').VaeSession | null} session
  * @property {'webgpu' | 'cpu' | null} backend
  * @property {boolean} dataLoaded
+ * @property {import('../protocol.js').DataSet | null} dataSet the data in the model: a visitor's own set, or null for MNIST
  * @property {GPUDevice | null} gpuDevice
  * @property {RequestQueue} queue
  * @property {ReturnType<typeof import('./race.js').startRace> | null} race the backend race, once started
@@ -43,6 +44,7 @@ export function createWorkerState() {
     session: null,
     backend: null,
     dataLoaded: false,
+    dataSet: null, // MNIST until the page sends a set of its own (useDataSet)
     gpuDevice: null, // the WebGPU device Burn asked for, watched for loss
     queue: new RequestQueue(),
     race: null, // the backend race (www/worker/race.js), once started
