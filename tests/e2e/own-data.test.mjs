@@ -68,6 +68,8 @@ describe('train on your own images', { timeout: 600_000 }, () => {
 
     await p.click('data-use');
     await p.waitFor('data-set', 'data-source', (v) => v === 'own', { message: 'the model has the images' });
+    const source = () => p.page.locator('[data-testid="load-progress"] [data-part="label"]').textContent();
+    assert.equal(await source(), 'Your images "shapes": 270 to train on and 30 to test', 'the data bar names the images, not MNIST');
     await p.page.waitForSelector('body[data-phase="running"]', { timeout: 30_000 });
     assert.equal(await p.page.inputValue('[data-testid="setting-decoder"]'), 'bernoulli');
     const first = await p.waitForNumber('loss', 'data-loss', (v) => v > 0, { message: 'a first loss' });
@@ -320,6 +322,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     // MNIST again: a fresh model on it, its ten colours back on the plane.
     await p.page.check('[data-testid="data-mnist"]');
     await p.waitFor('data-set', 'data-source', (v) => v === 'mnist', { message: 'back on MNIST' });
+    assert.match(await p.page.locator('[data-testid="load-progress"] [data-part="label"]').textContent(), /^MNIST loaded: 60,000 training/);
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 2000, { message: 'the MNIST test digits on the plane' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 10);
     assert.deepEqual(p.errors, []);

@@ -33,7 +33,7 @@ export function mulberry32(seed) {
  */
 export function splitSet(count, seed = SPLIT_SEED) {
   if (!Number.isInteger(count) || count < 2) throw new RangeError(`a split needs at least 2 images (one to train on, one to test), not ${count}`);
-  const testCount = Math.min(count - 1, Math.max(1, Math.round(count * TEST_SHARE)));
+  const testCount = splitSizes(count).test;
   const order = Uint32Array.from({ length: count }, (_, i) => i);
   const random = mulberry32(seed);
   // Fisher–Yates: the first testCount of the shuffled order are held out.
@@ -50,6 +50,16 @@ export function splitSet(count, seed = SPLIT_SEED) {
   let at = 0;
   for (let i = 0; i < count; i++) if (!held[i]) train[at++] = i;
   return { train, test };
+}
+
+/**
+ * How many of `count` images {@link splitSet} holds out to test (a tenth, at least 1 and at most
+ * count − 1) and keeps to train on.
+ * @param {number} count
+ */
+export function splitSizes(count) {
+  const test = Math.min(count - 1, Math.max(1, Math.round(count * TEST_SHARE)));
+  return { train: count - test, test };
 }
 
 /**

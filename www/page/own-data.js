@@ -16,7 +16,7 @@
 import { messageOf } from '../protocol.js';
 import { RunStoreError, loadDataSet, saveDataSet } from '../run-store.js';
 import { DIGIT_COLOURS } from '../explorer/palette.js';
-import { IDX_NAMES, splitFiles, splitSet } from '../own-data/split.js';
+import { IDX_NAMES, splitFiles, splitSet, splitSizes } from '../own-data/split.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
 import { trainFromScratch } from './choice.js';
@@ -346,6 +346,8 @@ export function showSource(page) {
   ui.own.checked = own;
   ui.mnist.checked = !own;
   ui.panel.hidden = !own;
+  const set = page.client.dataSet;
+  status.showDataSource(page.ui.progress, set && { name: set.name, ...splitSizes(set.count) });
 }
 
 /**

@@ -104,8 +104,22 @@ export function showProgress(el, { loaded = 0, total = 0, done = false, train, t
   }
   if (!text) return;
   if (failed) text.textContent = 'Data not loaded';
-  else if (done) text.textContent = `MNIST loaded: ${train.toLocaleString('en-US')} training and ${test.toLocaleString('en-US')} test digits`;
+  else if (done) text.textContent = el.dataset.mnist = `MNIST loaded: ${train.toLocaleString('en-US')} training and ${test.toLocaleString('en-US')} test digits`;
   else text.textContent = `Loading MNIST… ${formatBytes(loaded)}${total > 0 ? ` of ${formatBytes(total)}` : ''}`;
+}
+
+/**
+ * The data bar's words once loaded, for the data the model has now: the visitor's own images
+ * (`own`: their name and split), or MNIST again (the words it was loaded with).
+ * @param {HTMLElement} el
+ * @param {{name: string, train: number, test: number} | null} own
+ */
+export function showDataSource(el, own) {
+  const text = el.querySelector('[data-part="label"]');
+  if (!text || el.dataset.state !== 'done') return;
+  text.textContent = own
+    ? `Your images "${own.name}": ${own.train.toLocaleString('en-US')} to train on and ${own.test.toLocaleString('en-US')} to test`
+    : (el.dataset.mnist ?? text.textContent);
 }
 
 const formatBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
