@@ -2,28 +2,13 @@
 // split the same way (a run saved on them resumes on the same training set), a tenth held out for
 // the test bound, at least one image on each side.
 
+import { mulberry32 } from '../seeded.js';
 import { writeIdxImages, writeIdxLabels } from './idx.js';
 
 /** The split's seed: any constant would do; this one makes it the same in every browser. */
 export const SPLIT_SEED = 0x5eed_0026;
 /** The share of the images held out to measure the test bound. */
 export const TEST_SHARE = 0.1;
-
-/**
- * A small, fast generator of uniform numbers in [0, 1) (Mulberry32): the split needs the same
- * numbers everywhere, not cryptographic ones.
- * @param {number} seed
- */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Which of `count` images train and which test: a tenth (rounded, at least one) held out, chosen

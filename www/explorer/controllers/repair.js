@@ -12,6 +12,7 @@ import { describeLatent, drawLatent, drawSeen, drawSpread } from '../repair-view
 import { latestOnly } from '../schedule.js';
 import { testDigitName } from '../format.js';
 import { listen } from './listen.js';
+import { mulberry32 } from '../../seeded.js';
 
 /**
  * The missing-pixel presets: which pixels (row r, column c) each hides. The page makes its masks
@@ -45,23 +46,11 @@ const MODEL_EVERY_MS = 3000;
 /** A chain's kept states are revealed one after another over this long. */
 const CHAIN_REVEAL_MS = 1500;
 
-/** A small seeded generator (mulberry32) for the random masks. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 784 flags, true where a missing-pixel preset hides the pixel; null for the other corruptions. */
 export function presetHidden(name) {
   if (HIDES[name]) return Array.from({ length: PIXELS }, (_, i) => HIDES[name](Math.floor(i / SIDE), i % SIDE));
   if (RANDOM[name]) {
-    const next = seeded(SEED);
+    const next = mulberry32(SEED);
     return Array.from({ length: PIXELS }, () => next() < RANDOM[name]);
   }
   return null;
