@@ -16,10 +16,11 @@
 //!    inference in deep generative models*, ICML 2014 — the classic baseline, exact only if q
 //!    were the true posterior.
 //!
-//! The module's rooms: [`observation`] (the corruptions and each one's p(y|z), the pixels'
-//! posterior given z), [`grid`] (the exact repair), [`sampling`] (importance sampling and its
-//! proposals), [`chains`] (the two Markov chains); here, what a repair returns and how draws are
-//! summarised into one.
+//! The module's rooms: [`observation`] (the corruptions, and the observation models' shared
+//! pieces), [`pixels`] (the decoder's pixels and what each p(y|z) makes of them: the likelihood,
+//! the pixels' posterior given z), [`grid`] (the exact repair), [`sampling`] (importance sampling
+//! and its proposals), [`chains`] (the two Markov chains); here, what a repair returns and how
+//! draws are summarised into one.
 //!
 //! Every function reads back asynchronously (a handful of reads per repair; a chain reads once a
 //! step) and draws its noise from a seeded host generator, so it runs alike on Flex and WebGPU.
@@ -29,6 +30,7 @@
 mod chains;
 mod grid;
 mod observation;
+mod pixels;
 mod sampling;
 
 pub use chains::{metropolis_within_gibbs, pseudo_gibbs, run_chains, ChainOptions};
@@ -37,6 +39,7 @@ pub use observation::{block_means, corrupt, preset_mask, Corruption, MaskPreset,
 pub use sampling::{importance_sampling, ImportanceOptions, Proposal, COMPLETIONS, COMPLETION_STEPS};
 
 use observation::*;
+use pixels::*;
 
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
