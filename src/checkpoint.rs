@@ -15,6 +15,7 @@ use burn::optim::ModuleOptimizer;
 use crate::config::VaeConfig;
 use crate::data::Batcher;
 use crate::error::{Result, VaeError};
+use crate::kernels::FlatRun;
 use crate::model::Vae;
 use crate::optim_state::optimizer_bytes;
 use crate::transfer::{module_on_host, yield_to_other_tasks};
@@ -165,6 +166,9 @@ pub struct SavePoint {
     pub(crate) rng: [u8; 49],
     pub(crate) batcher: Batcher,
     pub(crate) step: u64,
+    /// The parameters and Adam's moments of a run stepping in our own kernels (`model` is then
+    /// views into them, and `optim` what the run started from).
+    pub(crate) flat: Option<FlatRun>,
 }
 
 impl SavePoint {
@@ -182,7 +186,10 @@ impl SavePoint {
         yield_to_other_tasks().await;
         let weights = weights_bytes(self.model.valid()).await?;
         yield_to_other_tasks().await;
-        let optimizer = optimizer_bytes(&self.optim).await?;
+        let optimizer = match &self.flat {
+            Some(flat) => flat.optimizer_bytes(&self.model).await?,
+            None => optimizer_bytes(&self.optim).await?,
+        };
         let (epoch, cursor, order) = self.batcher.to_parts();
         Ok(Checkpoint {
             config: self.config,

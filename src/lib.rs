@@ -16,6 +16,7 @@ pub mod eval;
 pub mod flex;
 pub mod history;
 pub mod idx;
+pub mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod model;

@@ -140,6 +140,34 @@ impl Vae {
         self.latent_dim
     }
 
+    /// The linear layers in the order their parameters were made: the encoder's, μ's, log σ²'s, the
+    /// decoder's, the output's (and the Gaussian decoder's log-variances last).
+    pub(crate) fn linears(&self) -> Vec<&Linear> {
+        let mut all: Vec<&Linear> = self.encoder.layers.iter().collect();
+        all.extend([&self.mu, &self.log_var]);
+        all.extend(&self.decoder.layers);
+        all.push(&self.out);
+        all.extend(&self.out_log_var);
+        all
+    }
+
+    /// The same model with each linear layer replaced by `f(i, layer)`, `i` counting in
+    /// [`Vae::linears`]' order.
+    pub(crate) fn map_linears(self, mut f: impl FnMut(usize, Linear) -> Linear) -> Self {
+        let mut i = 0;
+        let mut next = |layer: Linear| {
+            i += 1;
+            f(i - 1, layer)
+        };
+        let encoder = Mlp { layers: self.encoder.layers.into_iter().map(&mut next).collect(), activation: self.encoder.activation };
+        let mu = next(self.mu);
+        let log_var = next(self.log_var);
+        let decoder = Mlp { layers: self.decoder.layers.into_iter().map(&mut next).collect(), activation: self.decoder.activation };
+        let out = next(self.out);
+        let out_log_var = self.out_log_var.map(&mut next);
+        Self { encoder, mu, log_var, decoder, out, out_log_var, latent_dim: self.latent_dim }
+    }
+
     /// The decoder's distribution of a pixel.
     pub fn decoder_kind(&self) -> DecoderKind {
         if self.out_log_var.is_some() { DecoderKind::Gaussian } else { DecoderKind::Bernoulli }

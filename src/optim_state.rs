@@ -23,6 +23,10 @@ pub trait StateTensors: Sized {
     /// The same state with its tensors replaced, in [`tensors`](Self::tensors)' order, by these
     /// values on the CPU.
     fn on_host(&self, values: Vec<Tensor<1>>) -> Self;
+    /// The steps the state has counted, where it counts them (Adam's bias correction needs it).
+    fn time(&self) -> Option<usize> {
+        None
+    }
 }
 
 pub(crate) fn host_like<const D: usize>(like: &Tensor<D>, values: &mut impl Iterator<Item = Tensor<1>>) -> Tensor<D> {
@@ -48,6 +52,20 @@ impl<const D: usize> StateTensors for AdamState<D> {
         m.max_moment_2 = m.max_moment_2.as_ref().map(|t| host_like(t, &mut values));
         state
     }
+
+    fn time(&self) -> Option<usize> {
+        Some(self.momentum.time)
+    }
+}
+
+/// One parameter's state as [`state_tensors`] lists it.
+pub struct Listed {
+    /// The state's prefix: its parameter's id.
+    pub prefix: String,
+    /// Its tensors, each flattened (Adam: the first moment, then the second).
+    pub tensors: Vec<Tensor<1>>,
+    /// The steps it has counted, for a state that counts them.
+    pub time: Option<usize>,
 }
 
 /// What [`OnHost`]'s `state_flatten` does: flatten as usual, or take part in
@@ -55,7 +73,7 @@ impl<const D: usize> StateTensors for AdamState<D> {
 enum Pass {
     Flatten,
     /// First pass: list every state's tensors by its prefix, flatten nothing.
-    Collect(Vec<(String, Vec<Tensor<1>>)>),
+    Collect(Vec<Listed>),
     /// Second pass: flatten a host copy made of these values, by prefix.
     Replay(HashMap<String, Vec<Tensor<1>>>),
 }
@@ -100,7 +118,7 @@ impl<S: RecordState + StateTensors> RecordState for OnHost<S> {
         let host = PASS.with(|p| match &mut *p.borrow_mut() {
             Pass::Flatten => None,
             Pass::Collect(list) => {
-                list.push((prefix.to_string(), self.0.tensors()));
+                list.push(Listed { prefix: prefix.to_string(), tensors: self.0.tensors(), time: self.0.time() });
                 Some(None)
             }
             Pass::Replay(values) => {
@@ -121,7 +139,7 @@ impl<S: RecordState + StateTensors> RecordState for OnHost<S> {
 
 /// Every per-parameter state's tensors (flattened), keyed by the state's prefix (the parameter's
 /// id): what [`optimizer_bytes`] reads back, listed without reading anything.
-pub fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<Tensor<1>>)> {
+pub fn state_tensors(optim: &ModuleOptimizer) -> Vec<Listed> {
     let _guard = PassGuard::set(Pass::Collect(Vec::new()));
     let _ = optim.to_record();
     match PassGuard::take() {
@@ -135,11 +153,11 @@ pub fn state_tensors(optim: &ModuleOptimizer) -> Vec<(String, Vec<Tensor<1>>)> {
 /// saves them.
 pub async fn optimizer_bytes(optim: &ModuleOptimizer) -> Result<Vec<u8>> {
     let collected = state_tensors(optim);
-    let all = collected.iter().flat_map(|(_, tensors)| tensors.iter().cloned()).collect();
+    let all = collected.iter().flat_map(|listed| listed.tensors.iter().cloned()).collect();
     let mut copies = on_host(all).await?.into_iter();
     let values = collected
         .into_iter()
-        .map(|(prefix, tensors)| (prefix, copies.by_ref().take(tensors.len()).collect()))
+        .map(|listed| (listed.prefix, copies.by_ref().take(listed.tensors.len()).collect()))
         .collect();
     let _guard = PassGuard::set(Pass::Replay(values));
     let bytes = optim.to_record().into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;

@@ -122,7 +122,7 @@ pub fn census(model: &Vae, optim: &ModuleOptimizer, x: Tensor<2>, eps: Tensor<2>
     }
 
     // Adam's moments (Adagrad's sum), by parameter.
-    for (prefix, tensors) in state_tensors(optim) {
+    for crate::optim_state::Listed { prefix, tensors, .. } in state_tensors(optim) {
         let id = prefix.split('.').next().and_then(|s| s.parse().ok()).unwrap_or(0);
         for (k, t) in tensors.into_iter().enumerate() {
             let kind = ["m", "v", "vmax"].get(k).copied().unwrap_or("state");

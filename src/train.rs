@@ -13,6 +13,7 @@ use crate::checkpoint::{weights_bytes, Checkpoint, SavePoint};
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
+use crate::kernels::{self, FlatRun};
 use crate::loss::{negative_elbo, LossParts};
 use crate::metrics::{ChunkMetrics, StepProfile};
 use crate::model::Vae;
@@ -47,6 +48,9 @@ pub struct Trainer {
     pieces: usize,
     /// Where the time of the chunk in progress went (totals, see [`StepProfile`]).
     profile: StepProfile,
+    /// The run's parameters and Adam's moments while it steps in our own kernels (see
+    /// [`kernels::applies`]); `model` is then views into them, made again after each chunk.
+    flat: Option<FlatRun>,
 }
 
 /// The largest weights file read (a 4-layer 4096-unit model is about 300 MB).
@@ -81,6 +85,7 @@ impl Trainer {
             best_loss: f64::INFINITY,
             pieces: 1,
             profile: StepProfile::default(),
+            flat: None,
         })
     }
 
@@ -118,6 +123,7 @@ impl Trainer {
                 self.config.latent_dim, self.config.hidden
             ))
         })?);
+        self.flat = self.flat.take().map(|flat| flat.with_params(self.model()));
         Ok(())
     }
 
@@ -190,6 +196,7 @@ impl Trainer {
             rng: save_rng(&self.rng),
             batcher: self.batcher.clone(),
             step: self.step,
+            flat: self.flat.clone(),
         }
     }
 
@@ -200,6 +207,7 @@ impl Trainer {
         self.rng = restore_rng(&saved.rng);
         self.batcher = saved.batcher;
         self.step = saved.step;
+        self.flat = saved.flat;
     }
 
     /// The seed of the test bound's noise (see [`salt::EVALUATION`]).
@@ -259,6 +267,18 @@ impl Trainer {
 
         if self.pieces > 1 {
             return self.step_in_pieces(x, eps, batched);
+        }
+        #[cfg(feature = "webgpu")]
+        if kernels::applies(&self.config, &self.device) {
+            let run = match self.flat.take() {
+                Some(run) => run,
+                None => FlatRun::pack(self.model(), &self.optim, &self.config),
+            };
+            let (run, parts) = kernels::step(&run, &x, &eps, &self.config);
+            self.flat = Some(run);
+            self.profile.gradients += now_ms() - batched;
+            self.step += 1;
+            return parts;
         }
         let x = tensor2(x, m, PIXELS, &self.device);
         let eps = tensor2(eps, self.config.samples * m, d, &self.device);
@@ -325,6 +345,9 @@ impl Trainer {
                 .reduce(|sum, parts| sum + parts)
                 .expect("n > 0 steps should have produced a loss")
         });
+        if let Some(flat) = &self.flat {
+            self.model = Some(flat.model(self.model.take().expect("the model is only taken out during an update")));
+        }
         let reading = now_ms();
         let read = read_scalars([sum.loss, sum.reconstruction, sum.kl]).await;
         self.profile.read_back = now_ms() - reading;

@@ -377,3 +377,64 @@ async fn a_saved_run_resumes_exactly_on_either_backend_and_bad_files_change_noth
         }
     }
 }
+
+/// The largest difference between `got` and `want` in each layer's block of the flat layout, over
+/// the largest magnitude in `want`'s block.
+fn relative_errors(got: &[f32], want: &[f32], layout: &vae_web::kernels::Layout) -> Vec<f64> {
+    let blocks = layout.encoder.iter().chain([&layout.heads]).chain(&layout.decoder).chain([&layout.out]);
+    blocks
+        .map(|b| {
+            let n = (b.d_in + 1) * b.d_out;
+            let (g, w) = (&got[b.offset..b.offset + n], &want[b.offset..b.offset + n]);
+            let scale = w.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
+            let diff = g.iter().zip(w).fold(0f32, |a, (g, w)| a.max((g - w).abs())) as f64;
+            diff / scale.max(1e-30)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_kernel_step_computes_the_gradients_burn_does_on_webgpu_and_the_cpu() {
+    use burn::prelude::Device;
+    use rand::SeedableRng;
+    use vae_web::config::{Activation, VaeConfig};
+    use vae_web::kernels::{self, FlatRun, Layout};
+    use vae_web::model::Vae;
+    use vae_web::transfer::{read_values, standard_normal, tensor2, HostRng};
+
+    // The facade's first call runs the module's static constructors (cubecl's registrations).
+    vae_web::web::config_schema().unwrap();
+    let gpu = vae_web::device::browser_webgpu().await.expect("the test browser has a WebGPU adapter");
+    let m = 20;
+    for activation in [Activation::Relu, Activation::Tanh] {
+        let config = VaeConfig { latent_dim: 3, hidden: vec![64], batch_size: m, activation, beta: 0.7, ..VaeConfig::default() };
+        assert!(kernels::applies(&config, &gpu.device));
+        let d = config.latent_dim;
+        // Grey levels in [0, 1], and noise of both signs.
+        let x: Vec<f32> = (0..m * PIXELS).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+        let eps = standard_normal(&mut HostRng::seed_from_u64(8), m * d);
+        let model_on = |device: &Device| Vae::new(&config, &mut HostRng::seed_from_u64(7), &device.clone().autodiff());
+
+        let model = model_on(&gpu.device);
+        let run = FlatRun::pack(&model, &vae_web::optim::optimizer(&config), &config);
+        let (ours, our_parts) = kernels::gradients(&run, &x, &eps, &config);
+        let mut wanted = Vec::new();
+        for device in [gpu.device.clone(), Device::flex()] {
+            let model = model_on(&device);
+            let autodiff = device.clone().autodiff();
+            let (grads, parts) = kernels::burn_gradients(&model, tensor2(x.clone(), m, PIXELS, &autodiff), tensor2(eps.clone(), m, d, &autodiff), &config);
+            wanted.push((device, grads, parts));
+        }
+        let ours = read_values(ours).await.unwrap();
+        let our_loss = read_values(our_parts.loss).await.unwrap()[0];
+        let layout = Layout::new(&config);
+        assert_eq!(ours.len(), layout.len);
+        for (device, grads, parts) in wanted {
+            let want = read_values(grads).await.unwrap();
+            let errors = relative_errors(&ours, &want, &layout);
+            assert!(errors.iter().all(|e| *e <= 1e-4), "{activation:?}, against {device:?}: relative errors by layer {errors:?}");
+            let loss = read_values(parts.loss).await.unwrap()[0];
+            assert!(((our_loss - loss) / loss).abs() <= 1e-5, "{activation:?}, against {device:?}: loss {our_loss} vs {loss}");
+        }
+    }
+}
