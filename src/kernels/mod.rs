@@ -241,7 +241,11 @@ impl FlatRun {
             let prefix = id.val().to_string();
             let mut sink = StateSink::default();
             let device = Device::flex();
-            let state = |data: &TensorData| Tensor::<1>::from_data(data.clone(), &device).reshape([-1]);
+            let state = |data: &TensorData| {
+                let values: Vec<f32> = data.to_vec().expect("moments are f32");
+                let n = values.len();
+                Tensor::<1>::from_data(TensorData::new(values, [n]), &device)
+            };
             let momentum = AdaptiveMomentumState::<1> {
                 time: self.time,
                 moment_1: state(&moment_1),
@@ -270,5 +274,72 @@ impl FlatRun {
         }
         let bytes = writer.into_bytes().map_err(|e| VaeError::Record(e.to_string()))?;
         Ok(bytes.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::optim::GradientsParams;
+    use futures::executor::block_on;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::optim::optimizer;
+    use crate::optim_state::optimizer_bytes;
+    use crate::transfer::{standard_normal, tensor2, HostRng};
+
+    /// A model and Adam after `steps` steps on Flex (Burn's operations).
+    fn trained(config: &VaeConfig, steps: usize) -> (Vae, ModuleOptimizer) {
+        let device = Device::flex().autodiff();
+        let mut rng = HostRng::seed_from_u64(3);
+        let mut model = Vae::new(config, &mut rng, &device);
+        let mut optim = optimizer(config);
+        let m = 8;
+        for _ in 0..steps {
+            let x: Vec<f32> = standard_normal(&mut rng, m * PIXELS).iter().map(|v| (v > &0.0) as u8 as f32).collect();
+            let eps = standard_normal(&mut rng, m * config.latent_dim);
+            let parts = negative_elbo(&model, tensor2(x, m, PIXELS, &device), tensor2(eps, m, config.latent_dim, &device), config);
+            let grads = GradientsParams::from_grads(parts.loss.backward(), &model);
+            model = optim.step(1e-3, model, grads);
+        }
+        (model, optim)
+    }
+
+    fn values(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_run_packed_and_saved_is_the_run_burn_saves() {
+        let config = VaeConfig { latent_dim: 3, hidden: vec![16, 12], ..VaeConfig::default() };
+        let (model, optim) = trained(&config, 3);
+        let flat = FlatRun::pack(&model, &optim, &config);
+        assert_eq!(flat.time, 3);
+        assert_eq!(flat.state.dims(), [3 * Layout::new(&config).len]);
+
+        // The model made of views is the model.
+        let again = flat.model(model.clone());
+        for (a, b) in model.linears().into_iter().zip(again.linears()) {
+            assert_eq!(a.weight.id, b.weight.id);
+            assert_eq!(values(a.weight.val().inner().reshape([-1])), values(b.weight.val().inner().reshape([-1])));
+            let (ab, bb) = (a.bias.as_ref().unwrap(), b.bias.as_ref().unwrap());
+            assert_eq!(values(ab.val().inner()), values(bb.val().inner()));
+        }
+
+        // Adam's state written from the flat run loads into Burn's optimizer as Burn's own does.
+        let ours = block_on(flat.optimizer_bytes(&model)).unwrap();
+        crate::optim_state::check_optimizer_bytes(&ours, &model).unwrap();
+        let loaded = optimizer(&config).from_bytes(burn::tensor::Bytes::from_bytes_vec(ours)).unwrap();
+        let theirs = optimizer(&config)
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(block_on(optimizer_bytes(&optim)).unwrap()))
+            .unwrap();
+        let listed = |o: &ModuleOptimizer| {
+            let mut l: Vec<_> = state_tensors(o).into_iter().map(|l| (l.prefix, l.time, l.tensors.into_iter().map(values).collect::<Vec<_>>())).collect();
+            l.sort_by(|a, b| a.0.cmp(&b.0));
+            l
+        };
+        assert_eq!(listed(&loaded), listed(&theirs));
+        // And packs back into the same flat run.
+        assert_eq!(values(FlatRun::pack(&model, &loaded, &config).state), values(flat.state.clone()));
     }
 }
