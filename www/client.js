@@ -17,6 +17,11 @@ function errorOf({ error, kind }) {
 
 /** The client's own event: the worker crashed and a fresh one replaced it (`detail.message`). */
 export const RESTARTED = 'restarted';
+/**
+ * The client's own event: the model has other data (`detail.dataSet`, protocol.js's DataSet, null
+ * for MNIST), after `useDataSet` or a restart (a fresh worker starts on MNIST).
+ */
+export const DATA_SET = 'dataset';
 
 export class VaeClient extends EventTarget {
   #worker;
@@ -67,6 +72,7 @@ export class VaeClient extends EventTarget {
     this.#pending.clear();
     this.#running = false;
     this.#backend = null;
+    const had = this.#dataSet;
     this.#dataSet = null; // a fresh worker starts on MNIST
     this.#spawn();
     for (const { reject, timer } of pending) {
@@ -74,6 +80,7 @@ export class VaeClient extends EventTarget {
       reject(new Error(message));
     }
     this.#emit(Event.running, { running: false });
+    if (had) this.#emit(DATA_SET, { dataSet: null });
     this.#emit(RESTARTED, { message, backend });
   }
 
@@ -140,6 +147,7 @@ export class VaeClient extends EventTarget {
     const result = await this.#request(Request.useDataSet, { files, dataSet }, files ? files.map((f) => f.buffer) : []);
     this.#config = result.config;
     this.#dataSet = dataSet;
+    this.#emit(DATA_SET, { dataSet });
     return result;
   }
 

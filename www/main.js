@@ -31,13 +31,13 @@
 //   the data set          www/page/own-data.js's header: data-source, the status's counts, the
 //                         contact sheet, the skipped files; the plane: data-points, data-colours
 
-import { RESTARTED } from './client.js';
+import { DATA_SET, RESTARTED } from './client.js';
 import { mountExplorer, startClient, startModel } from './page/boot.js';
 import { exploreTrained, offerSavedRun, openAsLinked, prefetchTrained, trainFromScratch } from './page/choice.js';
 import { onDiverged } from './page/divergence.js';
 import { createPage, fail, setPhase, showError } from './page/page.js';
 import { clearReadouts, flushMetrics, queueChart, refreshReconstructions, showEvaluated, showMetrics } from './page/readouts.js';
-import { mountDataSet } from './page/own-data.js';
+import { mountDataSet, showSource } from './page/own-data.js';
 import { recover } from './page/recovery.js';
 import { downloadRun, forgetSaved, noteReached, openModel, resumeSaved, showSaved, writeReached } from './page/resume-download-open.js';
 import { adoptConfig, applyForm, markDirty } from './page/settings-form.js';
@@ -100,6 +100,7 @@ async function main() {
   on(Event.saved, (detail) => showSaved(page, detail));
   on(Event.race, (detail) => showRace(page, detail));
   on(RESTARTED, (detail) => recover(page, detail.message, detail.backend));
+  on(DATA_SET, () => showSource(page));
   // Fault injection, for the end-to-end tests: ?faults=1 exposes a way to crash the module, and
   // to take training steps one call at a time (to compare two builds' losses).
   if (new URLSearchParams(location.search).get('faults') === '1') {

@@ -4,7 +4,9 @@
 // text file and an empty file in it; a folder with a text file, a damaged PNG and an empty file
 // (those three listed as skipped, the rest used); a set with nothing usable refused, MNIST kept;
 // images dropped without sub-folders (unlabelled: the plane shows no class colours), then MNIST
-// again. The page's PNG decoder against Chromium's.
+// again. The page's PNG decoder against Chromium's. Trained on the shapes, the explorer and the
+// readouts speak of images and name the folders (the legend, what the handle's neighbourhood
+// decodes to, the selected image); back on MNIST, of digits and their numbers as before.
 // "Download data set" gives the four IDX files, which the native trainer reads.
 //   node --test --test-concurrency=1 tests/e2e/own-data.test.mjs
 
@@ -41,6 +43,29 @@ async function readStatus(p) {
   return facts;
 }
 
+/**
+ * What the readouts and the explorer say of the data: the legend's items, the text of what the
+ * markup marks as speaking of it, and every text or text alternative there that says "digit".
+ */
+async function dataWords(p) {
+  return p.page.evaluate(() => {
+    const roots = [...document.querySelectorAll('[data-ref="results"], [data-testid="explorer"]')];
+    const said = [];
+    for (const root of roots) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) said.push(node.nodeValue.trim());
+      for (const el of root.querySelectorAll('[title], [aria-label]')) said.push(el.getAttribute('title') ?? '', el.getAttribute('aria-label') ?? '');
+    }
+    const legend = document.querySelector('[data-testid="latent-legend"]');
+    return {
+      legend: legend.hidden ? null : [...legend.querySelectorAll('li')].map((li) => li.textContent),
+      legendLabel: legend.getAttribute('aria-label'),
+      marked: roots.flatMap((root) => [...root.querySelectorAll('[data-words]:not([data-words="attributes"])')].map((el) => el.textContent.replace(/\s+/g, ' ').trim())),
+      digit: said.filter((text) => /\bdigits?\b/i.test(text)),
+    };
+  });
+}
+
 describe('train on your own images', { timeout: 600_000 }, () => {
   let app;
   const dirs = [];
@@ -56,6 +81,11 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     const dir = writeTree(shapeImages({ perShape: 100, root: 'shapes/' }));
     dirs.push(dir);
     const p = await app.page({ backend: 'cpu' });
+    await p.page.waitForFunction(() => document.querySelectorAll('[data-testid="latent-legend"] li').length === 10, null, { timeout: 60_000 });
+    const mnist = await dataWords(p);
+    assert.deepEqual(mnist.legend, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    assert.equal(mnist.legendLabel, 'Colours of the digits');
+    assert.ok(mnist.marked.includes('Your digit Upload or draw a digit: it is made into an MNIST-style image (grey, inverted if on a light background, cropped, scaled to fit 20×20 px, centred by its centre of mass in 28×28), encoded, and shown on the plane.'), 'MNIST: the explorer speaks of digits');
     await p.page.check('[data-testid="data-own"]');
     await p.page.setInputFiles('[data-testid="data-folder"]', join(dir, 'shapes'));
     const facts = await readStatus(p);
@@ -82,6 +112,26 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3, 'three classes, three colours');
+
+    // The explorer and the readouts speak of the shapes: the legend names the folders, the words
+    // for the handle's neighbourhood and for a selected image name their classes, and nothing
+    // there says "digit".
+    const shapes = await dataWords(p);
+    assert.deepEqual(shapes.legend, ['circle', 'square', 'triangle']);
+    assert.equal(shapes.legendLabel, 'Colours of the classes');
+    assert.deepEqual(shapes.digit, [], 'no "digit" in the readouts or the explorer');
+    assert.ok(shapes.marked.includes('Your image Upload or draw an image: it is made into an MNIST-style image (grey, inverted if on a light background, cropped, scaled to fit 20×20 px, centred by its centre of mass in 28×28), encoded, and shown on the plane.'));
+    assert.equal(await p.page.getAttribute('dt[title^="negative ELBO on the"]', 'title'), 'negative ELBO on the 30 test images');
+    const near = /nearest on the plane are (among|mostly|between) “(circle|square|triangle)”/;
+    const decoded = await p.waitFor('decoded-digit', 'aria-label', (v) => near.test(v ?? ''), { message: 'the handle’s neighbourhood in the folders’ names' });
+    assert.match(decoded, /^The image decoded at z/);
+    assert.match(await p.read('latent-plane-image', 'aria-label'), /: 30 test images' encodings μ as dots coloured by their label; the handle at .*, where the dots nearest to it are (among|mostly|between) “/);
+    await p.page.focus('[data-testid="latent-handle"]');
+    await p.page.keyboard.press('Enter');
+    await p.page.waitForSelector('[data-testid="selected-digit"]:not([hidden])', { timeout: 10_000 });
+    assert.match(await p.text('selected-digit'), /^Test image #\d+, labelled (circle|square|triangle)\. μ = /);
+    assert.match(await p.read('selected-image', 'aria-label'), /^Test image #\d+, labelled (circle|square|triangle)$/);
+    await p.page.click('[data-testid="selected-digit"] button[aria-label="Deselect the test image"]');
     await p.screenshot('own-data-trained');
 
     // Download data set: the four IDX files, which the native trainer reads.
@@ -110,9 +160,19 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.deepEqual(q.errors, []);
     await q.close();
 
-    // A reload offers the run back with its images (kept in this browser beside it).
+    // A reload offers the run back with its images (kept in this browser beside it); first, MNIST
+    // again, in its own words (a fresh model at step 0: nothing to save, so the run saved stays).
     const step = await p.readNumber('step', 'data-step');
     await p.waitForNumber('saved-note', 'data-step', (s) => s === step, { message: 'the run saved on pause' });
+    await p.page.check('[data-testid="data-mnist"]');
+    await p.waitFor('data-set', 'data-source', (v) => v === 'mnist', { message: 'back on MNIST' });
+    await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded(); // out of view, it waits
+    await p.waitForNumber('latent-plane', 'data-points', (n) => n === 2000, { message: 'the MNIST test digits on the plane' });
+    const back = await dataWords(p);
+    assert.deepEqual(back.legend, mnist.legend);
+    assert.equal(back.legendLabel, 'Colours of the digits');
+    assert.deepEqual(back.marked, mnist.marked, 'the markup says what it said before the shapes');
+    assert.match(await p.waitFor('decoded-digit', 'aria-label', (v) => /^The digit decoded at .*nearest on the plane are/.test(v ?? '')), /test digits nearest on the plane are (among|mostly|between) \ds?/);
     await p.page.reload();
     await p.page.waitForSelector('body[data-phase="ready"]', { timeout: 60_000 });
     await p.page.waitForSelector('[data-testid="mode-resume"]:not([hidden])', { timeout: 10_000 });
@@ -126,6 +186,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane again' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3);
+    assert.deepEqual((await dataWords(p)).legend, ['circle', 'square', 'triangle'], 'resumed on the shapes: their names again');
 
     // Without its images in this browser, the run is refused with the reason, and MNIST kept.
     await p.page.evaluate(
@@ -318,6 +379,9 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.page.locator('[data-testid="explorer"]').scrollIntoViewIfNeeded();
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 6, { message: 'the 6 test images on the plane' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 0, 'no class colours for a set without labels');
+    const loose = await dataWords(p);
+    assert.equal(loose.legend, null, 'no legend for images without labels');
+    assert.deepEqual(loose.digit, []);
 
     // MNIST again: a fresh model on it, its ten colours back on the plane.
     await p.page.check('[data-testid="data-mnist"]');
@@ -325,6 +389,7 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(await p.page.locator('[data-testid="load-progress"] [data-part="label"]').textContent(), /^MNIST loaded: 60,000 training/);
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 2000, { message: 'the MNIST test digits on the plane' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 10);
+    assert.deepEqual((await dataWords(p)).legend, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     assert.deepEqual(p.errors, []);
     await p.close();
   });

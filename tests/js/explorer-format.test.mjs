@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { axisNames, coordsText, fmt, muText, nearText, planeText, posteriorCaption, selectedText, sliceNoteText, statusText, testDigitName, vectorData, zName } from '../../www/explorer/format.js';
 import { chooseDims, interpolationPath, markerFor, nearestPoints, pathOnPlane, planeGrid } from '../../www/explorer/geometry.js';
 import { Slice } from '../../www/explorer/slice.js';
+import { MNIST_WORDS, className, inWords, wordsFor } from '../../www/words.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
@@ -39,6 +40,37 @@ test('words for who cannot see the plane: the digits near the handle, the plane 
     "The latent plane, z₁ from −1.50 to 2.50: 2,000 test digits' encodings μ as dots coloured by their label; the handle at z = (0.41, −1.20), " +
       'beyond the part shown (drawn at its edge), near 1s; selected: test digit #3, labelled 0; also shown: your upload at its μ.');
   assert.equal(planeText({ ...plane, message: 'waiting for the model' }), 'The latent plane: waiting for the model');
+});
+
+test('in the words of the data: MNIST’s digits and their numbers, or a visitor’s images and the classes their folders name', () => {
+  const shapes = wordsFor({ name: 'shapes', hash: 'h', count: 300, labelled: true, names: ['circles', 'squares', 'triangles'] });
+  const loose = wordsFor({ name: '60 files', hash: 'h', count: 60, labelled: false, names: [] });
+  assert.equal(wordsFor(null), MNIST_WORDS);
+  assert.deepEqual({ ...shapes, names: [...shapes.names] }, { source: 'own', digit: 'image', digits: 'images', labelled: true, names: ['circles', 'squares', 'triangles'], train: 270, test: 30 });
+  assert.equal(className(shapes, 2), 'triangles');
+  assert.equal(className(loose, 255), null, 'a set without labels names no class');
+  assert.equal(className(MNIST_WORDS, 7), '7');
+
+  assert.equal(nearText([1, 1, 1], shapes), 'among “squares” (all 3 nearest test images)');
+  assert.equal(nearText([0, 2, 0, 0, 1], shapes), 'mostly “circles” (3 of the 5 nearest test images)');
+  assert.equal(nearText([0, 2, 1, 2, 1, 0], shapes), 'between “circles”, “squares” and “triangles” (the 6 nearest test images)');
+  assert.equal(nearText([255, 255], loose), null);
+  assert.equal(testDigitName({ labels: [3, 2] }, 1, shapes), 'test image #1, labelled triangles');
+  assert.equal(testDigitName({ labels: [255] }, 0, loose), 'test image #0');
+  assert.equal(statusText(30, 0, 2, shapes), '30 test images encoded; latent dimension 2.');
+  const test = { mu: Float32Array.from({ length: 10 }, (_, i) => i / 10), labels: Uint8Array.of(0, 1), n: 2 };
+  assert.match(sliceNoteText({ dim: 5, slice: new Slice(5), selected: 1, test, words: shapes }), /stay at those of the selected test image #1 \(labelled squares\)\.$/);
+  assert.equal(selectedText({ selected: 0, test, dim: 5, words: shapes }, { short: true }), 'Test image #0, labelled circles');
+  assert.equal(posteriorCaption(2, 'drawing', null, 96, shapes), 'No drawing yet: draw an image below.');
+  assert.match(posteriorCaption(2, 'test', null, 96, shapes), /^Click a test image on the plane/);
+  const plane = { count: 6, range: { cx: 0, cy: 0, half: 1 }, axes: ['z₁', 'z₂'], flat: false, handle: 'z = (0.00, 0.00)', outside: false, near: null, selected: null, layers: [], message: null };
+  assert.match(planeText({ ...plane, words: loose }), /: 6 test images' encodings μ as dots of one colour \(the images have no labels\);/);
+
+  // The markup's phrases: MNIST's kept as they are, the visitor's in their words and numbers.
+  const markup = 'Upload a digit image. Repair a digit: the 10,000 test digits, all 10,000, the 60,000 training digits. Digits decoded. Colours of the digits';
+  assert.equal(inWords(markup, MNIST_WORDS), markup);
+  assert.equal(inWords(markup, shapes), 'Upload an image. Repair an image: the 30 test images, all 30, the 270 training images. Images decoded. Colours of the classes');
+  assert.equal(inWords('Each dot is a test digit’s encoding μ, coloured by its label', loose), 'Each dot is a test image’s encoding μ, all one colour (these images have no labels)');
 });
 
 test('axis names and the handle’s coordinates', () => {

@@ -1,6 +1,7 @@
 // "Train on your own images" (www/own-data/): IDX written and read back, the seeded split, labels
 // from folder names, zips read with what is skipped and why, images fitted whole, IDX sets
-// processed, PNGs decoded; and, fed random bytes as a zip or an IDX file, never a throw.
+// processed, PNGs decoded, a batch framed as the framers do; and, fed random bytes as a zip or an
+// IDX file, never a throw.
 //   node --test tests/js/own-data.test.mjs
 
 import assert from 'node:assert/strict';
@@ -10,13 +11,15 @@ import { zipSync } from 'fflate';
 import { NO_FOLDER, OTHER, classesOf, labelsFor } from '../../www/own-data/classes.js';
 import { collect, looksLikeImage } from '../../www/own-data/collect.js';
 import { readIdx, writeIdx, writeIdxImages, writeIdxLabels } from '../../www/own-data/idx.js';
+import { frameBatch, frameGrey } from '../../www/own-data/frame.js';
 import { decodePng } from '../../www/own-data/png.js';
+import { rgbaToGrey } from '../../www/explorer/preprocess.js';
 import { MAX_IMAGES, processSet, shareBinary } from '../../www/own-data/process.js';
 import { IDX_NAMES, splitFiles, splitSet } from '../../www/own-data/split.js';
 import { mulberry32 } from '../../www/seeded.js';
 import { fitWhole } from '../../www/own-data/whole-image.js';
 import { readZip } from '../../www/own-data/zip.js';
-import { png } from '../fixtures/shapes.mjs';
+import { png, shapeImages } from '../fixtures/shapes.mjs';
 
 const bytesOf = (random, n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
 
@@ -318,10 +321,54 @@ test('PNG decoded in the page: grey, grey and alpha, RGB, RGBA and palettes, und
   assert.equal(decodePng(sixteen), null);
 });
 
+test('a PNG whose compressed rows run on past the image, in a stored block: decoded all the same', () => {
+  const { deflateSync } = zlib;
+  const grey = Uint8Array.from({ length: 20 }, (_, i) => i * 12);
+  const raw = Buffer.alloc(4 * 6 + 9); // four rows of a filter byte and 5 pixels, and 9 bytes more
+  for (let y = 0; y < 4; y++) raw.set(grey.subarray(y * 5, y * 5 + 5), y * 6 + 1);
+  const whole = Buffer.from(png(5, 4, grey));
+  const idat = deflateSync(raw, { level: 0 });
+  const chunk = Buffer.alloc(12 + idat.length);
+  chunk.writeUInt32BE(idat.length, 0);
+  chunk.write('IDAT', 4, 'latin1');
+  idat.copy(chunk, 8);
+  const at = whole.indexOf('IDAT') - 4;
+  const longer = Buffer.concat([whole.subarray(0, at), chunk, whole.subarray(whole.indexOf('IEND') - 4)]);
+  const decoded = decodePng(new Uint8Array(longer));
+  assert.ok(decoded);
+  assert.deepEqual(Array.from({ length: 20 }, (_, i) => decoded.rgba[4 * i]), [...grey]);
+});
+
+test('a batch framed as the framers do: each PNG as frameGrey makes it, in order, and what is not an image with its reason', async () => {
+  const pngs = shapeImages({ perShape: 3 }).map(({ bytes }) => new Uint8Array(bytes));
+  const text = new TextEncoder().encode('not an image at all');
+  const files = [...pngs.slice(0, 4), text, ...pngs.slice(4)];
+  const ends = new Uint32Array(files.length);
+  files.reduce((at, f, k) => (ends[k] = at + f.length), 0);
+  const bytes = new Uint8Array(ends[ends.length - 1]);
+  files.forEach((f, k) => bytes.set(f, k ? ends[k - 1] : 0));
+  const named = Uint8Array.from(files, (f) => (f === text ? 0 : 1));
+  const framed = await frameBatch({ id: 7, framing: 'digit', bytes, ends, types: files.map(() => ''), named }, /** @type {any} */ (null));
+  assert.equal(framed.id, 7);
+  assert.deepEqual(framed.reasons, files.map((f) => (f === text ? 'not an image' : null)));
+  files.forEach((f, k) => {
+    if (f === text) return;
+    const { rgba, width, height } = decodePng(f);
+    const alone = frameGrey(rgbaToGrey(rgba, width, height), width, height, 'digit');
+    assert.ok('bytes' in alone);
+    assert.deepEqual(framed.pixels.subarray(k * 784, (k + 1) * 784), alone.bytes, `image ${k}`);
+    assert.equal(framed.inverted[k], alone.inverted ? 1 : 0);
+  });
+});
+
 test("the explorer's words for a set without labels (label 255) name no class", async () => {
   const { nearText, testDigitName } = await import('../../www/explorer/format.js');
   assert.equal(nearText(Uint8Array.of(255, 255, 255)), null);
   assert.equal(nearText(Uint8Array.of(7, 7, 3)), 'mostly 7s (2 of the 3 nearest test digits)');
   assert.equal(testDigitName({ labels: Uint8Array.of(255) }, 0), 'test digit #0');
   assert.equal(testDigitName({ labels: Uint8Array.of(4) }, 0), 'test digit #0, labelled 4');
+  const { wordsFor } = await import('../../www/words.js');
+  const loose = wordsFor({ name: '60 files', hash: 'h', count: 60, labelled: false, names: [] });
+  assert.equal(nearText(Uint8Array.of(255, 255, 255), loose), null);
+  assert.equal(testDigitName({ labels: Uint8Array.of(255) }, 0, loose), 'test image #0');
 });

@@ -1,4 +1,8 @@
 // The explorer's words and numbers, as the page shows them: pure functions of the store's state.
+// What the data are called and what their labels name come from `words` (www/words.js: MNIST's
+// digits, or the visitor's images and their classes).
+
+import { MNIST_WORDS, classPlural, className, inWords, labelPhrase } from '../words.js';
 
 const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
 
@@ -41,50 +45,54 @@ export function coordsText({ dim, slice, handle }) {
 }
 
 /** What the plane is, for D > 2 (null for D ≤ 2, where the plane is the whole space). */
-export function sliceNoteText({ dim, slice, selected, test }) {
+export function sliceNoteText({ dim, slice, selected, test, words = MNIST_WORDS }) {
   if (!dim || dim <= 2) return null;
+  const phrase = selected !== null && test ? labelPhrase(words, test.labels[selected]) : null;
   const where =
     selected !== null
-      ? `those of the selected test digit #${selected}${hasLabel(test?.labels[selected]) ? ` (a ${test.labels[selected]})` : ''}`
-      : 'those of the selected point (click a test digit to select one; until then 0, the prior’s mean)';
+      ? `those of the selected test ${words.digit} #${selected}${phrase ? ` (${phrase})` : ''}`
+      : `those of the selected point (click a test ${words.digit} to select one; until then 0, the prior’s mean)`;
   const span = slice.mode === 'pca' ? 'the two principal axes of the test encodings' : `${zName(slice.dimX)} and ${zName(slice.dimY)}`;
   return `The latent space has ${dim} dimensions, so the plane is a 2-D slice through it spanned by ${span}; the other coordinates stay at ${where}.`;
 }
 
 /**
- * Whether a test image has a label: a set of the visitor's own without labels gives 255
- * (protocol.js's testImages), which names no class.
+ * "test digit #12, labelled 9" ("test image #12, labelled circles" on the visitor's images; "test
+ * image #12" for one without a label).
+ * @param {import('../words.js').Words} [words]
  */
-export const hasLabel = (label) => label <= 9;
-
-/** "test digit #12, labelled 9" ("test digit #12" for an image without a label). */
-export function testDigitName(test, i) {
-  return hasLabel(test.labels[i]) ? `test digit #${i}, labelled ${test.labels[i]}` : `test digit #${i}`;
+export function testDigitName(test, i, words = MNIST_WORDS) {
+  const name = className(words, test.labels[i]);
+  return name !== null ? `test ${words.digit} #${i}, labelled ${name}` : `test ${words.digit} #${i}`;
 }
 
 /** The selected test digit's caption (`short`: without its μ). */
-export function selectedText({ selected: i, test, dim }, { short = false } = {}) {
-  const name = testDigitName(test, i);
+export function selectedText({ selected: i, test, dim, words = MNIST_WORDS }, { short = false } = {}) {
+  const name = testDigitName(test, i, words);
   const capitalised = `${name[0].toUpperCase()}${name.slice(1)}`;
   return short ? capitalised : `${capitalised}. μ = ${muText(test.mu.subarray(i * dim, (i + 1) * dim))}`;
 }
 
-/** The explorer's status line after a refresh. */
-export function statusText(n, step, dim) {
+/**
+ * The explorer's status line after a refresh.
+ * @param {import('../words.js').Words} [words]
+ */
+export function statusText(n, step, dim, words = MNIST_WORDS) {
   const at = step ? ` at training step ${step.toLocaleString('en')}` : '';
-  return `${n.toLocaleString('en')} test digits encoded${at}; latent dimension ${dim}.`;
+  return `${n.toLocaleString('en')} test ${words.digits} encoded${at}; latent dimension ${dim}.`;
 }
 
 /**
  * What the true posterior's panel is of (controllers/posterior.js).
  * @param {'test'|'upload'|'drawing'} source
  * @param {{text: string}|null} digit the digit of that source, if there is one
+ * @param {import('../words.js').Words} [words]
  */
-export function posteriorCaption(dim, source, digit, side) {
+export function posteriorCaption(dim, source, digit, side, words = MNIST_WORDS) {
   if (!(dim >= 2)) return 'The posterior needs a latent space of at least two dimensions.';
   if (!digit) {
-    if (source === 'test') return 'Click a test digit on the plane to see its posterior (or upload or draw one, and pick it above).';
-    return `No ${source} yet: ${source === 'upload' ? 'upload' : 'draw'} a digit below.`;
+    if (source === 'test') return inWords('Click a test digit on the plane to see its posterior (or upload or draw one, and pick it above).', words);
+    return inWords(`No ${source} yet: ${source === 'upload' ? 'upload' : 'draw'} a digit below.`, words);
   }
   const where = dim > 2 ? ' On this plane through the latent space only: the posterior restricted to the plane, normalised there.' : '';
   return `Of ${digit.text}, on a ${side}×${side} grid over the plane as shown.${where}`;
@@ -92,33 +100,38 @@ export function posteriorCaption(dim, source, digit, side) {
 
 /**
  * What the labels of the test digits nearest to a point say, e.g. "mostly 7s (8 of the 10
- * nearest test digits)"; null when there are none.
+ * nearest test digits)", or on the visitor's images "mostly “circles” (8 of the 10 nearest test
+ * images)"; null when there are none.
  * @param {Iterable<number> & ArrayLike<number>} labels
+ * @param {import('../words.js').Words} [words]
  */
-export function nearText(labels) {
+export function nearText(labels, words = MNIST_WORDS) {
   const n = labels.length;
-  if (!n || !Array.prototype.some.call(labels, hasLabel)) return null;
+  if (!n || !Array.prototype.some.call(labels, (l) => className(words, l) !== null)) return null;
   const counts = new Map();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   const [[top, most], ...rest] = [...counts].sort((p, q) => q[1] - p[1] || p[0] - q[0]);
-  const of = `${most} of the ${n} nearest test digits`;
-  if (most === n) return `among ${top}s (all ${n} nearest test digits)`;
-  if (most * 2 > n) return `mostly ${top}s (${of})`;
-  const names = [top, ...rest.slice(0, 2).map(([l]) => l)].map((l) => `${l}s`);
-  return `between ${names.slice(0, -1).join(', ')} and ${names.at(-1)} (the ${n} nearest test digits)`;
+  const nearest = `nearest test ${words.digits}`;
+  const of = `${most} of the ${n} ${nearest}`;
+  if (most === n) return `among ${classPlural(words, top)} (all ${n} ${nearest})`;
+  if (most * 2 > n) return `mostly ${classPlural(words, top)} (${of})`;
+  const names = [top, ...rest.slice(0, 2).map(([l]) => l)].map((l) => classPlural(words, l));
+  return `between ${names.slice(0, -1).join(', ')} and ${names.at(-1)} (the ${n} ${nearest})`;
 }
 
 /**
  * The latent plane's text alternative: what it shows and where the handle is.
  * @param {{count: number, range: {cx: number, cy: number, half: number}, axes: string[], flat: boolean,
  *          handle: string, outside: boolean, near: string|null, selected: string|null, layers: string[],
- *          message: string|null}} plane  `outside`: the handle lies beyond the part shown (drawn at its edge)
+ *          message: string|null, words?: import('../words.js').Words}} plane  `outside`: the handle lies
+ *   beyond the part shown (drawn at its edge)
  */
-export function planeText({ count, range, axes, flat, handle, outside, near, selected, layers, message }) {
+export function planeText({ count, range, axes, flat, handle, outside, near, selected, layers, message, words = MNIST_WORDS }) {
   if (message) return `The latent plane: ${message}`;
   const span = (c) => `from ${fmt(c - range.half)} to ${fmt(c + range.half)}`;
   const over = flat ? `${axes[0]} ${span(range.cx)}` : `${axes[0]} ${span(range.cx)} and ${axes[1]} ${span(range.cy)}`;
-  const parts = [`The latent plane, ${over}: ${count.toLocaleString('en')} test digits' encodings μ as dots coloured by their label`];
+  const dots = words.labelled ? 'dots coloured by their label' : 'dots of one colour (the images have no labels)';
+  const parts = [`The latent plane, ${over}: ${count.toLocaleString('en')} test ${words.digits}' encodings μ as ${dots}`];
   parts.push(`the handle at ${handle}${outside ? ', beyond the part shown (drawn at its edge)' : ''}${near ? `, ${near}` : ''}`);
   if (selected) parts.push(`selected: ${selected}`);
   if (layers.length) parts.push(`also shown: ${layers.join(', ')}`);

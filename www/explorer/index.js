@@ -12,6 +12,9 @@
 // none reaches into another. Only controllers talk to the model, through the `VaeClient` they are
 // given (www/client.js, with the messages of www/protocol.js); the views they draw with never see it.
 //
+// The data's words (www/words.js) follow the client's data set (its DATA_SET event): the store's
+// `words`, which the controllers say things in, and the markup's own text (reword).
+//
 // Refreshing: on the client's 'metrics', 'evaluated', 'running' (stopped) and 'reset' events the
 // test set is re-encoded (a new `test` in the store, to which every feature responds), at most
 // once per REFRESH_MS and never two at once (schedule.js); a refresh ends when every feature's
@@ -35,6 +38,8 @@ import { mountPosterior } from './controllers/posterior.js';
 import { mountRepair } from './controllers/repair.js';
 import { listen } from './controllers/listen.js';
 import { Event, messageOf } from '../protocol.js';
+import { DATA_SET } from '../client.js';
+import { reword, wordsFor } from '../words.js';
 
 /** @typedef {import('./controllers/listen.js').Binding} Binding */
 
@@ -62,7 +67,13 @@ export function mountExplorer(root, client) {
     if (!destroyed) setStatus(`Explorer: ${error?.message ?? error}`, 'error');
   }
 
-  const store = createStore(initialState(), { onError: report });
+  const store = createStore(initialState(wordsFor(client.dataSet)), { onError: report });
+  reword(ui.root, store.get().words);
+  const unsubscribe = store.subscribe((state, changed) => {
+    if (!changed.has('words')) return;
+    reword(ui.root, state.words);
+    if (state.test) setStatus(statusText(state.test.n, state.step, state.dim, state.words));
+  });
   const context = { store, client, report };
   // In this order, so a refresh asks for the handle's decode first, as the user sees it first.
   const plane = mountPlane(ui.plane, context);
@@ -149,7 +160,7 @@ export function mountExplorer(root, client) {
     debug.refreshes++;
     ui.status.dataset.refreshes = String(debug.refreshes);
     ui.status.dataset.step = String(step);
-    setStatus(statusText(labels.length, step, dim));
+    setStatus(statusText(labels.length, step, dim, store.get().words));
   }
 
   const refresher = throttle(refresh, REFRESH_MS, { onError: report });
@@ -188,6 +199,7 @@ export function mountExplorer(root, client) {
     [client, Event.running, (e) => {
       if (!e.detail?.running) requestRefresh({ immediate: true });
     }],
+    [client, DATA_SET, (e) => store.update({ words: wordsFor(e.detail?.dataSet) })],
     [client, Event.reset, (e) => {
       generation++;
       imagesFor = null;
@@ -211,6 +223,7 @@ export function mountExplorer(root, client) {
       visibility.disconnect();
       clearTimeout(retryTimer);
       off();
+      unsubscribe();
       for (const c of controllers) c.destroy();
     },
   };

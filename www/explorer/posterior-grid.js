@@ -6,10 +6,10 @@
 // row i from the top, column j from the left, the order of an image's pixels — is evaluated at
 // its centre, so the grid draws as an image stretched over the window.
 
-import { hasLabel } from './format.js';
 import { covarianceEllipse } from './slice.js';
 import { testMu } from './store.js';
 import { PIXELS } from '../views/digits.js';
+import { MNIST_WORDS, labelPhrase } from '../words.js';
 
 /** Points per side of the grid over the visible plane. */
 export const POSTERIOR_SIDE = 96;
@@ -30,15 +30,16 @@ export const SIGMA_MASSES = Object.freeze([1 - Math.exp(-1 / 2), 1 - Math.exp(-2
  */
 export function posteriorDigit(state, source) {
   if (source === 'test') {
-    const { selected: i, test, images, dim } = state;
+    const { selected: i, test, images, dim, words = MNIST_WORDS } = state;
     if (i === null || !test || !images || i >= test.n) return null;
+    const phrase = labelPhrase(words, test.labels[i]);
     return {
       source,
       id: i,
       image: images.subarray(i * PIXELS, (i + 1) * PIXELS),
       mu: testMu(test, dim, i),
       logVar: test.logVar.subarray(i * dim, (i + 1) * dim),
-      text: `test digit #${i}${hasLabel(test.labels[i]) ? ` (a ${test.labels[i]})` : ''}`,
+      text: `test ${words.digit} #${i}${phrase ? ` (${phrase})` : ''}`,
     };
   }
   const item = state.yours?.[source];

@@ -14,12 +14,14 @@
 //
 // The transitions below return patches: `store.update(selectDigit(store.get(), i, now))`.
 
-import { hasLabel } from './format.js';
 import { principalAxes } from './pca.js';
 import { Slice } from './slice.js';
+import { MNIST_WORDS, className } from '../words.js';
 
 /**
  * @typedef {object} ExplorerState
+ * @property {import('../words.js').Words} words what the data are called and what their labels
+ *   name (www/words.js: MNIST's digits, or the visitor's images and their classes)
  * @property {number|null} dim latent dimension D
  * @property {Slice|null} slice the plane through the latent space
  * @property {{mu: Float32Array, logVar: Float32Array, labels: Uint8Array, n: number}|null} test
@@ -49,8 +51,9 @@ import { Slice } from './slice.js';
 /** @typedef {ReturnType<typeof createStore<ExplorerState>>} ExplorerStore */
 
 /** @returns {ExplorerState} */
-export function initialState() {
+export function initialState(words = MNIST_WORDS) {
   return {
+    words,
     dim: null,
     slice: null,
     test: null,
@@ -251,10 +254,11 @@ export function endFromYours(state, kind) {
 
 /** An interpolation end from the selected test digit, or null if none is selected. */
 export function endFromTest(state) {
-  const { selected: i, test, images } = state;
+  const { selected: i, test, images, words = MNIST_WORDS } = state;
   if (i === null || !test) return null;
   const pixels = images ? images.slice(i * 784, (i + 1) * 784) : null;
-  return { pixels, testIndex: i, text: `test #${i}${hasLabel(test.labels[i]) ? ` (${test.labels[i]})` : ''}` };
+  const name = className(words, test.labels[i]);
+  return { pixels, testIndex: i, text: `test #${i}${name !== null ? ` (${name})` : ''}` };
 }
 
 function pcaAxes(test, dim, slice) {

@@ -23,7 +23,8 @@ export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
  * @typedef {{images: ImageSource[], idx: IdxSource[], skipped: Skipped[]}} Collected
  */
 
-const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp|avif|ico|svg|tiff?)$/i;
+/** Names of files taken as images without a look inside (the others are tried by their first bytes). */
+export const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp|avif|ico|svg|tiff?)$/i;
 
 /**
  * Whether a file's first bytes are those of an image format a browser may decode (PNG, JPEG,

@@ -19,6 +19,7 @@ import { DIGIT_COLOURS } from '../explorer/palette.js';
 import { IDX_NAMES, splitFiles, splitSet, splitSizes } from '../own-data/split.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
+import { reword, wordsFor } from '../words.js';
 import { trainFromScratch } from './choice.js';
 import { sentence, setPhase, showError } from './page.js';
 import { fillForm } from './settings-form.js';
@@ -243,7 +244,6 @@ async function useOwnSet(page) {
     if (page.client.running) page.client.pause();
     const { trainImages, trainLabels, testImages, testLabels } = splitFiles(set.pixels, set.labels);
     await page.client.useDataSet([trainImages, trainLabels, testImages, testLabels], describe(set));
-    showSource(page);
     status.clearMessages(page.ui.errors, 'data');
     await keepInBrowser(page, set);
     await trainFromScratch(page);
@@ -284,7 +284,6 @@ export async function bringData(page, dataSet) {
   if ((dataSet?.hash ?? null) === (page.client.dataSet?.hash ?? null)) return;
   if (!dataSet) {
     await page.client.useDataSet(null, null);
-    showSource(page);
     return;
   }
   let set = page.own.set?.hash === dataSet.hash ? page.own.set : null;
@@ -307,7 +306,6 @@ export async function bringData(page, dataSet) {
   showSkipped(page.own.ui, set.skipped);
   showSet(page, set);
   page.own.ui.use.disabled = page.own.ui.download.disabled = false;
-  showSource(page);
 }
 
 /**
@@ -325,7 +323,6 @@ async function backToMnist(page) {
   try {
     if (page.client.running) page.client.pause();
     await page.client.useDataSet(null, null);
-    showSource(page);
     page.ui.modeNote.textContent = 'Back on MNIST: a fresh model at step 0. Press Start to train it.';
   } catch (error) {
     showError(page, `MNIST could not be loaded again: ${sentence(messageOf(error))}`, { key: 'data' });
@@ -335,7 +332,9 @@ async function backToMnist(page) {
 }
 
 /**
- * Says which data the model has (the radio buttons follow).
+ * Says which data the model has, whenever that changes (the client's DATA_SET): the radio buttons
+ * follow, the data bar names it, and the readouts, the chart's and the reconstructions' words are
+ * its own (www/words.js; the explorer rewords itself).
  * @param {Page} page
  */
 export function showSource(page) {
@@ -348,6 +347,7 @@ export function showSource(page) {
   ui.panel.hidden = !own;
   const set = page.client.dataSet;
   status.showDataSource(page.ui.progress, set && { name: set.name, ...splitSizes(set.count) });
+  reword(page.ui.results, wordsFor(set));
 }
 
 /**

@@ -35,6 +35,7 @@ function findElements() {
     chart: $('chart'),
     chartElbo: canvas('chart-elbo'),
     chartKl: canvas('chart-kl'),
+    results: $('results'),
     reconstructions: $('reconstructions'),
     originals: canvas('reconstructions-originals'),
     decoded: canvas('reconstructions-decoded'),

@@ -8,6 +8,7 @@ import { drawChart } from '../views/chart.js';
 import { drawDigits } from '../views/digits.js';
 import * as status from '../views/status.js';
 import { dropAfter, emptyHistory, record } from '../chart-history.js';
+import { wordsFor } from '../words.js';
 import { showError } from './page.js';
 
 /** @typedef {import('./page.js').Page} Page */
@@ -211,7 +212,7 @@ function describeCharts(page) {
   const at = `At step ${step}, ${(last(train, 'x') ?? 0).toLocaleString('en-US')} training examples seen`;
   const testAt = test.x.length ? `, and the test set's ${nats(last(test, 'loss'))} at ${last(test, 'x').toLocaleString('en-US')} examples` : '';
   ui.chartElbo.setAttribute('aria-label',
-    `The bound as it learns, in nats per digit (lower is better), against training examples seen. ${at}: ` +
+    `The bound as it learns, in nats per ${wordsFor(page.client?.dataSet).digit} (lower is better), against training examples seen. ${at}: ` +
     `training −ELBO ${nats(last(train, 'loss'))} (reconstruction ${nats(last(train, 'reconstruction'))})${testAt}.`);
   ui.chartKl.setAttribute('aria-label',
     `The KL part of the bound against training examples seen. ${at}: training KL ${last(train, 'kl')?.toFixed(2) ?? '–'} nats` +
@@ -239,7 +240,7 @@ export async function refreshReconstructions(page, { force = false } = {}) {
     drawDigits(ui.originals, originals, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     drawDigits(ui.decoded, reconstructions, RECONSTRUCTIONS, RECONSTRUCTIONS, { scale: 2, gap: 2 });
     ui.reconstructions.dataset.step = step;
-    ui.decoded.setAttribute('aria-label', `The model's reconstructions of the first ${RECONSTRUCTIONS} test digits, at step ${Number(step ?? 0).toLocaleString('en-US')}`);
+    ui.decoded.setAttribute('aria-label', `The model's reconstructions of the first ${RECONSTRUCTIONS} test ${wordsFor(page.client.dataSet).digits}, at step ${Number(step ?? 0).toLocaleString('en-US')}`);
   } catch (error) {
     showError(page, `Could not draw the reconstructions: ${messageOf(error)}`, { key: 'reconstruct' });
   } finally {

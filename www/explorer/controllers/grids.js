@@ -3,7 +3,7 @@
 // base the plane keeps), and samples from the prior (figure 5),
 // whose z stay fixed until the user asks for new ones, so they can be watched as the model learns.
 //
-// Reads: dim, slice (the manifold's plane and base), test (a new model).
+// Reads: dim, slice (the manifold's plane and base), test (a new model), words.
 // Asks for nothing: the grid size and the samples' z are its own.
 
 import { drawDigits, WHITE_ON_BLACK } from '../../views/digits.js';
@@ -32,6 +32,15 @@ export function mountGrids(ui, { store, client, report }) {
     return quantiles.get(n);
   }
 
+  const drawn = { manifold: '', samples: false }; // what the canvases show: the manifold's grid in words
+
+  /** The two grids' text alternatives, in the data's words (again when those change). */
+  function describe() {
+    const { digits } = store.get().words;
+    if (drawn.manifold) ui.manifold.setAttribute('aria-label', `The learned manifold: the ${digits} the decoder draws over ${drawn.manifold}, evenly spaced in probability under the prior`);
+    if (drawn.samples) ui.samples.setAttribute('aria-label', `${SAMPLE_COUNT} ${digits} decoded from z drawn from the prior N(0, I), in ${SAMPLE_COUNT / SAMPLE_COLUMNS} rows of ${SAMPLE_COLUMNS}`);
+  }
+
   const manifoldQueue = latestOnly(async (n) => {
     const { slice, dim } = store.get();
     if (!slice) return;
@@ -42,8 +51,8 @@ export function mountGrids(ui, { store, client, report }) {
     if (slice !== store.get().slice) return; // a newer plane's grid is on its way
     drawDigits(ui.manifold, images, count, n, GRID);
     ui.manifold.dataset.n = String(n);
-    const grid = dim === 1 ? `a row of ${n} values of z` : `a grid of ${n}×${n} values of z`;
-    ui.manifold.setAttribute('aria-label', `The learned manifold: the digits the decoder draws over ${grid}, evenly spaced in probability under the prior`);
+    drawn.manifold = dim === 1 ? `a row of ${n} values of z` : `a grid of ${n}×${n} values of z`;
+    describe();
     ui.manifold.dataset.updates = String(Number(ui.manifold.dataset.updates ?? 0) + 1);
   }, report);
 
@@ -52,11 +61,13 @@ export function mountGrids(ui, { store, client, report }) {
     if (!sampleZ || sampleZ.length !== SAMPLE_COUNT * dim) return;
     const images = await client.decode(sampleZ, SAMPLE_COUNT);
     drawDigits(ui.samples, images, SAMPLE_COUNT, SAMPLE_COLUMNS, GRID);
-    ui.samples.setAttribute('aria-label', `${SAMPLE_COUNT} digits decoded from z drawn from the prior N(0, I), in ${SAMPLE_COUNT / SAMPLE_COLUMNS} rows of ${SAMPLE_COLUMNS}`);
+    drawn.samples = true;
+    describe();
     ui.samples.dataset.updates = String(Number(ui.samples.dataset.updates ?? 0) + 1);
   }, report);
 
   const unsubscribe = store.subscribe((state, changed) => {
+    if (changed.has('words')) describe();
     if (changed.has('dim') && state.dim) sampleZ = standardNormal(SAMPLE_COUNT * state.dim);
     if (!state.test) return; // until the encodings arrive (the first refresh) there is nothing to show
     if (changed.has('test') || changed.has('slice')) manifoldQueue.submit(manifoldN);

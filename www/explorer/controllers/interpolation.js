@@ -2,7 +2,7 @@
 // circle through them (slerp), the two ends picked with the "Set as" buttons of the other
 // features, and computed again under each new model.
 //
-// Reads: dim, test (a new model), ends.
+// Reads: dim, test (a new model), ends, words.
 // Asks for: segment (the ends' μ and the path between them, which the plane draws).
 
 import { clearDigit, drawDigit, drawDigits, WHITE_ON_BLACK } from '../../views/digits.js';
@@ -35,6 +35,15 @@ export function mountInterpolation(ui, { store, client, report }) {
     return mu;
   }
 
+  let path = null; // the path the strip shows: { kind, A, B } (the ends' texts)
+
+  /** The strip's text alternative, in the data's words (again when those change). */
+  function describe() {
+    if (!path) return;
+    const along = path.kind === 'slerp' ? 'great circle' : 'straight line';
+    ui.strip.setAttribute('aria-label', `Ten ${store.get().words.digits} decoded along the ${along} from A (${path.A}) to B (${path.B}), from left to right`);
+  }
+
   const queue = latestOnly(async () => {
     const state = store.get();
     const { A, B } = state.ends;
@@ -51,7 +60,8 @@ export function mountInterpolation(ui, { store, client, report }) {
     ui.stripEmpty.hidden = true;
     ui.strip.dataset.count = String(INTERPOLATION_STEPS);
     ui.strip.dataset.kind = kind;
-    ui.strip.setAttribute('aria-label', `Ten digits decoded along the ${kind === 'slerp' ? 'great circle' : 'straight line'} from A (${A.text}) to B (${B.text}), from left to right`);
+    path = { kind, A: A.text, B: B.text };
+    describe();
     ui.strip.dataset.updates = String(Number(ui.strip.dataset.updates ?? 0) + 1);
   }, report);
 
@@ -66,6 +76,7 @@ export function mountInterpolation(ui, { store, client, report }) {
 
   let shownEnds = store.get().ends;
   const unsubscribe = store.subscribe((state, changed) => {
+    if (changed.has('words')) describe();
     if (changed.has('ends')) {
       for (const end of ['A', 'B']) if (state.ends[end] && state.ends[end] !== shownEnds[end]) showEnd(end, state.ends[end]);
       shownEnds = state.ends;

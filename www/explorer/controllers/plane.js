@@ -2,14 +2,17 @@
 // path and other features' layers drawn on the slice; the handle's z decoded as it moves; the
 // selected test digit; the slice controls for D > 2 and the plane's display options; and the same
 // in words, for who cannot see it: the plane's and the decoded digit's text alternatives, and the
-// handle's position and the selection spoken through a polite live region.
+// handle's position and the selection spoken through a polite live region. The legend names the
+// data's classes (MNIST's 0–9, or the visitor's folders; none for images without labels).
 //
-// Reads: dim, slice, test, images, selected, handle, yours (markers), segment, focus, layers.
+// Reads: words, dim, slice, test, images, selected, handle, yours (markers), segment, focus, layers.
 // Asks for: moveHandle, selectDigit, withDims / withPrincipalAxes, setEnd (the selected digit),
 // view (what the plane shows, for features that compute over it).
 
 import { LatentPlane } from '../latent-plane.js';
 import { clearDigit, drawDigit } from '../../views/digits.js';
+import { digitColour } from '../palette.js';
+import { inWords } from '../../words.js';
 import { latestOnly, throttle } from '../schedule.js';
 import { chooseDims, markerFor, pathOnPlane } from '../geometry.js';
 import { axisNames, coordsText, nearText, planeText, selectedText, sliceNoteText, testDigitName, vectorData, zName } from '../format.js';
@@ -26,7 +29,7 @@ const DECODES_KEPT = 200;
 const DESCRIBE_EVERY_MS = 500;
 /** Test digits whose labels describe what the handle's neighbourhood decodes to. */
 const NEAR_COUNT = 10;
-/** What each feature's layer on the plane shows, in words. */
+/** What each feature's layer on the plane shows, in words (MNIST's: inWords says them in the data's). */
 const LAYER_WORDS = {
   posterior: 'one digit’s true posterior p(z|x) as a heat map with its 39 % and 86 % regions, and the encoder’s q(z|x) at 1σ and 2σ',
   holes: 'where the prior has holes: where N(0, I) has mass that the test digits’ encodings lack, and where they are denser',
@@ -51,6 +54,26 @@ export function mountPlane(ui, { store, client, report }) {
   /** Round trips of the handle's decodes, ms (window.__explorer.decodeMs). */
   const decodeMs = [];
 
+  /**
+   * The classes' colours: one item per class the labels name, in the label's colour.
+   * @param {import('../../words.js').Words} words
+   */
+  function showLegend(words) {
+    ui.legend.hidden = !words.labelled;
+    ui.legend.replaceChildren(
+      ...words.names.map((name, label) => {
+        const item = document.createElement('li');
+        const swatch = document.createElement('span');
+        swatch.className = 'vx-swatch';
+        swatch.style.background = digitColour(label);
+        swatch.setAttribute('aria-hidden', 'true');
+        item.append(swatch, name);
+        item.dataset.label = String(label);
+        return item;
+      }),
+    );
+  }
+
   const decodeQueue = latestOnly(async ({ z, time }) => {
     const { dim } = store.get();
     if (!dim || z.length !== dim) return;
@@ -64,10 +87,17 @@ export function mountPlane(ui, { store, client, report }) {
   function showDecodeTime(ms) {
     decodeMs.push(ms);
     if (decodeMs.length > DECODES_KEPT) decodeMs.shift();
+    describeDecodeTime();
+  }
+
+  /** The last round trip and the median, in the data's words (again when those change). */
+  function describeDecodeTime() {
+    if (!decodeMs.length) return;
+    const ms = decodeMs[decodeMs.length - 1];
     const sorted = [...decodeMs].sort((p, q) => p - q);
     const median = sorted[Math.floor(sorted.length / 2)];
     ui.decodeMs.textContent = `decode ${Math.round(ms)} ms`;
-    ui.decodeMs.title = `Round trip from the pointer move to the drawn digit: last ${ms.toFixed(1)} ms, median ${median.toFixed(1)} ms over ${sorted.length}`;
+    ui.decodeMs.title = `Round trip from the pointer move to the drawn ${store.get().words.digit}: last ${ms.toFixed(1)} ms, median ${median.toFixed(1)} ms over ${sorted.length}`;
     ui.decodeMs.dataset.ms = ms.toFixed(1);
     ui.decodeMs.dataset.median = median.toFixed(1);
     ui.decodeMs.dataset.count = String(sorted.length);
@@ -82,11 +112,11 @@ export function mountPlane(ui, { store, client, report }) {
   function describe() {
     const state = store.get();
     if (!state.slice) return;
-    const { handle } = state;
+    const { handle, words } = state;
     const where = coordsText(state);
-    const near = state.test ? nearText(Array.from(plane.nearest(handle.a, handle.b, NEAR_COUNT), (i) => state.test.labels[i])) : null;
+    const near = state.test ? nearText(Array.from(plane.nearest(handle.a, handle.b, NEAR_COUNT), (i) => state.test.labels[i]), words) : null;
     const shown = [
-      ...Object.values(state.layers).filter(Boolean).map((layer) => LAYER_WORDS[layer.name] ?? layer.name),
+      ...Object.values(state.layers).filter(Boolean).map((layer) => inWords(LAYER_WORDS[layer.name] ?? layer.name, words)),
       ...['upload', 'drawing'].filter((kind) => state.yours[kind]?.mu).map((kind) => `your ${kind} at its μ`),
       ...(state.segment ? ['the interpolation’s path from A to B'] : []),
     ];
@@ -98,11 +128,12 @@ export function mountPlane(ui, { store, client, report }) {
       handle: where,
       outside: Math.abs(handle.a - plane.range.cx) > plane.range.half || (state.dim > 1 && Math.abs(handle.b - plane.range.cy) > plane.range.half),
       near: near && `where the dots nearest to it are ${near}`,
-      selected: state.selected !== null && state.test ? testDigitName(state.test, state.selected) : null,
+      selected: state.selected !== null && state.test ? testDigitName(state.test, state.selected, words) : null,
       layers: shown,
-      message: state.test ? null : 'waiting for the test digits’ encodings',
+      message: state.test ? null : `waiting for the test ${words.digits}’ encodings`,
+      words,
     }));
-    ui.decoded.setAttribute('aria-label', `The digit decoded at ${where}${near ? `, where the test digits nearest on the plane are ${near}` : ''}`);
+    ui.decoded.setAttribute('aria-label', `The ${words.digit} decoded at ${where}${near ? `, where the test ${words.digits} nearest on the plane are ${near}` : ''}`);
     if (unspoken) ui.spoken.textContent = where;
     unspoken = false;
   }
@@ -118,7 +149,7 @@ export function mountPlane(ui, { store, client, report }) {
     ui.slice.hidden = dim <= 2;
     plane.setOptions({ flat: dim === 1 });
     // Until the new model's encodings arrive the old dots would sit in the wrong space.
-    if (previousDim !== null) plane.setMessage('New model: encoding the test digits…');
+    if (previousDim !== null) plane.setMessage(`New model: encoding the test ${state.words.digits}…`);
   }
 
   let shownAxisNames = null;
@@ -158,7 +189,7 @@ export function mountPlane(ui, { store, client, report }) {
     else clearDigit(ui.selectedImage);
     ui.selectedText.textContent = selectedText(state);
     ui.selectedImage.setAttribute('aria-label', selectedText(state, { short: true }));
-    if (i !== spokenSelection) ui.spoken.textContent = `Selected: ${testDigitName(state.test, i)}`;
+    if (i !== spokenSelection) ui.spoken.textContent = `Selected: ${testDigitName(state.test, i, state.words)}`;
     spokenSelection = i;
   }
 
@@ -174,9 +205,14 @@ export function mountPlane(ui, { store, client, report }) {
     if (handle.time !== null || state.test) decodeQueue.submit({ z: handle.z, time: handle.time });
   }
 
+  showLegend(store.get().words);
   let previousDim = null;
   const unsubscribe = store.subscribe((state, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
+    if (has('words')) {
+      showLegend(state.words);
+      describeDecodeTime();
+    }
     if (!state.slice) return;
     if (has('dim')) newDimension(state, previousDim);
     previousDim = state.dim;
@@ -189,10 +225,10 @@ export function mountPlane(ui, { store, client, report }) {
     if (has('slice', 'segment')) plane.setPath(pathOnPlane(state.segment, state.slice));
     if (has('focus')) plane.setOptions({ focus: state.focus });
     if (has('layers')) plane.setLayers(Object.values(state.layers).filter(Boolean).sort((p, q) => p.z - q.z));
-    if (has('dim', 'slice', 'selected', 'test')) showSliceNote(state);
-    if (has('selected', 'images', 'test')) showSelected(state);
+    if (has('dim', 'slice', 'selected', 'test', 'words')) showSliceNote(state);
+    if (has('selected', 'images', 'test', 'words')) showSelected(state);
     if (has('handle')) showHandle(state);
-    if (has('handle', 'test', 'slice', 'selected', 'layers', 'yours', 'segment')) descriptions.request();
+    if (has('handle', 'test', 'slice', 'selected', 'layers', 'yours', 'segment', 'words')) descriptions.request();
   });
 
   // ---- from the page to the store ----

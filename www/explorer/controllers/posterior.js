@@ -185,7 +185,7 @@ export function mountPosterior(ui, { store, client, report }) {
       ellipses: [{ a: 0, b: 0, cov: [1, 0, 1], sigmas: [1, 2], colour: PRIOR_COLOUR, width: 1.3, dash: [5, 4] }],
       labels: [{ a: 0, b: 2, text: 'prior 2σ', colour: PRIOR_COLOUR }, { a: 0, b: 1, text: '1σ', colour: PRIOR_COLOUR }],
     }));
-    ui.holesText.textContent = `${Math.round(100 * share)} % of the prior's mass lies where the ${test.n.toLocaleString('en')} test digits' encodings are more than 10 times rarer than the prior says they should be.`;
+    ui.holesText.textContent = `${Math.round(100 * share)} % of the prior's mass lies where the ${test.n.toLocaleString('en')} test ${store.get().words.digits}' encodings are more than 10 times rarer than the prior says they should be.`;
     ui.holesPanel.dataset.share = share.toFixed(4);
     count(ui.holesPanel, 'updates');
   }
@@ -211,7 +211,7 @@ export function mountPosterior(ui, { store, client, report }) {
     ui.panel.hidden = !on();
     const digit = posteriorDigit(state, source);
     ui.numbers.classList.toggle('vx-stale', !bound || !sameDigit(bound.digit, digit) || bound.test !== state.test);
-    ui.caption.textContent = posteriorCaption(state.dim, source, digit, SIDE);
+    ui.caption.textContent = posteriorCaption(state.dim, source, digit, SIDE, state.words);
     ui.panel.dataset.source = source;
   }
 
@@ -230,6 +230,7 @@ export function mountPosterior(ui, { store, client, report }) {
     if (has('selected', 'yours')) ({ source, seen } = followDigit(source, seen, state, changed));
     if (has('dim', 'slice', 'view', 'test', 'images', 'selected', 'yours')) update(state);
     if (has('test', 'slice', 'view')) showHoles(state);
+    if (has('words')) showControls(state);
   });
 
   const off = listen([

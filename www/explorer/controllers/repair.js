@@ -5,7 +5,7 @@
 // digit, the corruption, the method or the model changes (the latest request wins; a model that
 // moved on while the panel was out of view is caught up with when it comes back).
 //
-// Reads: images, selected, yours, test (a new model state), dim. Asks for nothing.
+// Reads: images, selected, yours, test (a new model state), dim, words. Asks for nothing.
 
 import { drawDigit, drawDigits, WHITE_ON_BLACK, PIXELS, SIDE } from '../../views/digits.js';
 import { describeLatent, drawLatent, drawSeen, drawSpread } from '../repair-view.js';
@@ -13,6 +13,7 @@ import { latestOnly } from '../schedule.js';
 import { testDigitName } from '../format.js';
 import { listen } from './listen.js';
 import { mulberry32 } from '../../seeded.js';
+import { inWords } from '../../words.js';
 
 /**
  * The missing-pixel presets: which pixels (row r, column c) each hides. The page makes its masks
@@ -81,8 +82,8 @@ export function mountRepair(ui, { store, client, report }) {
     }
     if (!state.images) return null;
     const i = state.selected ?? 0;
-    const name = `test digit #${i}`;
-    return { pixels: state.images.subarray(i * PIXELS, (i + 1) * PIXELS), name, spoken: state.test ? testDigitName(state.test, i) : name };
+    const name = `test ${state.words.digit} #${i}`;
+    return { pixels: state.images.subarray(i * PIXELS, (i + 1) * PIXELS), name, spoken: state.test ? testDigitName(state.test, i, state.words) : name };
   }
 
   function corruption() {
@@ -93,7 +94,8 @@ export function mountRepair(ui, { store, client, report }) {
   const queue = latestOnly(async () => {
     const clean = digit();
     if (!clean) {
-      ui.note.textContent = ui.source.value === 'test' ? 'Waiting for the test digits…' : `Draw or upload a digit above to repair ${ui.source.value === 'drawing' ? 'your drawing' : 'your upload'}.`;
+      const waiting = ui.source.value === 'test' ? 'Waiting for the test digits…' : `Draw or upload a digit above to repair ${ui.source.value === 'drawing' ? 'your drawing' : 'your upload'}.`;
+      ui.note.textContent = inWords(waiting, store.get().words);
       return;
     }
     const method = ui.method.value;
@@ -132,7 +134,7 @@ export function mountRepair(ui, { store, client, report }) {
     ui.observed.setAttribute('aria-label', `${capitalised(name)}, as seen: ${seen}; hidden pixels in blue`);
     ui.repaired.setAttribute('aria-label', `${capitalised(name)}, repaired by ${methodName}: E[x | y], the mean of the repairs`);
     ui.spread.setAttribute('aria-label', `Where the repairs of ${name} disagree: brighter where they differ more`);
-    ui.truth.setAttribute('aria-label', `The digit itself, before any of it was hidden: ${name}`);
+    ui.truth.setAttribute('aria-label', `The ${store.get().words.digit} itself, before any of it was hidden: ${name}`);
     ui.imputations.setAttribute('aria-label', `Eight repairs of ${name}, drawn from p(x | y) by ${methodName}`);
   }
 
@@ -210,7 +212,7 @@ export function mountRepair(ui, { store, client, report }) {
   const unsubscribe = store.subscribe((state, changed) => {
     if (changed.has('dim') && state.dim) fitMethods(state.dim);
     const ours = ui.source.value === 'test' ? changed.has('selected') || changed.has('images') : changed.has('yours');
-    if (!ours && !changed.has('test')) return;
+    if (!ours && !changed.has('test') && !changed.has('words')) return;
     if (!visible) stale = true;
     else if (ours) repairNow();
     else modelMoved();
