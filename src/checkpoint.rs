@@ -184,7 +184,11 @@ impl SavePoint {
     /// separate tasks of the browser's event loop, so neither holds it for long.
     pub async fn checkpoint(self, extra: Vec<u8>) -> Result<Checkpoint> {
         yield_to_other_tasks().await;
-        let weights = weights_bytes(self.model.valid()).await?;
+        let model = match &self.flat {
+            Some(flat) => flat.model(self.model.clone()),
+            None => self.model.clone(),
+        };
+        let weights = weights_bytes(model.valid()).await?;
         yield_to_other_tasks().await;
         let optimizer = match &self.flat {
             Some(flat) => flat.optimizer_bytes(&self.model).await?,

@@ -4,6 +4,8 @@
 //! reading them back, so the caller decides when to pay for a read (on WebGPU in wasm only async
 //! reads exist); [`Trainer::train_steps`] reads once per chunk.
 
+use std::sync::OnceLock;
+
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -49,8 +51,12 @@ pub struct Trainer {
     /// Where the time of the chunk in progress went (totals, see [`StepProfile`]).
     profile: StepProfile,
     /// The run's parameters and Adam's moments while it steps in our own kernels (see
-    /// [`kernels::applies`]); `model` is then views into them, made again after each chunk.
+    /// [`kernels::applies`]). `model` is then only the model's structure and parameter ids, and
+    /// the model is `view`.
     flat: Option<FlatRun>,
+    /// The model made of views into `flat`, made when first asked for after a step: views cost
+    /// dispatches when Burn first uses them, so a step does not make them.
+    view: OnceLock<Vae>,
 }
 
 /// The largest weights file read (a 4-layer 4096-unit model is about 300 MB).
@@ -86,6 +92,7 @@ impl Trainer {
             pieces: 1,
             profile: StepProfile::default(),
             flat: None,
+            view: OnceLock::new(),
         })
     }
 
@@ -95,7 +102,11 @@ impl Trainer {
     }
 
     fn model(&self) -> &Vae {
-        self.model.as_ref().expect("the model is only taken out during an update")
+        let model = self.model.as_ref().expect("the model is only taken out during an update");
+        match &self.flat {
+            Some(flat) => self.view.get_or_init(|| flat.model(model.clone())),
+            None => model,
+        }
     }
 
     /// The model without autodiff, for evaluation and inference.
@@ -123,7 +134,8 @@ impl Trainer {
                 self.config.latent_dim, self.config.hidden
             ))
         })?);
-        self.flat = self.flat.take().map(|flat| flat.with_params(self.model()));
+        self.flat = self.flat.take().map(|flat| flat.with_params(self.model.as_ref().expect("just loaded")));
+        self.view = OnceLock::new();
         Ok(())
     }
 
@@ -191,7 +203,8 @@ impl Trainer {
     pub fn save_point(&self) -> SavePoint {
         SavePoint {
             config: self.config.clone(),
-            model: self.model().clone(),
+            // On the kernel path, the structure the save point's `flat` fills in when it is saved.
+            model: self.model.clone().expect("the model is only taken out during an update"),
             optim: self.optim.clone(),
             rng: save_rng(&self.rng),
             batcher: self.batcher.clone(),
@@ -208,6 +221,7 @@ impl Trainer {
         self.batcher = saved.batcher;
         self.step = saved.step;
         self.flat = saved.flat;
+        self.view = OnceLock::new();
     }
 
     /// The seed of the test bound's noise (see [`salt::EVALUATION`]).
@@ -276,6 +290,7 @@ impl Trainer {
             };
             let (run, parts) = kernels::step(&run, &x, &eps, &self.config);
             self.flat = Some(run);
+            self.view = OnceLock::new();
             self.profile.gradients += now_ms() - batched;
             self.step += 1;
             return parts;
@@ -345,9 +360,6 @@ impl Trainer {
                 .reduce(|sum, parts| sum + parts)
                 .expect("n > 0 steps should have produced a loss")
         });
-        if let Some(flat) = &self.flat {
-            self.model = Some(flat.model(self.model.take().expect("the model is only taken out during an update")));
-        }
         let reading = now_ms();
         let read = read_scalars([sum.loss, sum.reconstruction, sum.kl]).await;
         self.profile.read_back = now_ms() - reading;

@@ -195,10 +195,22 @@ fn latent(heads: &[f32], noise: &[f32], z: &mut [f32], kl: &mut [f32], terms: &m
     terms[t + 2 * dd] = kl_scale * 0.5f32 * (var - 1.0f32);
 }
 
-/// The minibatch's loss parts into `out`: `[(rec + β kl) / m, rec / m, kl / m]`, where rec and kl
-/// are the sums of `rec` and `kl`. One workgroup of [`UNITS`] units.
+/// The minibatch's loss parts, each into a buffer of its own (read back as they are):
+/// `(rec + β kl) / m`, `rec / m` and `kl / m`, where rec and kl are the sums of `rec` and `kl`. One
+/// workgroup of [`UNITS`] units.
 #[cube(launch_unchecked)]
-fn losses(rec: &[f32], kl: &[f32], out: &mut [f32], n_rec: u32, n_kl: u32, rows: f32, beta: f32) {
+#[allow(clippy::too_many_arguments)]
+fn losses(
+    rec: &[f32],
+    kl: &[f32],
+    loss_out: &mut [f32],
+    rec_out: &mut [f32],
+    kl_out: &mut [f32],
+    n_rec: u32,
+    n_kl: u32,
+    rows: f32,
+    beta: f32,
+) {
     let mut rec_sums = Shared::<[f32]>::new_slice(256usize);
     let mut kl_sums = Shared::<[f32]>::new_slice(256usize);
     let u = UNIT_POS;
@@ -233,9 +245,9 @@ fn losses(rec: &[f32], kl: &[f32], out: &mut [f32], n_rec: u32, n_kl: u32, rows:
     if u == 0 {
         let rec_mean = rec_sums[0] / rows;
         let kl_mean = kl_sums[0] / rows;
-        out[0] = rec_mean + beta * kl_mean;
-        out[1] = rec_mean;
-        out[2] = kl_mean;
+        loss_out[0] = rec_mean + beta * kl_mean;
+        rec_out[0] = rec_mean;
+        kl_out[0] = kl_mean;
     }
 }
 
@@ -481,25 +493,24 @@ pub fn step(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (FlatR
         );
     }
     let next = FlatRun { state: buffers.tensor(next), time, layout: run.layout.clone() };
-    (next, loss_parts(buffers.tensor(parts)))
+    (next, loss_parts(&buffers, parts))
 }
 
 /// The gradients of the negative ELBO of the minibatch `x` with noise `eps` at `run`'s parameters,
 /// laid out as the parameters are, and the loss parts: [`step`] without the update.
 pub fn gradients(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (Tensor<1>, LossParts) {
     let (buffers, _, grads, parts) = forward_backward(run, x, eps, config);
-    (buffers.tensor(grads), loss_parts(buffers.tensor(parts)))
+    (buffers.tensor(grads), loss_parts(&buffers, parts))
 }
 
-/// `[loss, reconstruction, kl]` as the trainer's loss parts.
-fn loss_parts(parts: Tensor<1>) -> LossParts {
-    let part = |i: usize| parts.clone().slice([i..i + 1]);
-    LossParts { loss: part(0), reconstruction: part(1), kl: part(2) }
+/// [`losses`]' three buffers as the trainer's loss parts.
+fn loss_parts(buffers: &Buffers, [loss, reconstruction, kl]: [Buffer; 3]) -> LossParts {
+    LossParts { loss: buffers.tensor(loss), reconstruction: buffers.tensor(reconstruction), kl: buffers.tensor(kl) }
 }
 
 /// The forward and backward passes of a step: the buffers' device, the run's state, the
 /// gradients and the loss parts.
-fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (Buffers, Buffer, Buffer, Buffer) {
+fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (Buffers, Buffer, Buffer, [Buffer; 3]) {
     let layout = &run.layout;
     let (d, len) = (layout.latent_dim(), layout.len);
     let m = x.len() / PIXELS;
@@ -585,7 +596,7 @@ fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -
     }
     launch.weight_grad(m, &x1, &dy, &block, &grads);
 
-    let parts = buffers.empty(3);
+    let parts = [buffers.empty(1), buffers.empty(1), buffers.empty(1)];
     // SAFETY: the kernel reads and writes within the sizes given.
     unsafe {
         losses::launch_unchecked(
@@ -594,7 +605,9 @@ fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -
             CubeDim::new_1d(UNITS),
             rec.arg(),
             kl.arg(),
-            parts.arg(),
+            parts[0].arg(),
+            parts[1].arg(),
+            parts[2].arg(),
             (m * PIXELS) as u32,
             (m * d) as u32,
             m as f32,

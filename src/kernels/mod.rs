@@ -242,7 +242,7 @@ impl FlatRun {
             let mut sink = StateSink::default();
             let device = Device::flex();
             let state = |data: &TensorData| {
-                let values: Vec<f32> = data.to_vec().expect("moments are f32");
+                let values: Vec<f32> = data.try_to_vec().expect("moments are f32");
                 let n = values.len();
                 Tensor::<1>::from_data(TensorData::new(values, [n]), &device)
             };
@@ -306,7 +306,7 @@ mod tests {
     }
 
     fn values(t: Tensor<1>) -> Vec<f32> {
-        t.into_data().to_vec().unwrap()
+        t.into_data().try_to_vec().unwrap()
     }
 
     #[test]
