@@ -15,7 +15,7 @@ use crate::checkpoint::{weights_bytes, Checkpoint, SavePoint};
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
-use crate::kernels::{self, FlatRun};
+use crate::kernels::FlatRun;
 use crate::loss::{negative_elbo, LossParts};
 use crate::metrics::{ChunkMetrics, StepProfile};
 use crate::model::Vae;
@@ -51,7 +51,7 @@ pub struct Trainer {
     /// Where the time of the chunk in progress went (totals, see [`StepProfile`]).
     profile: StepProfile,
     /// The run's parameters and Adam's moments while it steps in our own kernels (see
-    /// [`kernels::applies`]). `model` is then only the model's structure and parameter ids, and
+    /// [`crate::kernels::applies`]). `model` is then only the model's structure and parameter ids, and
     /// the model is `view`.
     flat: Option<FlatRun>,
     /// The model made of views into `flat`, made when first asked for after a step: views cost
@@ -283,12 +283,12 @@ impl Trainer {
             return self.step_in_pieces(x, eps, batched);
         }
         #[cfg(feature = "webgpu")]
-        if kernels::applies(&self.config, &self.device) {
+        if crate::kernels::applies(&self.config, &self.device) {
             let run = match self.flat.take() {
                 Some(run) => run,
                 None => FlatRun::pack(self.model(), &self.optim, &self.config),
             };
-            let (run, parts) = kernels::step(&run, &x, &eps, &self.config);
+            let (run, parts) = crate::kernels::step(&run, &x, &eps, &self.config);
             self.flat = Some(run);
             self.view = OnceLock::new();
             self.profile.gradients += now_ms() - batched;

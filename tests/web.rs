@@ -394,29 +394,38 @@ fn relative_errors(got: &[f32], want: &[f32], layout: &vae_web::kernels::Layout)
 }
 
 #[wasm_bindgen_test]
-async fn the_kernel_step_computes_the_gradients_burn_does_on_webgpu_and_the_cpu() {
+async fn the_kernel_step_computes_the_gradients_and_the_update_burn_does_on_webgpu_and_the_cpu() {
+    use burn::optim::GradientsParams;
     use burn::prelude::Device;
     use rand::SeedableRng;
     use vae_web::config::{Activation, VaeConfig};
     use vae_web::kernels::{self, FlatRun, Layout};
+    use vae_web::loss::negative_elbo;
     use vae_web::model::Vae;
+    use vae_web::optim::optimizer;
     use vae_web::transfer::{read_values, standard_normal, tensor2, HostRng};
 
     // The facade's first call runs the module's static constructors (cubecl's registrations).
     vae_web::web::config_schema().unwrap();
     let gpu = vae_web::device::browser_webgpu().await.expect("the test browser has a WebGPU adapter");
     let m = 20;
-    for activation in [Activation::Relu, Activation::Tanh] {
-        let config = VaeConfig { latent_dim: 3, hidden: vec![64], batch_size: m, activation, beta: 0.7, ..VaeConfig::default() };
+    let configs = [
+        VaeConfig { latent_dim: 3, hidden: vec![64], batch_size: m, beta: 0.7, ..VaeConfig::default() },
+        VaeConfig { latent_dim: 5, hidden: vec![48, 32], batch_size: m, activation: Activation::Tanh, weight_decay: 1e-3, ..VaeConfig::default() },
+    ];
+    for config in configs {
         assert!(kernels::applies(&config, &gpu.device));
         let d = config.latent_dim;
+        let what = format!("{:?} {:?}", config.activation, config.hidden);
         // Grey levels in [0, 1], and noise of both signs.
         let x: Vec<f32> = (0..m * PIXELS).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
         let eps = standard_normal(&mut HostRng::seed_from_u64(8), m * d);
         let model_on = |device: &Device| Vae::new(&config, &mut HostRng::seed_from_u64(7), &device.clone().autodiff());
+        let layout = Layout::new(&config);
 
+        // The gradients, against Burn's operations and autodiff on WebGPU and on the CPU.
         let model = model_on(&gpu.device);
-        let run = FlatRun::pack(&model, &vae_web::optim::optimizer(&config), &config);
+        let run = FlatRun::pack(&model, &optimizer(&config), &config);
         let (ours, our_parts) = kernels::gradients(&run, &x, &eps, &config);
         let mut wanted = Vec::new();
         for device in [gpu.device.clone(), Device::flex()] {
@@ -427,14 +436,32 @@ async fn the_kernel_step_computes_the_gradients_burn_does_on_webgpu_and_the_cpu(
         }
         let ours = read_values(ours).await.unwrap();
         let our_loss = read_values(our_parts.loss).await.unwrap()[0];
-        let layout = Layout::new(&config);
         assert_eq!(ours.len(), layout.len);
         for (device, grads, parts) in wanted {
             let want = read_values(grads).await.unwrap();
             let errors = relative_errors(&ours, &want, &layout);
-            assert!(errors.iter().all(|e| *e <= 1e-4), "{activation:?}, against {device:?}: relative errors by layer {errors:?}");
+            console_log!("{what}, gradients against {device:?}: relative errors by layer {errors:?}");
+            assert!(errors.iter().all(|e| *e <= 1e-4), "{what}, against {device:?}: relative errors by layer {errors:?}");
             let loss = read_values(parts.loss).await.unwrap()[0];
-            assert!(((our_loss - loss) / loss).abs() <= 1e-5, "{activation:?}, against {device:?}: loss {our_loss} vs {loss}");
+            assert!(((our_loss - loss) / loss).abs() <= 1e-5, "{what}, against {device:?}: loss {our_loss} vs {loss}");
+        }
+
+        // A whole step (Adam, with weight decay in the second config): the parameters and both
+        // moments after it, against Burn's Adam on WebGPU.
+        let (next, _) = kernels::step(&run, &x, &eps, &config);
+        let autodiff = gpu.device.clone().autodiff();
+        let parts = negative_elbo(&model, tensor2(x.clone(), m, PIXELS, &autodiff), tensor2(eps.clone(), m, d, &autodiff), &config);
+        let grads = GradientsParams::from_grads(parts.loss.backward(), &model);
+        let mut optim = optimizer(&config);
+        let stepped = optim.step(config.learning_rate, model.clone(), grads);
+        let want = read_values(FlatRun::pack(&stepped, &optim, &config).state).await.unwrap();
+        let got = read_values(next.state).await.unwrap();
+        assert_eq!(next.time, 1);
+        for (k, part) in ["parameters", "first moments", "second moments"].iter().enumerate() {
+            let range = k * layout.len..(k + 1) * layout.len;
+            let errors = relative_errors(&got[range.clone()], &want[range], &layout);
+            console_log!("{what}, {part} after a step: relative errors by layer {errors:?}");
+            assert!(errors.iter().all(|e| *e <= 1e-4), "{what}, {part} after a step: relative errors by layer {errors:?}");
         }
     }
 }
