@@ -12,6 +12,10 @@ use crate::idx::{read_idx_images, read_idx_labels};
 /// Seed of [`Dataset::balanced_subset`]'s order.
 const SUBSET_SEED: u64 = 0x5eed_2000;
 
+/// The label of an image that has none: a visitor's images without sub-folders, written as such
+/// in the labels IDX file the page's "Download data set" makes.
+pub const UNLABELLED: u8 = 255;
+
 /// A set of 28×28 grey-level digits with their labels, kept as bytes (a quarter of f32's size).
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -34,7 +38,22 @@ impl Dataset {
         Self::new(images.pixels, labels)
     }
 
-    /// Builds a data set from raw 28×28 digits (784 bytes each, row-major) and labels 0–9.
+    /// Builds a data set from an images IDX file alone: every image [`UNLABELLED`] (a set of
+    /// images without classes, which `vae train --data` reads when a folder has no labels files).
+    pub fn from_idx_images(images: impl Into<Vec<u8>>) -> Result<Self, IdxError> {
+        let images = read_idx_images(images)?;
+        if images.rows as usize != SIDE || images.cols as usize != SIDE {
+            return Err(IdxError::NotMnistSize {
+                rows: images.rows,
+                cols: images.cols,
+            });
+        }
+        let labels = vec![UNLABELLED; images.pixels.len() / PIXELS];
+        Self::new(images.pixels, labels)
+    }
+
+    /// Builds a data set from raw 28×28 images (784 bytes each, row-major) and their labels: 0–9,
+    /// or [`UNLABELLED`].
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, IdxError> {
         let images = pixels.len() / PIXELS;
         if labels.is_empty() {
@@ -46,7 +65,7 @@ impl Dataset {
                 labels: labels.len(),
             });
         }
-        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
+        if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l > 9 && l != UNLABELLED) {
             return Err(IdxError::BadLabel { index, label });
         }
         Ok(Self { pixels, labels })
@@ -117,9 +136,10 @@ impl Dataset {
     /// explorer's plane shows. Classes take turns, so every prefix is balanced too.
     pub fn balanced_subset(&self, count: usize) -> Vec<usize> {
         use rand::SeedableRng;
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 10];
+        // Ten classes, and the images without one as an eleventh.
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 11];
         for (i, &label) in self.labels.iter().enumerate() {
-            by_class[label as usize].push(i);
+            by_class[usize::from(label).min(10)].push(i);
         }
         let mut rng = HostRng::seed_from_u64(SUBSET_SEED);
         for class in &mut by_class {
@@ -318,6 +338,20 @@ mod tests {
             header.extend(u32::to_be_bytes(v));
         }
         assert!(matches!(read_idx_images(&header[..]), Err(IdxError::Truncated { .. })));
+    }
+
+    #[test]
+    fn images_without_labels_are_a_set_of_their_own_kind() {
+        let (images, _) = three_digits();
+        let set = Dataset::from_idx_images(images.clone()).unwrap();
+        assert_eq!(set.labels(), &[UNLABELLED; 3]);
+        // The same from a labels file that says so, and mixed with labelled images.
+        let set = Dataset::from_idx(images.clone(), write_idx_labels(&[UNLABELLED, 4, UNLABELLED])).unwrap();
+        let mut chosen = set.balanced_subset(3);
+        chosen.sort();
+        assert_eq!(chosen, vec![0, 1, 2]);
+        assert_eq!(set.balanced_subset(2).iter().filter(|&&i| i == 1).count(), 1, "the labelled image takes its turn");
+        assert!(matches!(Dataset::from_idx(images, write_idx_labels(&[10, 4, 4])), Err(IdxError::BadLabel { index: 0, label: 10 })));
     }
 
     #[test]

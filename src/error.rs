@@ -42,7 +42,7 @@ pub enum IdxError {
     #[error("images are {rows}×{cols}; the model reads 28×28 digits")]
     NotMnistSize { rows: u32, cols: u32 },
     /// A label outside 0–9.
-    #[error("labels: label {label} at index {index} is not a digit 0-9")]
+    #[error("labels: label {label} at index {index} is neither a class 0-9 nor 255 (no label)")]
     BadLabel { index: usize, label: u8 },
     /// The gzip stream is corrupt.
     #[error("{what}: not a valid gzip stream: {message}")]

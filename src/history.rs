@@ -47,6 +47,42 @@ pub struct History {
     pub train: Series,
     #[serde(default)]
     pub test: Series,
+    /// The visitor's images the run was trained on (the page's `DataSet`); absent for MNIST.
+    #[serde(default, rename = "dataSet", skip_serializing_if = "Option::is_none")]
+    pub data_set: Option<DataSetRecord>,
+}
+
+/// Which images a run was trained on, when they are a visitor's own (www/protocol.js's
+/// `DataSet`): what the page records in a saved run and writes as `dataset.json` beside the IDX
+/// files of "Download data set", so that a run is only continued on the images it was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSetRecord {
+    /// What the visitor picked (a folder's or a zip's name).
+    pub name: String,
+    /// SHA-256 of the processed images and their labels, hex: what identifies the set.
+    pub hash: String,
+    /// Images in all (training and test).
+    pub count: usize,
+    #[serde(default)]
+    pub labelled: bool,
+    /// The class each label 0–9 stands for.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+impl DataSetRecord {
+    /// How a message names the data a run has, or was trained on (`None`: MNIST).
+    pub fn describe(set: Option<&Self>) -> String {
+        match set {
+            Some(set) => format!("the images \"{}\" ({} images, SHA-256 {}…)", set.name, set.count, &set.hash[..set.hash.len().min(12)]),
+            None => "MNIST".to_string(),
+        }
+    }
+
+    /// Whether `a` and `b` are the same data (both MNIST, or the same hash).
+    pub fn same(a: Option<&Self>, b: Option<&Self>) -> bool {
+        a.map(|s| &s.hash) == b.map(|s| &s.hash)
+    }
 }
 
 impl History {
@@ -88,5 +124,16 @@ mod tests {
         assert_eq!(History::from_extra(&h.to_extra()), h);
         assert_eq!(History::from_extra(b"{}"), History::default());
         assert_eq!(History::from_extra(b"\xff not json"), History::default());
+    }
+
+    #[test]
+    fn carries_the_pages_data_set_and_leaves_it_out_for_mnist() {
+        let page = br#"{"train":{"x":[],"loss":[],"reconstruction":[],"kl":[]},"test":{"x":[],"loss":[],"reconstruction":[],"kl":[]},"dataSet":{"name":"shapes","hash":"ab12","count":300,"labelled":true,"names":["circle","square"]}}"#;
+        let h = History::from_extra(page);
+        let set = h.data_set.clone().unwrap();
+        assert_eq!((set.name.as_str(), set.hash.as_str(), set.count), ("shapes", "ab12", 300));
+        assert_eq!(History::from_extra(&h.to_extra()), h);
+        assert!(!String::from_utf8(History::default().to_extra()).unwrap().contains("dataSet"));
+        assert!(DataSetRecord::same(None, None) && !DataSetRecord::same(Some(&set), None));
     }
 }

@@ -23,7 +23,7 @@ mod cli {
     use vae_web::config::{Activation, Binarization, DecoderKind, Estimator, OptimizerKind, VaeConfig};
     use vae_web::data::Dataset;
     use vae_web::eval::{evaluate, log_likelihood_estimate};
-    use vae_web::history::History;
+    use vae_web::history::{DataSetRecord, History};
     use vae_web::train::Trainer;
     use vae_web::{device, Result, VaeError};
 
@@ -256,7 +256,25 @@ mod cli {
                 ))
             })
         };
+        // A folder of images without classes (the page's download of a set without sub-folders
+        // may be taken without its labels files) trains as an unlabelled set.
+        if !dir.join(labels).exists() && dir.join(images).exists() {
+            return Ok(Dataset::from_idx_images(read(images)?)?);
+        }
         Ok(Dataset::from_idx(read(images)?, read(labels)?)?)
+    }
+
+    /// The visitor's images a data folder holds, from the `dataset.json` the page's "Download data
+    /// set" writes beside the IDX files; `None` for a folder without one (MNIST).
+    fn data_set_in(dir: &Path) -> Result<Option<DataSetRecord>> {
+        let path = dir.join("dataset.json");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| VaeError::Argument(format!("{} is not the page's description of a data set: {e}", path.display())))
     }
 
     fn train(args: &TrainArgs) -> Result<()> {
@@ -265,15 +283,25 @@ mod cli {
         let compute = compute_device(args.backend)?;
         // The run's chart goes on where a resumed run's left off (a run saved by the page carries
         // the page's), and is saved with the run.
+        let data_set = data_set_in(&args.data)?;
         let (mut trainer, mut history) = match &args.resume {
             Some(path) => {
                 let bytes = std::fs::read(path)
                     .map_err(|e| VaeError::Argument(format!("cannot read {}: {e}", path.display())))?;
                 let checkpoint = Checkpoint::from_bytes(&bytes)?;
                 let history = History::from_extra(&checkpoint.extra);
+                if !DataSetRecord::same(history.data_set.as_ref(), data_set.as_ref()) {
+                    return Err(VaeError::Argument(format!(
+                        "{} was trained on {}, and {} holds {}: continue it on the data it was trained on",
+                        path.display(),
+                        DataSetRecord::describe(history.data_set.as_ref()),
+                        args.data.display(),
+                        DataSetRecord::describe(data_set.as_ref())
+                    )));
+                }
                 (Trainer::resume(checkpoint, &compute.device, train_set.len())?, history)
             }
-            None => (Trainer::new(args.config()?, &compute.device, train_set.len())?, History::default()),
+            None => (Trainer::new(args.config()?, &compute.device, train_set.len())?, History { data_set, ..History::default() }),
         };
         trainer.set_threads(if compute.kind == device::BackendKind::Cpu { rayon::current_num_threads() } else { 1 });
         let config = trainer.config().clone();

@@ -65,6 +65,20 @@ pub fn config_schema() -> Result<JsValue, JsValue> {
     to_js(&VaeConfig::schema()).map_err(js_err)
 }
 
+/// What a saved run (a `checkpoint()` file) says of itself, read without resuming it: `{ config,
+/// step, extra: Uint8Array }` (extra: the caller's bytes saved with it; the page's chart and the
+/// data set it was trained on). Throws (name `Record`) on bytes that are not a run.
+#[wasm_bindgen(js_name = checkpointInfo)]
+pub fn checkpoint_info(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    run_static_constructors();
+    let checkpoint = Checkpoint::from_bytes(bytes).map_err(js_err)?;
+    Ok(object(&[
+        ("config", to_js(&checkpoint.config).map_err(js_err)?),
+        ("step", JsValue::from(checkpoint.step as f64)),
+        ("extra", u8_array(&checkpoint.extra)),
+    ]))
+}
+
 /// Starts `threads` WebAssembly threads (Web Workers sharing this module's memory) for rayon's
 /// pool, on which the CPU backend's steps then run (threaded build only; call it once, before
 /// `VaeSession.init`). Resolves to the number started. Needs a cross-origin-isolated page; how many

@@ -313,7 +313,7 @@ export const PLANE_DIGITS = 2000;
  * @property {string} name       what the visitor picked (a folder's or a zip's name, or "12 files")
  * @property {string} hash       SHA-256 of the processed images and their labels, hex
  * @property {number} count      images in all (train and test)
- * @property {boolean} labelled  false: every label is 0 and means nothing
+ * @property {boolean} labelled  false: every label is 255, no class
  * @property {string[]} names    names[label]: the class each label 0–9 stands for
  *
  * @typedef {object} Resumed  A run continued where it was saved.

@@ -15,7 +15,7 @@
 //   evaluation.js  the test bound, a few hundred digits at a time between chunks
 //   checkpoints.js the run saved in the browser and as a file, and resumed
 
-import { Event, LANE_OF, Lane, PLANE_DIGITS, Request, kindOf } from './protocol.js';
+import { ErrorKind, Event, LANE_OF, Lane, PLANE_DIGITS, Request, kindOf } from './protocol.js';
 import { fetchMnist, releaseMnist } from './worker/data.js';
 import { evaluateInBackground } from './worker/evaluation.js';
 import { emit, messageOf, post } from './worker/messages.js';
@@ -168,15 +168,6 @@ async function useDataSet({ files = null, dataSet = null }) {
   return { ...counts, config };
 }
 
-/**
- * The explorer's test images with their labels, where the set has none, made 255: a label no
- * class has, which the plane draws in its neutral grey rather than as the colour of a class.
- */
-function unlabelledAs255(answer) {
-  if (worker.dataSet && !worker.dataSet.labelled) answer.labels.fill(255);
-  return answer;
-}
-
 /** A fresh model with `config`. */
 function reset({ config }) {
   requireSession(worker);
@@ -192,9 +183,30 @@ async function loadWeights({ bytes, config }) {
   return applied;
 }
 
+/**
+ * The data set a saved run records in its extra bytes (protocol.js's DataSet; null: MNIST, or a
+ * run saved without one, as the native trainer's on MNIST).
+ * @param {Uint8Array} extra
+ */
+function trainedOn(extra) {
+  try {
+    return JSON.parse(new TextDecoder().decode(extra)).dataSet ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Continues the run in `bytes` (a checkpoint) exactly where it was: its model, step and chart. */
 async function resumeFrom(bytes) {
   requireData(worker);
+  // Read before the model is touched: a run is only continued on the images it was trained on.
+  const saved = trainedOn(worker.facade.checkpointInfo(bytes).extra);
+  if ((saved?.hash ?? null) !== (worker.dataSet?.hash ?? null)) {
+    const named = (set) => (set ? `your images "${set.name}"` : 'MNIST');
+    const error = new Error(`this run was trained on ${named(saved)}, and the model has ${named(worker.dataSet)} now: choose that data first`);
+    error.name = ErrorKind.record; // what the page answers with how to give the model those images
+    throw error;
+  }
   let info = null;
   await startOver(worker, async () => {
     info = await worker.session.resume(bytes);
@@ -208,11 +220,6 @@ async function resumeFrom(bytes) {
  */
 async function resumeSaved({ toStep = null }, id) {
   const run = await savedRunRecord();
-  const trainedOn = run.dataSet?.hash ?? null;
-  if (trainedOn !== (worker.dataSet?.hash ?? null)) {
-    const named = (set) => (set ? `your images "${set.name}"` : 'MNIST');
-    throw new Error(`the saved run was trained on ${named(run.dataSet)}, and the model has ${named(worker.dataSet)} now`);
-  }
   const resumed = await resumeFrom(run.bytes);
   if (!(toStep > resumed.step)) return resumed;
   const m = await catchUp(worker, toStep, (progress) => post({ id, progress }));
@@ -273,8 +280,8 @@ const handlers = {
   [Request.checkpoint]: () => checkpointBytes(worker),
   [Request.setLearningRate]: setLearningRate,
   [Request.reconstruct]: ({ n }) => inLane(Request.reconstruct, () => withData().reconstruct(n)),
-  [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, async () => unlabelledAs255(await withData().testImages(count))),
-  [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, async () => unlabelledAs255(await withData().encodeTest(count))),
+  [Request.testImages]: ({ count = PLANE_DIGITS }) => inLane(Request.testImages, () => withData().testImages(count)),
+  [Request.encodeTest]: ({ count = PLANE_DIGITS }) => inLane(Request.encodeTest, () => withData().encodeTest(count)),
   [Request.encode]: ({ images, n }) => inLane(Request.encode, () => session().encode(images, n)),
   [Request.decode]: ({ z, n }) => inLane(Request.decode, () => session().decode(z, n)),
   [Request.sample]: ({ n }) => inLane(Request.sample, () => session().sample(n)),

@@ -11,14 +11,18 @@
 //   node --test --test-concurrency=1 tests/e2e/own-data.test.mjs
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync, zipSync } from 'fflate';
 import { png, shapeImages } from '../fixtures/shapes.mjs';
 import { VAE_BIN, missingArtifacts, openApp } from './harness.mjs';
+
+/** The MNIST files `vae train --data` reads (scripts/setup.sh makes them). */
+const DATA_DIR = fileURLToPath(new URL('../../data/mnist', import.meta.url));
 
 const missing = missingArtifacts();
 if (missing.length) throw new Error(`the page cannot run: missing ${missing.join(', ')} (run bash scripts/setup.sh and wasm-pack build)`);
@@ -138,7 +142,10 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     const [download] = await Promise.all([p.page.waitForEvent('download'), p.click('data-download')]);
     const zipped = unzipSync(new Uint8Array(readFileSync(await download.path())));
     const names = Object.keys(zipped).sort();
-    assert.deepEqual(names, ['shapes/labels.txt', 'shapes/t10k-images-idx3-ubyte', 'shapes/t10k-labels-idx1-ubyte', 'shapes/train-images-idx3-ubyte', 'shapes/train-labels-idx1-ubyte']);
+    assert.deepEqual(names, ['shapes/dataset.json', 'shapes/labels.txt', 'shapes/t10k-images-idx3-ubyte', 'shapes/t10k-labels-idx1-ubyte', 'shapes/train-images-idx3-ubyte', 'shapes/train-labels-idx1-ubyte']);
+    const described = JSON.parse(new TextDecoder().decode(zipped['shapes/dataset.json']));
+    assert.equal(described.hash, await p.read('data-status', 'data-hash'));
+    assert.equal(described.count, 300);
     assert.equal(zipped['shapes/train-images-idx3-ubyte'].length, 16 + 270 * 784);
     assert.equal(zipped['shapes/t10k-labels-idx1-ubyte'].length, 8 + 30);
     assert.ok(existsSync(VAE_BIN), `${VAE_BIN} is missing: build it with cargo build --release (or set CARGO_TARGET_DIR)`);
@@ -149,13 +156,22 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     assert.match(log, /"epoch":2,"trainLoss"/, 'the native trainer trained on the downloaded set');
     console.log(`# vae train --data on the downloaded set: ${log.trim().split('\n').at(-1)}`);
 
-    // The run as a file, opened in a page that has MNIST: refused (the model checks the size of
-    // the training set it was trained on), the model kept.
+    // The run as a file: the native trainer continues it on the downloaded set (its dataset.json
+    // names the same images) and refuses it on MNIST, naming both.
     const [model] = await Promise.all([p.page.waitForEvent('download'), p.click('download')]);
+    const runFile = await model.path();
+    const resumed = execFileSync(VAE_BIN, ['train', '--data', out, '--resume', runFile, '--epochs', '3', '--threads', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.match(resumed, /"epoch":\d+,"trainLoss"/, 'the native trainer continued the run of the page on its images');
+    const refused = spawnSync(VAE_BIN, ['train', '--data', DATA_DIR, '--resume', runFile, '--epochs', '1', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /was trained on the images "shapes" \(300 images, SHA-256 [0-9a-f]{12}…\), and .* holds MNIST: continue it on the data it was trained on/);
+
+    // Opened in a page that has MNIST: refused before the model is touched (the run's data set is
+    // read from the file first), the model kept.
     const q = await app.page({ backend: 'cpu' });
-    await q.page.setInputFiles('[data-testid="load-weights"]', { name: 'shapes.vaerun', mimeType: 'application/octet-stream', buffer: readFileSync(await model.path()) });
+    await q.page.setInputFiles('[data-testid="load-weights"]', { name: 'shapes.vaerun', mimeType: 'application/octet-stream', buffer: readFileSync(runFile) });
     await q.page.waitForSelector('[data-testid="error"] li[data-key="weights"]', { timeout: 30_000 });
-    assert.match(await q.text('error'), /shapes\.vaerun was not opened: .*270 .*not the 60000 loaded here\. The model in use is kept\. A run trained on your own images opens once the model has them/);
+    assert.match(await q.text('error'), /shapes\.vaerun was not opened: this run was trained on your images "shapes", and the model has MNIST now: choose that data first\. The model in use is kept\. A run trained on your own images opens once the model has them/);
     assert.notEqual(await q.read('mode', 'data-mode'), 'resumed');
     assert.deepEqual(q.errors, []);
     await q.close();

@@ -126,10 +126,10 @@ test('labels from folders: folders named 0–9 keep their digit; more than ten c
   assert.ok(c.labels.every((l) => l <= 9), 'every label is one the model takes');
 });
 
-test('no sub-folders: unlabelled (every label 0, and the set says so); files beside sub-folders are a class of their own', () => {
+test('no sub-folders: unlabelled (every label 255, and the set says so); files beside sub-folders are a class of their own', () => {
   const none = classesOf(['a.png', 'b.png', 'c.png']);
   assert.equal(none.labelled, false);
-  assert.deepEqual([...none.labels], [0, 0, 0]);
+  assert.deepEqual([...none.labels], [255, 255, 255]);
   assert.deepEqual(none.names, []);
   assert.equal(classesOf(['pics/a.png', 'pics/b.png']).labelled, false, 'one folder for all is no class');
   const mixed = classesOf(['x/cat/1.png', 'x/2.png']);
@@ -184,6 +184,15 @@ test('IDX files picked (gzipped or not) pair images with their labels; a labels 
   assert.match(set.hash, /^[0-9a-f]{64}$/);
   const again = await processSet(await collect(files), { name: 'mine', framing: 'digit' });
   assert.equal(!('refused' in again) && again.hash, set.hash, 'the same images, the same hash');
+});
+
+test('IDX labels of 255 (what Download data set writes for a set without classes) read back as no labels', async () => {
+  const pixels = new Uint8Array(3 * 784).fill(90);
+  const files = [new File([writeIdxImages(pixels, 3)], 'train-images-idx3-ubyte'), new File([writeIdxLabels(new Uint8Array(3).fill(255))], 'train-labels-idx1-ubyte')];
+  const set = await processSet(await collect(files), { name: 'plain', framing: 'digit' });
+  assert.ok(!('refused' in set));
+  assert.equal(set.labelled, false);
+  assert.deepEqual([...set.labels], [255, 255, 255]);
 });
 
 test('sets refused as a whole: too many images, or fewer than two', async () => {

@@ -1,8 +1,8 @@
 // Labels for a visitor's own images, from the folders they are in: the model takes labels 0–9 (the
 // explorer colours its plane by them), so the classes are mapped onto those ten.
 //
-//   no sub-folders            unlabelled: every label 0, and `labelled` false (the page does not
-//                             colour the plane by a label that means nothing)
+//   no sub-folders            unlabelled: every label UNLABELLED (255, as the model and the IDX files
+//                             the page writes say "no label"), and `labelled` false
 //   folders named 0–9 only    each digit its own label (a set of handwritten digits keeps its names)
 //   up to 10 folders          labels 0, 1, … in the folders' order (natural: "2" before "10")
 //   more than 10              the first 9 keep their own label, the rest share the 10th, "other"
@@ -10,6 +10,8 @@
 // The folder that counts is the first one below what all the files share (a picked folder's own
 // name, a zip's single top folder), so `digits/3/a.png` and `3/a.png` both say "3".
 
+/** The label of an image without a class (src/data.rs's `UNLABELLED`). */
+export const UNLABELLED = 255;
 /** The name of the 10th class when there are more than ten. */
 export const OTHER = 'other';
 /** The name given to the files beside the sub-folders, when some are in sub-folders and some not. */
@@ -57,7 +59,7 @@ export function folderClasses(paths) {
  */
 export function labelsFor(classNames) {
   if (classNames.every((name) => name === null)) {
-    return { labels: new Uint8Array(classNames.length), labelled: false, names: [], classes: [] };
+    return { labels: new Uint8Array(classNames.length).fill(UNLABELLED), labelled: false, names: [], classes: [] };
   }
   const named = classNames.map((name) => name ?? NO_FOLDER);
   const counts = new Map();

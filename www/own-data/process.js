@@ -10,7 +10,7 @@
 // by side: each read of a picked file is a round trip to the browser (10,000 of them take the
 // page's thread about 2 s on 2 cores), and framing 10,000 small PNGs takes about 0.8 s more.
 
-import { folderClasses, labelsFor } from './classes.js';
+import { UNLABELLED, folderClasses, labelsFor } from './classes.js';
 import { IMAGE_NAME, MAX_FILE_BYTES } from './collect.js';
 import { frameGrey } from './frame.js';
 
@@ -37,7 +37,7 @@ const PIXELS = 784;
  * @property {Framing} framing
  * @property {number} count
  * @property {Uint8Array} pixels     count×784, row-major, 0 background, 255 ink
- * @property {Uint8Array} labels     count, 0–9 (all 0 when unlabelled)
+ * @property {Uint8Array} labels     count, 0–9 (all 255 when unlabelled)
  * @property {boolean} labelled
  * @property {string[]} names        names[label]: the class each label stands for
  * @property {Array<{name: string, label: number, count: number}>} classes
@@ -96,7 +96,8 @@ export async function processSet(collected, { name, framing, onProgress = () => 
     const side = source.rows * source.cols;
     for (let k = 0; k < source.count; k++) {
       const values = source.values.subarray(k * side, (k + 1) * side);
-      const label = source.labels ? String(source.labels[k]) : null;
+      // A labels file's 255 is "no label" (what Download data set writes for a set without classes).
+      const label = source.labels && source.labels[k] !== UNLABELLED ? String(source.labels[k]) : null;
       if (source.rows === 28 && source.cols === 28) {
         pixels.set(values, count * PIXELS);
       } else {

@@ -352,7 +352,8 @@ export function showSource(page) {
 
 /**
  * "Download data set": the processed images split as the model has them, as the four IDX files
- * `vae train --data DIR` reads, in one .zip (with the classes' names when there are labels).
+ * `vae train --data DIR` reads, in one .zip, with `dataset.json` (protocol.js's DataSet: which images
+ * they are) and the classes' names when there are labels.
  * @param {Page} page
  */
 async function downloadSet(page) {
@@ -365,6 +366,9 @@ async function downloadSet(page) {
   const entries = {};
   for (const [key, name] of Object.entries(IDX_NAMES)) entries[`${folder}/${name}`] = files[key];
   if (set.labelled) entries[`${folder}/labels.txt`] = new TextEncoder().encode(set.names.map((name, label) => `${label}\t${name}\n`).join(''));
+  // Which images these are (their SHA-256 among them): `vae train --resume` continues a run only
+  // on the images it was trained on, and records them in the runs it writes.
+  entries[`${folder}/dataset.json`] = new TextEncoder().encode(JSON.stringify(describe(set)));
   const link = document.createElement('a');
   link.href = URL.createObjectURL(new Blob([writeZip(entries)], { type: 'application/zip' }));
   link.download = `${folder}-idx.zip`;
