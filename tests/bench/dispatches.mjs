@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // WebGPU work per training step, counted in the page's model worker:
-//   node tests/bench/dispatches.mjs [--warmup-steps 3] [--steps 4] [--steps-only]
+//   node tests/bench/dispatches.mjs [--warmup-steps 3] [--steps 4] [--steps-only] [--latent-dim 20]
 //
 // Wraps, inside the worker (the only place the model lives), the WebGPU calls that cost a GPU
 // time whatever its speed: compute dispatches (GPUComputePassEncoder.dispatchWorkgroups),
@@ -35,7 +35,8 @@ const option = (name, fallback) => {
 };
 const WARMUP_STEPS = option('--warmup-steps', 3);
 const STEPS = option('--steps', 4);
-const CONFIG = { latentDim: 20, hidden: 400, batch: 100 };
+// The standard configuration, or the page's 2-D model with `--latent-dim 2`.
+const CONFIG = { latentDim: option('--latent-dim', 20), hidden: 400, batch: 100 };
 
 const missing = missingArtifacts();
 if (missing.length) {
@@ -147,7 +148,7 @@ async function measureSteps(app) {
 
 function report({ who, steps, pipelinesAtReady, pipelinesByFirstStep, perStep, examplesPerSecond }) {
   console.log(
-    `webgpu standard, ${who.padEnd(20)} per step over ${steps} steps: ${perStep.dispatches} dispatches, ` +
+    `webgpu ${CONFIG.latentDim === 20 ? 'standard' : `${CONFIG.latentDim}-D`}, ${who.padEnd(20)} per step over ${steps} steps: ${perStep.dispatches} dispatches, ` +
       `${perStep.submits} submits, ${perStep.writes} buffer writes, ${perStep.reads} read-backs, ${perStep.buffers} new buffers; ` +
       `pipelines compiled: ${pipelinesAtReady} at ready, ${pipelinesByFirstStep} by the first step; ${examplesPerSecond} examples/s`,
   );
@@ -177,8 +178,8 @@ async function measureTfjs(app) {
   const page = await app.browser.newPage();
   try {
     await page.goto(`${server.url}index.html`);
-    await page.evaluate(() => {
-      const worker = new Worker('vae-worker.js');
+    await page.evaluate((latent) => {
+      const worker = new Worker(`vae-worker.js?latent=${latent}`);
       let next = 0;
       const pending = new Map();
       worker.onmessage = ({ data }) => {
@@ -193,7 +194,7 @@ async function measureTfjs(app) {
         pending.set(id, { resolve, reject });
         worker.postMessage({ id, type, n });
       });
-    });
+    }, CONFIG.latentDim);
     const ask = (type, n) => page.evaluate(([t, k]) => window.ask(t, k), [type, n]);
     await ask('ready');
     const atReady = await ask('counts');

@@ -1,5 +1,5 @@
 // The same VAE as the page's standard configuration, in TF.js on its WebGPU backend, for
-// tests/bench/dispatches.mjs: 784-400-20 MLP, ReLU, Bernoulli decoder (logits), closed-form KL
+// tests/bench/dispatches.mjs: 784-400-20 MLP (or 784-400-2, `?latent=2`), ReLU, Bernoulli decoder (logits), closed-form KL
 // (SGVB-B), L = 1, M = 100, Adam 1e-3, the batch and the noise made on the host and uploaded each
 // step, the loss read back once per chunk as the page does. A classic worker: TF.js's UMD builds
 // (tf.js, with the gradients, and tf-backend-webgpu.js) are loaded with importScripts, after the benchmark's WebGPU
@@ -10,7 +10,9 @@ importScripts('./counters.js');
 self.__installCounters();
 importScripts('./tf.js', './tf-backend-webgpu.js');
 
-const [PIXELS, HIDDEN, LATENT, M] = [784, 400, 20, 100];
+// The latent dimension from the script's address (`vae-worker.js?latent=2`: the page's 2-D model).
+const LATENT = Number(new URL(self.location.href).searchParams.get('latent') ?? 20);
+const [PIXELS, HIDDEN, M] = [784, 400, 100];
 
 /** Glorot-uniform weights, zero biases. */
 function dense(inputs, outputs) {
