@@ -160,7 +160,8 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     // names the same images) and refuses it on MNIST, naming both.
     const [model] = await Promise.all([p.page.waitForEvent('download'), p.click('download')]);
     const runFile = await model.path();
-    const resumed = execFileSync(VAE_BIN, ['train', '--data', out, '--resume', runFile, '--epochs', '3', '--threads', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const nativeRun = join(out, 'native.vaerun');
+    const resumed = execFileSync(VAE_BIN, ['train', '--data', out, '--resume', runFile, '--epochs', '3', '--threads', '1', '--json', '--checkpoint', nativeRun], { encoding: 'utf8', timeout: 120_000 });
     assert.match(resumed, /"epoch":\d+,"trainLoss"/, 'the native trainer continued the run of the page on its images');
     const refused = spawnSync(VAE_BIN, ['train', '--data', DATA_DIR, '--resume', runFile, '--epochs', '1', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
     assert.notEqual(refused.status, 0);
@@ -203,6 +204,13 @@ describe('train on your own images', { timeout: 600_000 }, () => {
     await p.waitForNumber('latent-plane', 'data-points', (n) => n === 30, { message: 'the 30 test images on the plane again' });
     assert.equal(await p.readNumber('latent-plane', 'data-colours'), 3);
     assert.deepEqual((await dataWords(p)).legend, ['circle', 'square', 'triangle'], 'resumed on the shapes: their names again');
+
+    // The run the native trainer continued comes back to the page that has its images: it records
+    // them, so Open model takes it, further on than the page left it.
+    await p.page.setInputFiles('[data-testid="load-weights"]', { name: 'native.vaerun', mimeType: 'application/octet-stream', buffer: readFileSync(nativeRun) });
+    await p.waitForNumber('step', 'data-step', (s) => s > step, { message: 'the native run opened, past the page\'s step' });
+    assert.equal(await p.read('data-set', 'data-source'), 'own');
+    assert.equal(await p.page.locator('[data-testid="error"] li[data-key="weights"]').count(), 0, 'no error or warning about its data');
 
     // Without its images in this browser, the run is refused with the reason, and MNIST kept.
     await p.page.evaluate(
