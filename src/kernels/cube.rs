@@ -434,6 +434,24 @@ impl Launch<'_> {
         );
     }
 
+    /// Back through the hidden layers `layers` of a stack, whose outputs are `outputs[1..]`, from
+    /// `dy` at the output of `top` (the layer the stack feeds): each layer's weight gradient, then
+    /// the gradient at its input. Returns the gradient at the first hidden layer's output, and that
+    /// layer (whose own weight gradient and input the caller handles).
+    #[allow(clippy::too_many_arguments)]
+    fn back_through(&self, rows: usize, outputs: &[Buffer], layers: &[Block], top: Block, dy: Buffer, state: &Buffer, grads: &Buffer) -> (Buffer, Block) {
+        let (mut dy, mut block) = (dy, top);
+        for i in (0..layers.len()).rev() {
+            let input = &outputs[i + 1];
+            self.weight_grad(rows, input, &dy, &block, grads);
+            let d_input = self.buffers.empty(rows * block.d_in);
+            self.input_grad(rows, &dy, &block, state, &d_input, block.d_in, ACTIVATION_GRAD, (input, block.d_in + 1));
+            dy = d_input;
+            block = layers[i];
+        }
+        (dy, block)
+    }
+
     /// The gradient at a layer's input, `dy · Wᵀ`, through `epilogue`.
     #[allow(clippy::too_many_arguments)]
     fn input_grad(&self, rows: usize, dy: &Buffer, block: &Block, state: &Buffer, out: &Buffer, out_stride: usize, epilogue: u32, aux: (&Buffer, usize)) {
@@ -568,32 +586,14 @@ fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -
     let last = decoded.last().unwrap();
     launch.forward(m, last, &layout.out, &state, &d_logits, BERNOULLI, Some((&x1, PIXELS + 1)), Some(&rec), 1.0 / m as f32);
 
-    // Backward, each layer's weight gradient then the gradient at its input.
+    // Backward: the decoder's layers, then the encoder's.
     let grads = buffers.empty(len);
-    let mut dy = d_logits;
-    let mut block = layout.out;
-    for i in (0..layout.decoder.len()).rev() {
-        let input = &decoded[i + 1];
-        launch.weight_grad(m, input, &dy, &block, &grads);
-        let d_input = buffers.empty(m * block.d_in);
-        launch.input_grad(m, &dy, &block, &state, &d_input, block.d_in, ACTIVATION_GRAD, (input, block.d_in + 1));
-        dy = d_input;
-        block = layout.decoder[i];
-    }
+    let (dy, block) = launch.back_through(m, &decoded, &layout.decoder, layout.out, d_logits, &state, &grads);
     // The first decoder layer: its input is z, whose gradient goes to μ and log σ².
     launch.weight_grad(m, &z, &dy, &block, &grads);
     let d_heads = buffers.empty(m * 2 * d);
     launch.input_grad(m, &dy, &block, &state, &d_heads, 2 * d, LATENT_GRAD, (&terms, 3 * d));
-    let mut dy = d_heads;
-    let mut block = layout.heads;
-    for i in (0..layout.encoder.len()).rev() {
-        let input = &encoded[i + 1];
-        launch.weight_grad(m, input, &dy, &block, &grads);
-        let d_input = buffers.empty(m * block.d_in);
-        launch.input_grad(m, &dy, &block, &state, &d_input, block.d_in, ACTIVATION_GRAD, (input, block.d_in + 1));
-        dy = d_input;
-        block = layout.encoder[i];
-    }
+    let (dy, block) = launch.back_through(m, &encoded, &layout.encoder, layout.heads, d_heads, &state, &grads);
     launch.weight_grad(m, &x1, &dy, &block, &grads);
 
     let parts = [buffers.empty(1), buffers.empty(1), buffers.empty(1)];
