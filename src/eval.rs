@@ -14,6 +14,7 @@ use crate::config::{Estimator, VaeConfig, PIXELS};
 use crate::data::Dataset;
 use crate::pool::{map_on_threads, on_pool};
 use crate::error::{Result, VaeError};
+use crate::kernels::FlatRun;
 use crate::loss::{log_likelihood, log_normal, log_standard_normal, negative_elbo};
 use crate::model::Vae;
 use crate::transfer::{read_pair, read_scalars, read_values, standard_normal, tensor2};
@@ -44,7 +45,7 @@ pub struct Evaluation {
 /// (parameters are shared, not copied, until training replaces them), so every piece measures the
 /// same weights however long the whole takes.
 pub struct EvaluationRun {
-    model: Vae,
+    model: Evaluated,
     config: VaeConfig,
     device: Device,
     rng: HostRng,
@@ -55,12 +56,30 @@ pub struct EvaluationRun {
     threads: usize,
 }
 
+/// The weights an evaluation measures: a model, through Burn's operations, or a run on the kernel
+/// path (`crate::kernels`), through the step's own forward kernels.
+#[cfg_attr(not(feature = "webgpu"), allow(dead_code))]
+enum Evaluated {
+    Model(Vae),
+    Kernels(FlatRun),
+}
+
 impl EvaluationRun {
     /// A run over a data set, for `model` (without autodiff) with noise from `seed`.
     ///
     /// One z per datapoint and the closed-form KL, so that SGVB-A and SGVB-B models are measured
     /// alike; β plays no part.
     pub fn new(model: Vae, config: &VaeConfig, device: &Device, seed: u64) -> Self {
+        Self::of(Evaluated::Model(model), config, device, seed)
+    }
+
+    /// The same for a run on the kernel path, its weights as they are in `run` (see
+    /// [`crate::kernels::loss`]: the same bound as Burn's operations compute, in fewer dispatches).
+    pub fn in_kernels(run: FlatRun, config: &VaeConfig, device: &Device, seed: u64) -> Self {
+        Self::of(Evaluated::Kernels(run), config, device, seed)
+    }
+
+    fn of(model: Evaluated, config: &VaeConfig, device: &Device, seed: u64) -> Self {
         Self {
             model,
             config: VaeConfig {
@@ -98,7 +117,7 @@ impl EvaluationRun {
         for start in (self.next..end).step_by(EVAL_BATCH) {
             let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(end)).collect();
             let m = indices.len();
-            let d = self.model.latent_dim();
+            let d = self.config.latent_dim;
             let x = data.batch(&indices, self.config.binarization, &mut self.rng);
             let eps = standard_normal(&mut self.rng, m * d);
             let (r, k) = self.sums(&x, &eps, m);
@@ -112,12 +131,22 @@ impl EvaluationRun {
     /// The sums over the `m` rows of `x` (host, m × 784) with noise `eps` (m × d) of the
     /// reconstruction term and the KL, not read back: in pieces on threads where there are several.
     fn sums(&self, x: &[f32], eps: &[f32], m: usize) -> (Tensor<1>, Tensor<1>) {
-        let d = self.model.latent_dim();
+        let d = self.config.latent_dim;
+        let model = match &self.model {
+            Evaluated::Model(model) => model,
+            #[cfg(feature = "webgpu")]
+            Evaluated::Kernels(run) => {
+                let parts = crate::kernels::loss(run, x, eps, &self.config);
+                return (parts.reconstruction.mul_scalar(m as f64), parts.kl.mul_scalar(m as f64));
+            }
+            #[cfg(not(feature = "webgpu"))]
+            Evaluated::Kernels(_) => unreachable!("the kernel path runs on WebGPU, which this build has not"),
+        };
         let piece = |(r0, r1): (usize, usize)| {
             let rows = r1 - r0;
             let x = tensor2(x[r0 * PIXELS..r1 * PIXELS].to_vec(), rows, PIXELS, &self.device);
             let eps = tensor2(eps[r0 * d..r1 * d].to_vec(), rows, d, &self.device);
-            let parts = negative_elbo(&self.model, x, eps, &self.config);
+            let parts = negative_elbo(model, x, eps, &self.config);
             // Means weighted by their rows: the sums add up to the batch's, and the batches' to the
             // whole set's.
             (parts.reconstruction.mul_scalar(rows as f64), parts.kl.mul_scalar(rows as f64))

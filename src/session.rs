@@ -237,8 +237,7 @@ impl Session {
                 let trainer = self.trainer.as_ref().ok_or(VaeError::NoData)?;
                 let device = self.device.as_ref().ok_or(VaeError::NoData)?;
                 PendingEvaluation {
-                    run: EvaluationRun::new(trainer.inference_model(), &self.config, &device.device, trainer.evaluation_seed())
-                        .on_threads(device.threads),
+                    run: trainer.evaluation_run(&device.device).on_threads(device.threads),
                     step: trainer.step_count(),
                     examples_seen: trainer.examples_seen(),
                 }

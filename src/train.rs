@@ -15,6 +15,7 @@ use crate::checkpoint::{weights_bytes, Checkpoint, SavePoint};
 use crate::config::{VaeConfig, PIXELS};
 use crate::data::{Batcher, Dataset};
 use crate::error::{Result, VaeError};
+use crate::eval::EvaluationRun;
 use crate::kernels::FlatRun;
 use crate::loss::{negative_elbo, LossParts};
 use crate::metrics::{ChunkMetrics, StepProfile};
@@ -222,6 +223,15 @@ impl Trainer {
         self.step = saved.step;
         self.flat = saved.flat;
         self.view = OnceLock::new();
+    }
+
+    /// An evaluation of the test bound of the weights as they are now (see [`EvaluationRun`]): on
+    /// the kernel path in the step's own forward kernels, without making the model's views.
+    pub fn evaluation_run(&self, device: &Device) -> EvaluationRun {
+        match &self.flat {
+            Some(flat) => EvaluationRun::in_kernels(flat.clone(), &self.config, device, self.evaluation_seed()),
+            None => EvaluationRun::new(self.inference_model(), &self.config, device, self.evaluation_seed()),
+        }
     }
 
     /// The seed of the test bound's noise (see [`salt::EVALUATION`]).

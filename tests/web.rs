@@ -399,6 +399,8 @@ async fn the_kernel_step_computes_the_gradients_and_the_update_burn_does_on_webg
     use burn::prelude::Device;
     use rand::SeedableRng;
     use vae_web::config::{Activation, VaeConfig};
+    use burn::module::Module;
+    use vae_web::eval::EvaluationRun;
     use vae_web::kernels::{self, FlatRun, Layout};
     use vae_web::loss::negative_elbo;
     use vae_web::model::Vae;
@@ -445,6 +447,24 @@ async fn the_kernel_step_computes_the_gradients_and_the_update_burn_does_on_webg
             let loss = read_values(parts.loss).await.unwrap()[0];
             assert!(((our_loss - loss) / loss).abs() <= 1e-5, "{what}, against {device:?}: loss {our_loss} vs {loss}");
         }
+
+        // The forward pass alone (the test bound's pieces): the same loss parts.
+        let (_, burn_parts) = kernels::burn_gradients(&model, tensor2(x.clone(), m, PIXELS, &gpu.device.clone().autodiff()), tensor2(eps.clone(), m, d, &gpu.device.clone().autodiff()), &config);
+        let forward = kernels::loss(&run, &x, &eps, &config);
+        for (ours, theirs) in [(forward.reconstruction, burn_parts.reconstruction), (forward.kl, burn_parts.kl)] {
+            let (ours, theirs) = (read_values(ours).await.unwrap()[0], read_values(theirs).await.unwrap()[0]);
+            assert!(((ours - theirs) / theirs).abs() <= 1e-5, "{what}, the forward pass alone: {ours} vs {theirs}");
+        }
+        // And a whole test bound evaluated in the kernels, as Burn's operations evaluate it.
+        let test = common::synthetic(3, 40);
+        let mut bounds = Vec::new();
+        for mut run in [EvaluationRun::in_kernels(run.clone(), &config, &gpu.device, 11), EvaluationRun::new(model.valid(), &config, &gpu.device, 11)] {
+            while run.advance(&test, 25) {}
+            bounds.push(run.finish().await.unwrap());
+        }
+        let (a, b) = (bounds[0], bounds[1]);
+        assert_eq!(a.examples, test.len());
+        assert!(((a.loss - b.loss) / b.loss).abs() <= 1e-5 && ((a.kl - b.kl) / b.kl).abs() <= 1e-5, "{what}: the bound in our kernels {a:?}, by Burn's operations {b:?}");
 
         // A whole step (Adam, with weight decay in the second config): the parameters and both
         // moments after it, against Burn's Adam on WebGPU.

@@ -481,7 +481,8 @@ fn one_d(len: usize) -> CubeCount {
 /// (`[m, D]`): the loss parts (not read back) and the run after Adam's update, in fourteen
 /// dispatches for one hidden layer (three more per further hidden layer).
 pub fn step(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (FlatRun, LossParts) {
-    let (buffers, state, grads, parts) = forward_backward(run, x, eps, config);
+    let (buffers, state, grads, parts) = forward_backward(run, x, eps, config, true);
+    let grads = grads.expect("a backward pass was asked for");
     let len = run.layout.len;
 
     // Adam, as `crate::optim::FlushAdam` steps.
@@ -517,8 +518,15 @@ pub fn step(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (FlatR
 /// The gradients of the negative ELBO of the minibatch `x` with noise `eps` at `run`'s parameters,
 /// laid out as the parameters are, and the loss parts: [`step`] without the update.
 pub fn gradients(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (Tensor<1>, LossParts) {
-    let (buffers, _, grads, parts) = forward_backward(run, x, eps, config);
-    (buffers.tensor(grads), loss_parts(&buffers, parts))
+    let (buffers, _, grads, parts) = forward_backward(run, x, eps, config, true);
+    (buffers.tensor(grads.expect("a backward pass was asked for")), loss_parts(&buffers, parts))
+}
+
+/// The loss parts of the minibatch `x` with noise `eps` at `run`'s parameters, the forward pass
+/// alone (six dispatches for one hidden layer): the test bound's pieces on the kernel path.
+pub fn loss(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> LossParts {
+    let (buffers, _, _, parts) = forward_backward(run, x, eps, config, false);
+    loss_parts(&buffers, parts)
 }
 
 /// [`losses`]' three buffers as the trainer's loss parts.
@@ -526,9 +534,9 @@ fn loss_parts(buffers: &Buffers, [loss, reconstruction, kl]: [Buffer; 3]) -> Los
     LossParts { loss: buffers.tensor(loss), reconstruction: buffers.tensor(reconstruction), kl: buffers.tensor(kl) }
 }
 
-/// The forward and backward passes of a step: the buffers' device, the run's state, the
-/// gradients and the loss parts.
-fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -> (Buffers, Buffer, Buffer, [Buffer; 3]) {
+/// The forward and (when `backward`) backward passes of a step: the buffers' device, the run's
+/// state, the gradients and the loss parts.
+fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig, backward: bool) -> (Buffers, Buffer, Option<Buffer>, [Buffer; 3]) {
     let layout = &run.layout;
     let (d, len) = (layout.latent_dim(), layout.len);
     let m = x.len() / PIXELS;
@@ -587,14 +595,17 @@ fn forward_backward(run: &FlatRun, x: &[f32], eps: &[f32], config: &VaeConfig) -
     launch.forward(m, last, &layout.out, &state, &d_logits, BERNOULLI, Some((&x1, PIXELS + 1)), Some(&rec), 1.0 / m as f32);
 
     // Backward: the decoder's layers, then the encoder's.
-    let grads = buffers.empty(len);
-    let (dy, block) = launch.back_through(m, &decoded, &layout.decoder, layout.out, d_logits, &state, &grads);
-    // The first decoder layer: its input is z, whose gradient goes to μ and log σ².
-    launch.weight_grad(m, &z, &dy, &block, &grads);
-    let d_heads = buffers.empty(m * 2 * d);
-    launch.input_grad(m, &dy, &block, &state, &d_heads, 2 * d, LATENT_GRAD, (&terms, 3 * d));
-    let (dy, block) = launch.back_through(m, &encoded, &layout.encoder, layout.heads, d_heads, &state, &grads);
-    launch.weight_grad(m, &x1, &dy, &block, &grads);
+    let grads = backward.then(|| {
+        let grads = buffers.empty(len);
+        let (dy, block) = launch.back_through(m, &decoded, &layout.decoder, layout.out, d_logits, &state, &grads);
+        // The first decoder layer: its input is z, whose gradient goes to μ and log σ².
+        launch.weight_grad(m, &z, &dy, &block, &grads);
+        let d_heads = buffers.empty(m * 2 * d);
+        launch.input_grad(m, &dy, &block, &state, &d_heads, 2 * d, LATENT_GRAD, (&terms, 3 * d));
+        let (dy, block) = launch.back_through(m, &encoded, &layout.encoder, layout.heads, d_heads, &state, &grads);
+        launch.weight_grad(m, &x1, &dy, &block, &grads);
+        grads
+    });
 
     let parts = [buffers.empty(1), buffers.empty(1), buffers.empty(1)];
     // SAFETY: the kernel reads and writes within the sizes given.

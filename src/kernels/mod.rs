@@ -30,7 +30,7 @@ use crate::transfer::on_host;
 #[cfg(feature = "webgpu")]
 mod cube;
 #[cfg(feature = "webgpu")]
-pub use cube::{gradients, step};
+pub use cube::{gradients, loss, step};
 
 /// Whether a step of `config`'s model on `device` runs in our kernels: on WebGPU, for the model
 /// they are written for (Bernoulli pixels, one sample per datapoint, the closed-form KL, Adam).
