@@ -32,6 +32,8 @@ mod grid;
 mod observation;
 mod pixels;
 mod sampling;
+#[cfg(test)]
+mod test_support;
 
 pub use chains::{metropolis_within_gibbs, pseudo_gibbs, run_chains, ChainOptions};
 pub use grid::{repair_on_grid, RepairGrid};

@@ -337,19 +337,7 @@ pub(super) fn encode_input(model: &Vae, observation: &Observation, device: &Devi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t2(values: Vec<f32>, rows: usize) -> Tensor<2> {
-        let cols = values.len() / rows;
-        tensor2(values, rows, cols, &Device::flex())
-    }
-
-    fn values(t: Tensor<1>) -> Vec<f64> {
-        t.into_data().try_into_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
-    }
-
-    fn close(a: f64, b: f64, tol: f64) {
-        assert!((a - b).abs() <= tol, "{a} vs {b}");
-    }
+    use crate::repair::test_support::{close, t2, values};
 
     /// An observation's log-likelihood at one decoded point whose logits are `logits` (784).
     fn log_likelihood(observation: &Observation, logits: Vec<f32>) -> f64 {

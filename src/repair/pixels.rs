@@ -276,19 +276,7 @@ pub(super) fn check_decoder(model: &Vae, observation: &Observation) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t2(values: Vec<f32>, rows: usize) -> Tensor<2> {
-        let cols = values.len() / rows;
-        tensor2(values, rows, cols, &Device::flex())
-    }
-
-    fn values(t: Tensor<1>) -> Vec<f64> {
-        t.into_data().try_into_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
-    }
-
-    fn close(a: f64, b: f64, tol: f64) {
-        assert!((a - b).abs() <= tol, "{a} vs {b}");
-    }
+    use crate::repair::test_support::{close, t2, values};
 
     /// Every pixel N(μ = 0.25, σ² = 0.04) under the Gaussian decoder.
     fn gaussian() -> Pixels {

@@ -319,11 +319,7 @@ pub(super) fn complete_by_pseudo_gibbs(model: &Vae, observation: &Observation, r
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t2(values: Vec<f32>, rows: usize) -> Tensor<2> {
-        let cols = values.len() / rows;
-        tensor2(values, rows, cols, &Device::flex())
-    }
+    use crate::repair::test_support::t2;
 
     /// Two components in 2-D, weights ¼ and ¾.
     fn two() -> Mixture {
