@@ -115,14 +115,9 @@ async function openRun(page, file) {
     const resumed = await page.client.resume(new Uint8Array(await file.arrayBuffer()));
     showResumed(page, resumed, `${file.name} opened`);
     status.clearMessages(page.ui.errors, 'weights');
-    // The run's data are not in the file: say so when the model has other data than it learned.
-    const named = (set) => (set ? `your images "${set.name}"` : 'MNIST');
-    if ((resumed.dataSet?.hash ?? null) !== (page.client.dataSet?.hash ?? null)) {
-      showError(page, `${file.name} was trained on ${named(resumed.dataSet)}, and the model has ${named(page.client.dataSet)} now: its bound and pictures are on those.`, { kind: 'warning', key: 'weights' });
-    }
   } catch (error) {
-    // A run of other data is refused by the model; the data are not in the file, so the visitor
-    // gives them first (the same images make the same set).
+    // A run of other data is refused (the worker reads the data set it records first); the data
+    // are not in the file, so the visitor gives them first (the same images make the same set).
     const hint = kindOf(error) === ErrorKind.record ? ' A run trained on your own images opens once the model has them: choose them under Data set, press Train on these, then open the run again.' : '';
     showError(page, `${sentence(`${file.name} was not opened: ${messageOf(error)}`)} The model in use is kept.${hint}`, { key: 'weights' });
   } finally {
