@@ -109,9 +109,9 @@ function decode(bytes) {
 /**
  * A zlib stream inflated into the `size` bytes the rows take. Told the size, fflate writes into
  * that buffer (anything past the rows is dropped, and not needed); left to guess, it grows one to
- * 128 kB beyond what it has before each block, which took longer than all the rest of a small
- * PNG's decoding (1.8 s of 10,000 40×40 images in the page). A stored block that runs past the
- * rows does not fit: that stream is inflated whole, as before.
+ * 128 kB beyond what it has before each block, which costs more than all the rest of a small
+ * PNG's decoding. A stored block that runs past the rows does not fit: that stream is inflated
+ * whole, fflate sizing the buffer itself.
  * @param {Uint8Array} zlib
  * @param {number} size
  */
@@ -119,7 +119,7 @@ function inflate(zlib, size) {
   try {
     return unzlibSync(zlib, { out: new Uint8Array(size) });
   } catch {
-    return unzlibSync(zlib); // a stored block past the rows' end: the whole stream, as before
+    return unzlibSync(zlib); // a stored block past the rows' end: the whole stream
   }
 }
 

@@ -7,8 +7,8 @@
 //
 // The page's thread reads the files, many at a time, and hands their bytes in batches to framers
 // on threads of their own (www/own-data/frame-worker.js), so that reading and framing go on side
-// by side: each read of a picked file is a round trip to the browser (10,000 of them take the
-// page's thread about 2 s on 2 cores), and framing 10,000 small PNGs takes about 0.8 s more.
+// by side: each read of a picked file is a round trip to the browser, and decoding and framing are
+// work of their own (docs/benchmarks.md, "Your own images", has the figures).
 
 import { UNLABELLED, folderClasses, labelsFor } from './classes.js';
 import { IMAGE_NAME, MAX_FILE_BYTES } from './collect.js';
