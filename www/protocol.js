@@ -47,7 +47,11 @@ export const Request = Object.freeze({
    * (its `dataSet`: the page loads that set first).
    */
   resumeSaved: 'resumeSaved',
-  /** `{ bytes: Uint8Array }` -> {@link Resumed}: continues the run in a file ("Open model"). */
+  /**
+   * `{ bytes: Uint8Array }` -> {@link Resumed}: continues the run in a file ("Open model"). Refused,
+   * the model kept, when the run records other data than the model has now (read from the file
+   * first, `checkpointInfo`), with the kind `Record`.
+   */
   resume: 'resume',
   /** `{}` -> Uint8Array: the whole run as a file ("Download model"). */
   checkpoint: 'checkpoint',
